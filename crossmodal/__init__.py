@@ -1,0 +1,1 @@
+"""Cross-modal remote-sensing image retrieval: sketches to aerial photos and back."""

@@ -1,0 +1,70 @@
+"""Frozen configuration dataclasses, saved inside every checkpoint."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of the two-branch cross-modal model."""
+
+    backbone: str = "narrow-resnet"  # "narrow-resnet" (from scratch, small) or a torchvision ResNet name
+    widths: tuple[int, ...] = (32, 64, 128, 256)  # stage widths of the narrow ResNet
+    image_size: int = 128  # side of the square network input, both modalities
+    embed_dim: int = 128  # d_v, the shared latent space
+    attention: bool = True  # attention pooling into V; False = global average pooling + linear
+    num_queries: int = 4  # learned attention queries, shared by both modalities
+    num_heads: int = 4  # heads of the attention projection
+    share_backbone: bool = False  # one backbone for both modalities (ablation)
+    decoders: bool = True  # cross-domain decoders V_a -> Z_b and V_b -> Z_a (L5)
+    cross_attention: bool = True  # training-time cross-attention between paired photo and sketch
+    pretrained: bool = False  # torchvision ImageNet weights for the photo branch (needs them on disk)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation, loss weights and data choices of one training run."""
+
+    epochs: int = 40
+    batch_size: int = 48
+    lr: float = 2e-3
+    weight_decay: float = 5e-4
+    seed: int = 0
+    branch_epochs: int = 0  # first stage: branch losses only (paper's two-stage schedule); 0 = joint
+    w_branch_ce: float = 1.0  # L_A, L_B: cross-entropy on each branch's features Z
+    w_orthogonality: float = 0.1  # soft orthogonality ||Z~^T Z~ - I||_F^2
+    w_pair: float = 1.0  # L2: ||V_a - V_b||^2 on corresponding pairs
+    w_joint_ce: float = 1.0  # L3: cross-entropy on the joint features [V_a, V_b]
+    w_proto_ce: float = 1.0  # cross-entropy of each V alone against shared class prototypes
+    w_norm: float = 1e-3  # L4: ||V_a||^2 + ||V_b||^2
+    w_decoder: float = 0.5  # L5: cross-domain reconstruction
+    w_cross: float = 0.5  # cross-attended embedding must match the partner's
+    pseudo_style: str = "contours"  # pseudo-sketches of the photos: "contours" (simplified) or "canny" (raw edges)
+    real_sketches: bool = True  # real sketches of the training folds (never the held-out fold)
+    real_sketch_prob: float = 0.5  # chance that a pair's sketch is a real one, when its class has any
+    sketch_folds: int = 2  # real sketches are split into this many folds by file name
+    holdout_fold: int = 0  # the fold never trained on; evaluation uses it
+    val_from: int = 70  # training photos numbered val_from..79 are validation, not trained on
+    classes: tuple[str, ...] = ()  # empty = the 14 Earth on Canvas classes
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """Return a dataclass as a dict of plain values (tuples as lists) for ``torch.save``."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
+
+
+def config_from_dict(cls: type, values: dict[str, Any]) -> Any:
+    """Rebuild a config dataclass, rejecting unknown fields with a clear message.
+
+    Raises:
+        ValueError: ``values`` has fields that ``cls`` does not know.
+    """
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise ValueError(f"{cls.__name__} has no field(s) {unknown}: the checkpoint was written by another version")
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+    return cls(**kwargs)

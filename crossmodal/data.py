@@ -1,0 +1,204 @@
+"""Image folders of photos and sketches: class names, robust image loading, the fixed splits."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter, ImageOps
+
+EOC_CLASSES: tuple[str, ...] = (
+    "airplane", "baseballdiamond", "buildings", "freeway", "golfcourse", "harbor", "intersection",
+    "mobilehomepark", "overpass", "parkinglot", "river", "runway", "storagetanks", "tenniscourt",
+)
+UCM_CLASSES: tuple[str, ...] = tuple(sorted(EOC_CLASSES + (
+    "agricultural", "beach", "chaparral", "denseresidential", "forest", "mediumresidential",
+    "sparseresidential",
+)))
+# Earth on Canvas ships its own folder names; these are the ones that are not UC Merced names
+# once case, spaces and plurals are ignored.
+_ALIASES = {"aeroplane": "airplane", "plane": "airplane", "tennis": "tenniscourt",
+            "baseball": "baseballdiamond", "golf": "golfcourse", "mobilehome": "mobilehomepark",
+            "parking": "parkinglot", "storagetank": "storagetanks", "building": "buildings"}
+
+IMAGE_EXTENSIONS = frozenset(ext for ext in Image.registered_extensions())
+TEST_NUMBERS = range(80, 100)  # photos <class>80..99 are the test gallery, for everyone
+MAX_SIDE = 2048  # images are reduced to this side while decoding: bounded memory for huge uploads
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A data folder is missing or holds no usable class folders."""
+
+
+class ImageLoadError(ValueError):
+    """A file is not an image Pillow can decode, or is too large to decode safely."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One image file and its canonical class name."""
+
+    path: Path
+    label: str
+
+
+def canonical_class(folder_name: str, known: tuple[str, ...] = UCM_CLASSES) -> str:
+    """Map a class folder name (``Aeroplane``, ``Tennis Court``, ``storagetanks``) to a UC Merced name.
+
+    Names outside ``known`` come back lower-cased without spaces, so user classes still work.
+    """
+    key = re.sub(r"[^a-z0-9]", "", folder_name.lower())
+    for candidate in (key, _ALIASES.get(key, ""), key + "s", key.rstrip("s"), _ALIASES.get(key.rstrip("s"), "")):
+        if candidate in known:
+            return candidate
+    return key
+
+
+def photo_number(path: Path) -> int | None:
+    """The trailing number of a file name (``harbor83.jpg`` -> 83), or None."""
+    match = re.search(r"(\d+)$", path.stem)
+    return int(match.group(1)) if match else None
+
+
+def photo_split(path: Path, val_from: int = 70) -> str:
+    """The fixed split of a photo: ``test`` (80-99), ``val`` (val_from-79) or ``train``."""
+    number = photo_number(path)
+    if number is None:
+        return "train"
+    number %= 100
+    if number in TEST_NUMBERS:
+        return "test"
+    return "val" if number >= val_from else "train"
+
+
+def sketch_fold(samples: list[Sample], folds: int) -> dict[Path, int]:
+    """Assign real sketches to folds, deterministically from their class and file names.
+
+    Within a class, files in natural name order go round-robin over the folds; the round-robin
+    continues from class to class, so classes with one sketch are spread over the folds too.
+    """
+    by_class: dict[str, list[Path]] = {}
+    for sample in samples:
+        by_class.setdefault(sample.label, []).append(sample.path)
+    assignment, counter = {}, 0
+    for label in sorted(by_class):
+        for path in sorted(by_class[label], key=lambda p: (photo_number(p) or 0, p.name)):
+            assignment[path] = counter % folds
+            counter += 1
+    return assignment
+
+
+def scan_folder(root: str | Path, classes: tuple[str, ...] | None = None) -> list[Sample]:
+    """List the images of a ``<class>/<image>`` folder, in sorted order.
+
+    Args:
+        root: the folder holding one sub-folder per class.
+        classes: keep only these canonical class names (None keeps all).
+
+    Raises:
+        DatasetNotFoundError: ``root`` is missing or has no class folder with images.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetNotFoundError(f"image folder {root} does not exist: give a folder of <class>/<image> files")
+    samples = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+        label = canonical_class(folder.name)
+        if classes is not None and label not in classes:
+            continue
+        samples.extend(Sample(f, label) for f in sorted(folder.iterdir())
+                       if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS)
+    if not samples:
+        wanted = f" of the classes {list(classes)}" if classes else ""
+        raise DatasetNotFoundError(f"no images{wanted} under {root}: expected <class>/<image> files")
+    return samples
+
+
+def load_image(source: str | Path | Image.Image, max_side: int = MAX_SIDE) -> Image.Image:
+    """Decode any image Pillow reads into 8-bit RGB, bounded to ``max_side`` pixels a side.
+
+    Grayscale, palette, RGBA (composited on white, as a drawing on a transparent canvas is meant),
+    16-bit and float images are all accepted.
+
+    Raises:
+        ImageLoadError: the file is missing, not an image, truncated, or a decompression bomb.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = source if isinstance(source, Image.Image) else Image.open(source)
+            image.draft("RGB", (max_side, max_side))  # JPEG decodes at a reduced scale: cheap for huge files
+            image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise ImageLoadError(f"cannot read image {source}: {err}") from err
+    if max(image.size) > max_side:
+        image = image.copy()
+        image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+    return _to_rgb(image)
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        values = np.asarray(image, dtype=np.float32)
+        top = float(values.max()) if values.size else 0.0
+        # 16-bit and float rasters: stretch to 8 bits by their own maximum (12-bit data stays visible)
+        scale = 255.0 / top if top > 255 else (255.0 if top <= 1.0 and image.mode == "F" else 1.0)
+        image = Image.fromarray(np.clip(values * scale, 0, 255).astype(np.uint8))
+    if image.mode == "P":
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "PA"):
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, image.convert("RGBA")).convert("RGB")
+    return image.convert("RGB")
+
+
+def photo_array(image: Image.Image, size: int) -> np.ndarray:
+    """A photo as a (3, size, size) uint8 array: the whole scene resized, no crop."""
+    return np.asarray(image.resize((size, size), Image.Resampling.BILINEAR)).transpose(2, 0, 1).copy()
+
+
+def sketch_array(image: Image.Image, size: int) -> np.ndarray:
+    """A sketch as a (1, size, size) uint8 *ink* map: 255 where the strokes are, 0 on paper.
+
+    Thin strokes are thickened before a large reduction so that they survive it.
+    """
+    gray = ImageOps.grayscale(image)
+    factor = max(gray.size) / size
+    if factor >= 2:
+        gray = gray.filter(ImageFilter.MinFilter(2 * int(factor // 2) + 1 if factor >= 4 else 3))
+    gray = gray.resize((size, size), Image.Resampling.BOX)
+    ink = 255 - np.asarray(gray, dtype=np.int16)
+    # paper is rarely pure white in scans and photos of drawings: its level becomes zero ink
+    ink = np.clip((ink - np.percentile(ink, 50)) * 1.5, 0, 255)
+    return ink.astype(np.uint8)[None]
+
+
+def is_blank_sketch(ink: np.ndarray, min_fraction: float = 0.001) -> bool:
+    """True when an ink map has (almost) no strokes."""
+    return float((ink > 64).mean()) < min_fraction
+
+
+def load_arrays(samples: list[Sample], modality: str, size: int,
+                progress: bool = False) -> tuple[np.ndarray, list[Sample], list[tuple[Path, str]]]:
+    """Decode samples into one array, skipping unreadable files.
+
+    Returns:
+        The (n, c, size, size) uint8 array, the samples that were kept, and (path, reason) of each
+        skipped file.
+    """
+    from tqdm import tqdm
+
+    to_array = photo_array if modality == "photo" else sketch_array
+    arrays, kept, skipped = [], [], []
+    for sample in tqdm(samples, desc=f"loading {modality}s", disable=not progress, leave=False):
+        try:
+            arrays.append(to_array(load_image(sample.path), size))
+            kept.append(sample)
+        except ImageLoadError as err:
+            skipped.append((sample.path, str(err)))
+    channels = 3 if modality == "photo" else 1
+    stacked = np.stack(arrays) if arrays else np.zeros((0, channels, size, size), np.uint8)
+    return stacked, kept, skipped

@@ -1,0 +1,96 @@
+"""The losses of the method, each a small module with a hand-checkable formula, and their sum."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import TrainConfig
+
+
+class OrthogonalityLoss(nn.Module):
+    """Soft orthogonality ||Z~^T Z~ - I||_F^2 / C of a batch of features Z (B, C).
+
+    Z~ has each feature column L2-normalised over the batch, so the loss is zero exactly when the
+    C feature dimensions are orthonormal across the batch (non-redundant features); it is divided
+    by C so that its size does not grow with the width of the network.
+    """
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        zn = F.normalize(z, dim=0)
+        gram = zn.T @ zn
+        eye = torch.eye(gram.shape[0], device=z.device, dtype=z.dtype)
+        return ((gram - eye) ** 2).sum() / gram.shape[0]
+
+
+class PairDifferenceLoss(nn.Module):
+    """L2: mean over pairs of ||v_a - v_b||^2, on the unit sphere where retrieval compares them."""
+
+    def forward(self, v_a: torch.Tensor, v_b: torch.Tensor) -> torch.Tensor:
+        return ((F.normalize(v_a, dim=1) - F.normalize(v_b, dim=1)) ** 2).sum(1).mean()
+
+
+class FeatureNormLoss(nn.Module):
+    """L4: mean over pairs of ||v_a||^2 + ||v_b||^2, which keeps the raw embeddings bounded."""
+
+    def forward(self, v_a: torch.Tensor, v_b: torch.Tensor) -> torch.Tensor:
+        return (v_a.pow(2).sum(1) + v_b.pow(2).sum(1)).mean()
+
+
+class CrossReconstructionLoss(nn.Module):
+    """L5: mean squared error of each decoder's reconstruction of the other domain's features.
+
+    The targets are detached: the decoders learn to reach the other branch, they do not pull it.
+    """
+
+    def forward(self, recon_sketch: torch.Tensor, z_sketch: torch.Tensor,
+                recon_photo: torch.Tensor, z_photo: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(recon_sketch, z_sketch.detach()) + F.mse_loss(recon_photo, z_photo.detach())
+
+
+class UnifiedLoss(nn.Module):
+    """Weighted sum of the branch losses (L_A, L_B) and the unified objective (L2..L5).
+
+    A weight of zero switches a term off (for ablations); the model's config switches off the
+    terms whose parts it lacks (decoders, cross-attention).
+    """
+
+    def __init__(self, config: TrainConfig):
+        super().__init__()
+        self.config = config
+        self.orthogonality = OrthogonalityLoss()
+        self.pair = PairDifferenceLoss()
+        self.norm = FeatureNormLoss()
+        self.reconstruction = CrossReconstructionLoss()
+
+    def forward(self, out: dict[str, dict[str, torch.Tensor]], labels: torch.Tensor,
+                unified: bool = True) -> tuple[torch.Tensor, dict[str, float]]:
+        """Return the total loss and each weighted term (as floats) for logging.
+
+        Args:
+            out: the model's forward output for a batch of corresponding pairs.
+            labels: the pairs' class indices.
+            unified: False in the first stage of two-stage training (branch losses only).
+        """
+        c = self.config
+        a, b, joint = out["photo"], out["sketch"], out["joint"]
+        terms = {
+            "branch_ce": c.w_branch_ce * (F.cross_entropy(a["branch_logits"], labels)
+                                          + F.cross_entropy(b["branch_logits"], labels)),
+            "orthogonality": c.w_orthogonality * (self.orthogonality(a["Z"]) + self.orthogonality(b["Z"])),
+        }
+        if unified:
+            terms["pair"] = c.w_pair * self.pair(a["V"], b["V"])
+            terms["joint_ce"] = c.w_joint_ce * F.cross_entropy(joint["logits"], labels)
+            terms["proto_ce"] = c.w_proto_ce * (F.cross_entropy(a["proto_logits"], labels)
+                                                + F.cross_entropy(b["proto_logits"], labels))
+            terms["norm"] = c.w_norm * self.norm(a["V"], b["V"])
+            if "photo_to_sketch" in joint:
+                terms["decoder"] = c.w_decoder * self.reconstruction(
+                    joint["photo_to_sketch"], b["Z"], joint["sketch_to_photo"], a["Z"])
+            if "photo_cross" in joint:
+                terms["cross"] = c.w_cross * (self.pair(joint["photo_cross"], b["V"])
+                                              + self.pair(joint["sketch_cross"], a["V"]))
+        total = sum(terms.values())
+        return total, {k: v.item() for k, v in terms.items()}

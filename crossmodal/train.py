@@ -1,0 +1,231 @@
+"""Training: corresponding photo/sketch pairs, the unified loss, per-epoch validation, resumable state."""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
+
+from .checkpoint import atomic_save, save_checkpoint
+from .config import ModelConfig, TrainConfig, config_to_dict
+from .data import EOC_CLASSES, Sample, load_arrays, photo_split, scan_folder, sketch_fold
+from .losses import UnifiedLoss
+from .metrics import retrieval_metrics
+from .model import CrossModalModel
+from .sketchify import photo_augmentation, pseudo_sketch_arrays, sketch_augmentation
+
+DEFAULT_CACHE = Path.home() / ".cache" / "crossmodal" / "pseudo-sketches"
+
+
+def relative_name(sample: Sample) -> str:
+    """How checkpoints name a data file: ``<canonical class>/<file name>``, independent of the folder."""
+    return f"{sample.label}/{sample.path.name}"
+
+
+@dataclass
+class TrainingData:
+    """Everything one run trains and validates on, decoded into memory."""
+
+    photos: np.ndarray  # (n, 3, S, S) uint8, training photos
+    photo_labels: np.ndarray  # (n,) class indices
+    pseudo: np.ndarray  # (n, 1, S, S) uint8 pseudo-sketch ink of each training photo
+    real: np.ndarray  # (m, 1, S, S) uint8 ink of the real sketches of the training folds
+    real_labels: np.ndarray  # (m,)
+    val_photos: np.ndarray
+    val_labels: np.ndarray
+    val_pseudo: np.ndarray
+    train_photo_names: list[str]
+    train_sketch_names: list[str]
+    heldout_sketch_names: list[str]
+    skipped: list[tuple[Path, str]]
+
+
+def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classes: tuple[str, ...],
+                 config: TrainConfig, image_size: int, cache_dir: str | Path | None = DEFAULT_CACHE,
+                 progress: bool = True) -> TrainingData:
+    """Scan, split and decode the training data. Test photos (80-99) are never loaded here.
+
+    Raises:
+        DatasetNotFoundError: a folder is missing or has none of the classes.
+        ValueError: a class has no training photo.
+    """
+    index = {c: i for i, c in enumerate(classes)}
+    samples = scan_folder(photos_dir, classes)
+    train = [s for s in samples if photo_split(s.path, config.val_from) == "train"]
+    val = [s for s in samples if photo_split(s.path, config.val_from) == "val"]
+    photos, train, skipped = load_arrays(train, "photo", image_size, progress)
+    val_photos, val, skipped_val = load_arrays(val, "photo", image_size, progress)
+    missing = sorted(set(classes) - {s.label for s in train})
+    if missing:
+        raise ValueError(f"no readable training photos (numbers 00-{config.val_from - 1:02d}) for classes {missing} "
+                         f"under {photos_dir}")
+    pseudo = pseudo_sketch_arrays(train, image_size, config.pseudo_style, cache_dir)
+    val_pseudo = pseudo_sketch_arrays(val, image_size, config.pseudo_style, cache_dir)
+
+    real_train: list[Sample] = []
+    heldout: list[Sample] = []
+    if sketches_dir is not None and config.real_sketches:
+        sketches = scan_folder(sketches_dir, classes)
+        folds = sketch_fold(sketches, config.sketch_folds)
+        real_train = [s for s in sketches if folds[s.path] != config.holdout_fold]
+        heldout = [s for s in sketches if folds[s.path] == config.holdout_fold]
+    real, real_train, skipped_real = load_arrays(real_train, "sketch", image_size, progress)
+    return TrainingData(
+        photos=photos, photo_labels=np.array([index[s.label] for s in train]), pseudo=pseudo,
+        real=real, real_labels=np.array([index[s.label] for s in real_train], dtype=np.int64),
+        val_photos=val_photos, val_labels=np.array([index[s.label] for s in val], dtype=np.int64),
+        val_pseudo=val_pseudo, train_photo_names=[relative_name(s) for s in train],
+        train_sketch_names=[relative_name(s) for s in real_train],
+        heldout_sketch_names=[relative_name(s) for s in heldout],
+        skipped=skipped + skipped_val + skipped_real)
+
+
+class PairDataset(Dataset):
+    """Corresponding pairs: each training photo with a sketch of its class, both augmented.
+
+    The sketch is a real training sketch of the class with probability ``real_sketch_prob`` (when
+    the class has one), else the photo's own pseudo-sketch or, half of the time, the pseudo-sketch
+    of another photo of the class (a person draws the class, not this exact tile).
+    """
+
+    def __init__(self, data: TrainingData, config: TrainConfig, image_size: int):
+        self.data, self.config = data, config
+        self.photo_aug, self.sketch_aug = photo_augmentation(image_size), sketch_augmentation(image_size)
+        self.by_class = {c: np.flatnonzero(data.photo_labels == c) for c in np.unique(data.photo_labels)}
+        self.real_by_class = {c: np.flatnonzero(data.real_labels == c) for c in np.unique(data.real_labels)}
+
+    def __len__(self) -> int:
+        return len(self.data.photo_labels)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        label = int(self.data.photo_labels[i])
+        real = self.real_by_class.get(label)
+        if real is not None and np.random.rand() < self.config.real_sketch_prob:
+            ink = self.data.real[np.random.choice(real)]
+        else:
+            j = i if np.random.rand() < 0.5 else np.random.choice(self.by_class[label])
+            ink = self.data.pseudo[j]
+        photo = self.photo_aug(torch.from_numpy(self.data.photos[i])).float() / 255.0
+        sketch = self.sketch_aug(torch.from_numpy(ink).float() / 255.0)
+        return {"photo": photo, "sketch": sketch, "label": label}
+
+
+@torch.no_grad()
+def validate(model: CrossModalModel, data: TrainingData) -> dict[str, float]:
+    """Validation photos (numbers val_from-79): photo accuracy and pseudo-sketch -> photo retrieval.
+
+    Real sketches are deliberately absent: the held-out ones are for reporting, not for choosing.
+    """
+    if len(data.val_labels) == 0:
+        return {}
+    photos = torch.from_numpy(data.val_photos).float() / 255.0
+    sketches = torch.from_numpy(data.val_pseudo).float() / 255.0
+    probs = model.class_probabilities(photos, "photo")
+    emb_p, emb_s = model.embed(photos, "photo"), model.embed(sketches, "sketch")
+    labels = data.val_labels.tolist()
+    metrics = retrieval_metrics(emb_s, labels, emb_p, labels)
+    return {"photo_accuracy": float((probs.argmax(1) == data.val_labels).mean()),
+            "pseudo_sketch_to_photo_mAP": metrics["mAP"]}
+
+
+def _state_path(out: Path) -> Path:
+    return out.with_name(out.name + ".state.pt")
+
+
+def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Path,
+          model_config: ModelConfig = ModelConfig(), config: TrainConfig = TrainConfig(),
+          resume: bool = True, cache_dir: str | Path | None = DEFAULT_CACHE, progress: bool = True,
+          threads: int | None = None) -> dict[str, Any]:
+    """Train a model and write its checkpoint to ``out``.
+
+    Progress state is saved after every epoch to ``<out>.state.pt``; running the same command
+    again resumes from it (Ctrl-C loses at most the current epoch).
+
+    Returns:
+        The checkpoint's meta dict (file lists, training time, validation history).
+
+    Raises:
+        ValueError: bad options, or a saved state from different options.
+    """
+    out = Path(out)
+    if threads:
+        torch.set_num_threads(threads)
+    classes = config.classes or EOC_CLASSES
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed)
+    data = prepare_data(photos_dir, sketches_dir, classes, config, model_config.image_size, cache_dir, progress)
+    for path, reason in data.skipped:
+        print(f"skipped unreadable file {path}: {reason}")
+    model = CrossModalModel(model_config, classes)
+    loss_fn = UnifiedLoss(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    loader_generator = torch.Generator()
+    steps_per_epoch = max(1, len(data.photo_labels) // config.batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=config.epochs * steps_per_epoch,
+                                                    pct_start=0.15)
+    state = {"epoch": 0, "history": [], "seconds": 0.0}
+    state_path = _state_path(out)
+    if resume and state_path.exists():
+        saved = torch.load(state_path, map_location="cpu", weights_only=True)
+        if saved["model_config"] != config_to_dict(model_config) or saved["train_config"] != config_to_dict(config):
+            raise ValueError(f"{state_path} was saved by a run with other options: rerun with the same options "
+                             f"to resume, or delete it to start over")
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        state = saved["progress"]
+        print(f"resuming from {state_path} after epoch {state['epoch']}")
+
+    dataset = PairDataset(data, config, model_config.image_size)
+    try:
+        for epoch in range(state["epoch"], config.epochs):
+            started = time.time()
+            # every epoch reseeds from (seed, epoch), so a resumed run draws what an unbroken one would
+            torch.manual_seed(config.seed * 1000 + epoch)
+            np.random.seed(config.seed * 1000 + epoch)
+            loader_generator.manual_seed(config.seed * 1000 + epoch)
+            loader = DataLoader(dataset, config.batch_size, shuffle=True, drop_last=True, generator=loader_generator)
+            model.train()
+            unified = epoch >= config.branch_epochs
+            sums: dict[str, float] = {}
+            bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
+            for batch in bar:
+                total, terms = loss_fn(model(batch["photo"], batch["sketch"]), batch["label"], unified)
+                optimizer.zero_grad(set_to_none=True)
+                total.backward()
+                optimizer.step()
+                scheduler.step()
+                for k, v in terms.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                bar.set_postfix(loss=f"{float(total):.3f}")
+            val = validate(model, data)
+            state["seconds"] += time.time() - started
+            state["epoch"] = epoch + 1
+            record = {"epoch": epoch + 1, **{k: v / max(1, len(loader)) for k, v in sums.items()}, **val}
+            state["history"].append(record)
+            print(f"epoch {epoch + 1}/{config.epochs} loss {sum(record.get(k, 0) for k in sums):.3f} "
+                  + " ".join(f"{k} {v:.3f}" for k, v in val.items()) + f" ({time.time() - started:.0f}s)")
+            atomic_save({"model_config": config_to_dict(model_config), "train_config": config_to_dict(config),
+                         "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                         "scheduler": scheduler.state_dict(), "progress": state}, state_path)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: state of epoch {state['epoch']} is in {state_path}; run the same command to resume")
+        raise
+    meta = {
+        "train_photos": data.train_photo_names, "train_sketches": data.train_sketch_names,
+        "heldout_sketches": data.heldout_sketch_names, "training_seconds": round(state["seconds"], 1),
+        "validation": state["history"][-1] if state["history"] else {}, "history": state["history"],
+        "photos_dir": str(photos_dir), "sketches_dir": str(sketches_dir) if sketches_dir else "",
+        "torch": str(torch.__version__), "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
+        "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+    save_checkpoint(out, model, config, meta)
+    state_path.unlink(missing_ok=True)
+    return meta

@@ -1,0 +1,87 @@
+"""Shared fixtures: a tiny seeded dataset in tmp_path and a tiny untrained checkpoint."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+TINY_CLASSES = ("airplane", "runway", "tenniscourt")
+TINY_NUMBERS = (0, 1, 2, 3, 70, 80, 81)  # train 00-03, validation 70, test gallery 80-81
+
+
+def draw_scene(label: str, rng: random.Random, sketch: bool, size: int = 48) -> Image.Image:
+    """A toy scene whose layout depends on the class: a cross, parallel strips or a framed box."""
+    image = Image.new("RGB", (size, size), "white" if sketch else (90 + rng.randint(0, 30), 110, 80))
+    draw = ImageDraw.Draw(image)
+    ink = "black" if sketch else (220, 220, 220)
+    o = rng.randint(-4, 4)
+    if label == "airplane":
+        draw.line([(8 + o, size // 2), (size - 8 + o, size // 2)], fill=ink, width=3)
+        draw.line([(size // 2 + o, 10), (size // 2 + o, size - 10)], fill=ink, width=3)
+    elif label == "runway":
+        for x in (14, 30):
+            draw.line([(x + o, 2), (x + o, size - 2)], fill=ink, width=3)
+    else:
+        draw.rectangle([10 + o, 12, size - 10 + o, size - 12], outline=ink, width=2)
+        draw.line([(size // 2 + o, 12), (size // 2 + o, size - 12)], fill=ink, width=1)
+    return image
+
+
+def make_tiny_dataset(root: Path, seed: int = 0) -> tuple[Path, Path]:
+    """Write photos/<class>/<class>NN.png and sketches/<class>/<n>.png under root."""
+    rng = random.Random(seed)
+    photos, sketches = root / "photos", root / "sketches"
+    for label in TINY_CLASSES:
+        (photos / label).mkdir(parents=True)
+        (sketches / label).mkdir(parents=True)
+        for n in TINY_NUMBERS:
+            draw_scene(label, rng, sketch=False).save(photos / label / f"{label}{n:02d}.png")
+        for n in range(4):
+            draw_scene(label, rng, sketch=True).save(sketches / label / f"{n}.png")
+    return photos, sketches
+
+
+@pytest.fixture
+def tiny_data(tmp_path: Path) -> tuple[Path, Path]:
+    """(photos_dir, sketches_dir) of a 3-class toy dataset."""
+    return make_tiny_dataset(tmp_path / "data")
+
+
+def tiny_model_config():
+    from crossmodal.config import ModelConfig
+
+    return ModelConfig(widths=(8, 8, 16, 16), image_size=32, num_queries=2, num_heads=2)
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path: Path) -> Path:
+    """An untrained, seeded tiny checkpoint over TINY_CLASSES."""
+    import torch
+
+    from crossmodal.checkpoint import save_checkpoint
+    from crossmodal.config import TrainConfig
+    from crossmodal.model import CrossModalModel
+
+    torch.manual_seed(0)
+    model = CrossModalModel(tiny_model_config(), TINY_CLASSES)
+    path = tmp_path / "tiny.pt"
+    save_checkpoint(path, model, TrainConfig(classes=TINY_CLASSES),
+                    {"train_photos": [], "train_sketches": [], "training_seconds": 0.0})
+    return path
+
+
+@pytest.fixture
+def real_data() -> Path:
+    """The shared dataset folder from CROSSMODAL_DATA; skips when it is unset."""
+    value = os.environ.get("CROSSMODAL_DATA")
+    if not value or not Path(value).is_dir():
+        pytest.skip("CROSSMODAL_DATA is not set to the shared data folder")
+    return Path(value)
+
+
+np.random.seed(0)
