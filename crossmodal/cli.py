@@ -81,6 +81,128 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_index(sub: argparse._SubParsersAction) -> None:
+    from .index import DEFAULT_N_TREES
+
+    p = sub.add_parser("index", help="embed a folder of images and write an Annoy index of them (atomically)")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--images", required=True, help="folder of <class>/<image>; the checkpoint's classes are indexed")
+    p.add_argument("--modality", required=True, choices=("photo", "sketch"), help="what the images are")
+    p.add_argument("--out", required=True, help="index directory to write; an existing index there is replaced")
+    p.add_argument("--n-trees", type=int, default=DEFAULT_N_TREES, help="Annoy trees: recall vs build time and size")
+    p.add_argument("--batch-size", type=int, default=64)
+
+
+def _run_index(args: argparse.Namespace) -> int:
+    import time
+
+    from .checkpoint import load_checkpoint
+    from .index import build_folder_index
+
+    start = time.perf_counter()
+    model = load_checkpoint(args.checkpoint)
+    index, skipped = build_folder_index(model, args.images, args.modality, args.out, n_trees=args.n_trees,
+                                        batch_size=args.batch_size, progress=sys.stderr.isatty())
+    for path, reason in skipped:
+        print(f"skipped unreadable file {path}: {reason}")
+    size = sum(f.stat().st_size for f in Path(args.out).iterdir())
+    print(f"wrote {args.out}: {len(index)} {args.modality} images of {len(set(index.labels))} classes, "
+          f"{index.n_trees} trees, {size / 2 ** 20:.1f} MiB, {time.perf_counter() - start:.1f} s"
+          + (f"; {len(skipped)} unreadable files skipped" if skipped else ""))
+    return 0
+
+
+def _add_search(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("search", help="the gallery items of an index nearest to one query image")
+    p.add_argument("--index", required=True, help="index directory written by `index`")
+    p.add_argument("--checkpoint", required=True, help="the checkpoint the index was built with")
+    p.add_argument("--query", required=True, help="query image file")
+    p.add_argument("--modality", required=True, choices=("sketch", "photo"), help="what the query is")
+    p.add_argument("-k", type=int, default=10, help="number of results")
+    p.add_argument("--exact", action="store_true", help="brute force over the stored embeddings instead of Annoy")
+    p.add_argument("--search-k", type=int, help="Annoy nodes to inspect (default: the library's DEFAULT_SEARCH_K)")
+    p.add_argument("--rerank", type=int, default=1, help="re-rank k * RERANK Annoy candidates exactly")
+    p.add_argument("--json", action="store_true", help="print {results: [...], latency_ms} as JSON")
+
+
+def _run_search(args: argparse.Namespace) -> int:
+    import time
+
+    from .checkpoint import load_checkpoint
+    from .index import EmbeddingIndex, IndexMismatchError
+
+    model = load_checkpoint(args.checkpoint)
+    index = EmbeddingIndex.load(args.index, fingerprint=model.info["fingerprint"])
+    if index.dim != model.config.embed_dim:
+        raise IndexMismatchError(f"index {args.index} has {index.dim}-d embeddings, the checkpoint makes "
+                                 f"{model.config.embed_dim}-d ones: rebuild it with `python -m crossmodal index`")
+    start = time.perf_counter()
+    vector = model.embed([args.query], args.modality)[0]
+    embedded = time.perf_counter()
+    hits = index.search(vector, k=args.k, search_k=args.search_k, exact=args.exact, rerank=args.rerank)
+    latency_ms = (time.perf_counter() - embedded) * 1000.0
+    if args.json:
+        print(json.dumps({"results": [{"rank": h.rank, "path": h.path, "class": h.label, "score": h.score}
+                                      for h in hits], "latency_ms": latency_ms}))
+        return 0
+    print(f"{'rank':>4}  {'class':<17}{'score':>7}  file")
+    for h in hits:
+        print(f"{h.rank:>4}  {h.label:<17}{h.score:>7.3f}  {h.path}")
+    print(f"({'exact' if args.exact else 'annoy'} search of {len(index)} {index.modality} images: "
+          f"{latency_ms:.2f} ms; embedding the query: {(embedded - start) * 1000:.0f} ms)")
+    return 0
+
+
+def _add_synth(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("synth", help="write the built-in demo world: synthetic aerial photos and their sketches")
+    p.add_argument("--out", required=True, help="folder to write: OUT/photos/<class>/ and OUT/sketches/<class>/")
+    p.add_argument("--per-class", type=int, default=60, help="scenes per class (100 gives the standard split)")
+    p.add_argument("--seed", type=int, default=0, help="the same seed writes the same images")
+    p.add_argument("--classes", nargs="+", help="class names (default: the 14 Earth on Canvas classes)")
+
+
+def _run_synth(args: argparse.Namespace) -> int:
+    import time
+
+    from .data import EOC_CLASSES
+    from .synthetic import generate_world
+
+    start = time.perf_counter()
+    classes = tuple(args.classes) if args.classes else EOC_CLASSES
+    photos, sketches = generate_world(args.out, args.per_class, args.seed, classes, progress=True)
+    print(f"wrote {args.per_class * len(classes)} photo/sketch pairs of {len(classes)} classes to {photos} and "
+          f"{sketches} in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+def _add_download(sub: argparse._SubParsersAction) -> None:
+    from .download import DATASETS, DEFAULT_ROOT
+
+    p = sub.add_parser("download", help="download a public dataset (ucmerced) into the layout the loaders read")
+    p.add_argument("dataset", choices=sorted(DATASETS) + ["eoc"],
+                   help="ucmerced: UC Merced Land Use photos; eoc: explains where the Earth on Canvas sketches are")
+    p.add_argument("--to", default=str(DEFAULT_ROOT), help="data folder; the dataset goes to TO/<dataset>/<class>/")
+    p.add_argument("--keep-archive", action="store_true", help="keep the zip after extracting it")
+    p.add_argument("--force", action="store_true", help="download and extract again even if the folder exists")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the server")
+
+
+def _run_download(args: argparse.Namespace) -> int:
+    from .download import EOC_INSTRUCTIONS, DownloadError, download
+
+    if args.dataset == "eoc":
+        print(EOC_INSTRUCTIONS.format(root=args.to))
+        return 1
+    try:
+        folder = download(args.dataset, args.to, keep_archive=args.keep_archive, force=args.force,
+                          timeout=args.timeout)
+    except DownloadError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"{args.dataset} is in {folder}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and run one command; errors print one line and return 2."""
     from .checkpoint import CheckpointError
@@ -91,8 +213,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_evaluate(sub)
+    _add_index(sub)
+    _add_search(sub)
+    _add_synth(sub)
+    _add_download(sub)
     args = parser.parse_args(argv)
-    runners = {"train": _run_train, "evaluate": _run_evaluate}
+    runners = {"train": _run_train, "evaluate": _run_evaluate, "index": _run_index, "search": _run_search,
+               "synth": _run_synth, "download": _run_download}
     try:
         return runners[args.command](args)
     except (CheckpointError, DatasetNotFoundError, ImageLoadError, PretrainedWeightsUnavailable, ValueError) as err:

@@ -35,7 +35,7 @@ class TrainConfig:
     seed: int = 0
     branch_epochs: int = 0  # first stage: branch losses only (paper's two-stage schedule); 0 = joint
     w_branch_ce: float = 1.0  # L_A, L_B: cross-entropy on each branch's features Z
-    w_orthogonality: float = 0.1  # soft orthogonality ||Z~^T Z~ - I||_F^2
+    w_orthogonality: float = 0.05  # soft orthogonality ||Z~^T Z~ - I||_F^2
     w_pair: float = 1.0  # L2: ||V_a - V_b||^2 on corresponding pairs
     w_joint_ce: float = 1.0  # L3: cross-entropy on the joint features [V_a, V_b]
     w_proto_ce: float = 1.0  # cross-entropy of each V alone against shared class prototypes

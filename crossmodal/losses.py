@@ -12,13 +12,15 @@ from .config import TrainConfig
 class OrthogonalityLoss(nn.Module):
     """Soft orthogonality ||Z~^T Z~ - I||_F^2 / C of a batch of features Z (B, C).
 
-    Z~ has each feature column L2-normalised over the batch, so the loss is zero exactly when the
-    C feature dimensions are orthonormal across the batch (non-redundant features); it is divided
-    by C so that its size does not grow with the width of the network.
+    Z~ is Z centred over the batch with each feature column L2-normalised, so Z~^T Z~ is the
+    features' correlation matrix and the loss is zero exactly when the C dimensions are
+    uncorrelated (non-redundant). Without centring, post-ReLU features (all positive) would
+    make every pair look redundant and the term would swamp the others. Dividing by C keeps its
+    size independent of the network's width.
     """
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        zn = F.normalize(z, dim=0)
+        zn = F.normalize(z - z.mean(0, keepdim=True), dim=0)
         gram = zn.T @ zn
         eye = torch.eye(gram.shape[0], device=z.device, dtype=z.dtype)
         return ((gram - eye) ** 2).sum() / gram.shape[0]

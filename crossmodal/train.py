@@ -204,7 +204,7 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
                 scheduler.step()
                 for k, v in terms.items():
                     sums[k] = sums.get(k, 0.0) + v
-                bar.set_postfix(loss=f"{float(total):.3f}")
+                bar.set_postfix(loss=f"{total.item():.3f}")
             val = validate(model, data)
             state["seconds"] += time.time() - started
             state["epoch"] = epoch + 1

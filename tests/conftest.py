@@ -84,4 +84,11 @@ def real_data() -> Path:
     return Path(value)
 
 
-np.random.seed(0)
+torch_threads = 1  # tiny test models gain nothing from threads; one keeps runs steady on a busy CI machine
+
+
+
+def pytest_configure(config):
+    import torch
+
+    torch.set_num_threads(torch_threads)

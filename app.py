@@ -1,0 +1,632 @@
+"""Sketch-based aerial image search: draw a scene from above and find aerial photos; upload a photo, find sketches.
+
+Usage::
+
+    python app.py [--checkpoint PATH] [--photos DIR] [--sketches DIR] [--index-dir DIR] [--port N] [--share]
+
+With no data arguments the app looks for UC Merced photos in ``~/.cache/crossmodal/data/ucmerced``
+(and Earth on Canvas sketches in ``~/.cache/crossmodal/data/eoc-sketches``) and serves them with
+``checkpoints/ucm14.pt``; when there are none it generates the synthetic demo world once (into
+``~/.cache/crossmodal/demo-world``) and serves it with ``checkpoints/demo.pt``. Gallery indexes are
+built on the first start (progress in the terminal) and memory-mapped on later starts.
+
+Every option can also come from an environment variable, for hosting: ``CROSSMODAL_CHECKPOINT``,
+``CROSSMODAL_PHOTOS``, ``CROSSMODAL_SKETCHES``, ``CROSSMODAL_INDEX_DIR``, ``CROSSMODAL_EVAL_JSON``,
+``CROSSMODAL_HOST``, ``CROSSMODAL_PORT``, ``CROSSMODAL_SHARE``, ``CROSSMODAL_THREADS``,
+``CROSSMODAL_CONCURRENCY``, ``CROSSMODAL_QUEUE_SIZE`` and ``CROSSMODAL_CACHE`` (the cache root).
+Command-line options win over the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+from PIL import Image
+
+from crossmodal.data import ImageLoadError
+from crossmodal.retrieval import DEFAULT_K, MAX_K, BlankSketchError, Retriever, SearchResult
+
+ROOT = Path(__file__).resolve().parent
+ASSETS = ROOT / "assets"
+REAL_CHECKPOINT = ROOT / "checkpoints" / "ucm14.pt"
+DEMO_CHECKPOINT = ROOT / "checkpoints" / "demo.pt"
+AUTO = "auto"  # the target-class dropdown value meaning "the predicted class"
+PANEL = ("predicted", "summary", "gallery", "chart", "query", "json")  # what a search handler returns, in order
+SELECT_BRUSH_JS = """() => {
+  const pick = (tries) => {
+    const brush = document.querySelector('#sketch-canvas button[aria-label="Brush"]');
+    if (brush) { brush.click(); } else if (tries > 0) { setTimeout(() => pick(tries - 1), 250); }
+  };
+  pick(40);
+}"""
+CSS = """
+.banner {border-left: 6px solid #e8a33d; background: #fff7e8; padding: 10px 14px; border-radius: 6px}
+.banner p {margin: 0.2em 0}
+.summary p {font-size: 1.05em}
+"""
+
+
+# ---------------------------------------------------------------------------- settings
+
+
+@dataclass
+class Settings:
+    """Where the app's model and data come from, and how it is served."""
+
+    checkpoint: Path  # the model checkpoint
+    photos: Path | None  # photo gallery folder; None until the demo world is generated
+    sketches: Path | None  # sketch gallery folder, or None (no photo -> sketch search)
+    index_dir: Path | None  # where the gallery indexes live; None = derived from the cache root
+    cache: Path  # cache root: default data folder, demo world, indexes
+    eval_json: Path | None  # evaluation report shown in the About tab
+    host: str
+    port: int
+    share: bool
+    threads: int  # torch threads per search
+    concurrency: int  # searches run at once
+    queue_size: int  # requests waiting at most
+    demo_world: bool  # serving the synthetic demo world
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line (see the module docstring); unset options are None so the environment can fill them."""
+    parser = argparse.ArgumentParser(
+        prog="python app.py", description="Sketch-based aerial image search (Gradio web app).",
+        epilog="Without --photos, the app uses ~/.cache/crossmodal/data/ucmerced if present, else the synthetic "
+               "demo world. Each option may also be set by the environment variable in brackets.")
+    parser.add_argument("--checkpoint", help="model checkpoint (default checkpoints/ucm14.pt for real imagery, "
+                        "checkpoints/demo.pt for the demo world) [CROSSMODAL_CHECKPOINT]")
+    parser.add_argument("--photos", help="photo gallery: a folder of <class>/<image> files, e.g. UC Merced "
+                        "[CROSSMODAL_PHOTOS]")
+    parser.add_argument("--sketches", help="sketch gallery: a folder of <class>/<image> files, e.g. Earth on Canvas "
+                        "[CROSSMODAL_SKETCHES]")
+    parser.add_argument("--index-dir", help="where the gallery indexes are kept (default: under the cache) "
+                        "[CROSSMODAL_INDEX_DIR]")
+    parser.add_argument("--eval-json", help="evaluation report for the About tab (default: <checkpoint>.eval.json "
+                        "if present) [CROSSMODAL_EVAL_JSON]")
+    parser.add_argument("--host", help="address to listen on; 0.0.0.0 to serve the local network "
+                        "(default 127.0.0.1) [CROSSMODAL_HOST]")
+    parser.add_argument("--port", type=int, help="port (default 7860) [CROSSMODAL_PORT]")
+    parser.add_argument("--share", action="store_true", default=None,
+                        help="also create a public gradio.live share link; needs internet access, and anyone "
+                             "with the link can use the app for 72 hours (off by default) [CROSSMODAL_SHARE=1]")
+    parser.add_argument("--threads", type=int, help="torch threads per search (default 1) [CROSSMODAL_THREADS]")
+    parser.add_argument("--concurrency", type=int, help="searches run at once (default: CPU cores, at most 4) "
+                        "[CROSSMODAL_CONCURRENCY]")
+    parser.add_argument("--queue-size", type=int, help="requests that may wait at once (default 64) "
+                        "[CROSSMODAL_QUEUE_SIZE]")
+    return parser.parse_args(argv)
+
+
+def _truthy(value: str | None) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def default_cache(env: Mapping[str, str] = os.environ) -> Path:
+    """The cache root: ``CROSSMODAL_CACHE`` or ``~/.cache/crossmodal``."""
+    value = env.get("CROSSMODAL_CACHE")
+    return Path(value).expanduser() if value else Path.home() / ".cache" / "crossmodal"
+
+
+def resolve_settings(args: argparse.Namespace, env: Mapping[str, str] = os.environ) -> Settings:
+    """Combine the command line, the environment and what is on disk into the app's settings.
+
+    Real imagery is used when ``--photos`` / ``CROSSMODAL_PHOTOS`` is given or the default data
+    folder ``<cache>/data/ucmerced`` exists; otherwise the synthetic demo world (generated later,
+    by :func:`open_retriever`).
+    """
+    def pick(name: str, env_name: str) -> str | None:
+        value = getattr(args, name, None)
+        return value if value not in (None, "") else (env.get(env_name) or None)
+
+    cache = default_cache(env)
+    photos, sketches = pick("photos", "CROSSMODAL_PHOTOS"), pick("sketches", "CROSSMODAL_SKETCHES")
+    demo_world = False
+    if photos is None:
+        default_photos = cache / "data" / "ucmerced"
+        if default_photos.is_dir():
+            photos = str(default_photos)
+            default_sketches = cache / "data" / "eoc-sketches"
+            if sketches is None and default_sketches.is_dir():
+                sketches = str(default_sketches)
+        else:
+            demo_world = True
+    checkpoint = pick("checkpoint", "CROSSMODAL_CHECKPOINT")
+    checkpoint_path = Path(checkpoint).expanduser() if checkpoint else (DEMO_CHECKPOINT if demo_world else REAL_CHECKPOINT)
+    eval_json = pick("eval_json", "CROSSMODAL_EVAL_JSON")
+    index_dir = pick("index_dir", "CROSSMODAL_INDEX_DIR")
+    share = args.share if getattr(args, "share", None) else _truthy(env.get("CROSSMODAL_SHARE"))
+    cores = os.cpu_count() or 1
+    return Settings(
+        checkpoint=checkpoint_path,
+        photos=Path(photos).expanduser() if photos else None,
+        sketches=Path(sketches).expanduser() if sketches else None,
+        index_dir=Path(index_dir).expanduser() if index_dir else None,
+        cache=cache,
+        eval_json=Path(eval_json).expanduser() if eval_json else None,
+        host=pick("host", "CROSSMODAL_HOST") or "127.0.0.1",
+        port=int(pick("port", "CROSSMODAL_PORT") or 7860),
+        share=bool(share),
+        threads=int(pick("threads", "CROSSMODAL_THREADS") or 1),
+        concurrency=int(pick("concurrency", "CROSSMODAL_CONCURRENCY") or min(4, cores)),
+        queue_size=int(pick("queue_size", "CROSSMODAL_QUEUE_SIZE") or 64),
+        demo_world=demo_world,
+    )
+
+
+def ensure_demo_world(cache: Path, progress: bool = True) -> tuple[Path, Path]:
+    """The synthetic demo world's (photos, sketches) folders under ``<cache>/demo-world``, generated once."""
+    from crossmodal.synthetic import generate_world
+
+    root = cache / "demo-world"
+    marker = root / "world.json"
+    if marker.is_file():
+        try:
+            saved = json.loads(marker.read_text())
+            photos, sketches = Path(saved["photos"]), Path(saved["sketches"])
+            if photos.is_dir() and sketches.is_dir():
+                return photos, sketches
+        except (OSError, KeyError, TypeError, ValueError):
+            pass  # damaged marker: generate again
+    if progress:
+        print(f"generating the synthetic demo world in {root} (once) ...", flush=True)
+    started = time.time()
+    photos, sketches = generate_world(root, progress=progress)
+    marker.write_text(json.dumps({"photos": str(Path(photos).resolve()), "sketches": str(Path(sketches).resolve()),
+                                  "seconds": round(time.time() - started, 1)}))
+    return Path(photos), Path(sketches)
+
+
+def default_index_dir(settings: Settings) -> Path:
+    """``<cache>/indexes/<hash of checkpoint and folders>``: one index pair per (model file, data) combination."""
+    key = "|".join(str(p.resolve()) if p else "" for p in (settings.checkpoint, settings.photos, settings.sketches))
+    return settings.cache / "indexes" / hashlib.sha1(key.encode()).hexdigest()[:16]
+
+
+def open_retriever(settings: Settings, progress: bool = True) -> Retriever:
+    """Generate the demo world if needed, load the checkpoint and load or build the gallery indexes.
+
+    Raises:
+        CheckpointError: the checkpoint is missing or unreadable (the message says how to get one).
+        DatasetNotFoundError: a gallery folder is missing or has none of the model's classes.
+    """
+    from crossmodal.checkpoint import CheckpointError
+
+    if settings.demo_world and settings.photos is None:
+        if not settings.checkpoint.is_file():
+            raise CheckpointError(f"the demo checkpoint {settings.checkpoint} is missing: get the repository's "
+                                  f"checkpoints/demo.pt, or start with --photos DIR --checkpoint PATH")
+        settings.photos, settings.sketches = ensure_demo_world(settings.cache, progress)
+    if not settings.checkpoint.is_file():
+        raise CheckpointError(f"checkpoint {settings.checkpoint} does not exist: pass --checkpoint PATH, or train "
+                              f"one with `python -m crossmodal train --photos DIR --sketches DIR --out "
+                              f"{settings.checkpoint}`")
+    if settings.index_dir is None:
+        settings.index_dir = default_index_dir(settings)
+    started = time.time()
+    retriever = Retriever.open(settings.checkpoint, settings.photos, settings.sketches, settings.index_dir, progress)
+    if progress:
+        print(f"ready in {time.time() - started:.1f} s: {retriever.gallery_size('photo')} photos, "
+              f"{retriever.gallery_size('sketch')} sketches (indexes in {settings.index_dir})", flush=True)
+    if settings.eval_json is None:
+        for candidate in (settings.checkpoint.with_suffix(".eval.json"), settings.checkpoint.with_suffix(".json")):
+            if candidate.is_file():
+                settings.eval_json = candidate
+                break
+    return retriever
+
+
+# ---------------------------------------------------------------------------- handlers
+
+
+def _user_message(err: ImageLoadError) -> str:
+    """A readable reason an image could not be used, without server paths."""
+    cause = err.__cause__
+    from PIL import UnidentifiedImageError
+
+    if isinstance(cause, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return ("This image is too large to decode safely (Pillow's decompression-bomb guard). "
+                "Please downscale it, e.g. to 4000 pixels a side, and try again.")
+    if isinstance(cause, UnidentifiedImageError):
+        return "This file is not an image that can be read (use PNG, JPEG, TIFF, WebP, BMP or GIF)."
+    if isinstance(cause, FileNotFoundError):
+        return "The uploaded file is gone; please upload it again."
+    if cause is not None and "truncat" in str(cause).lower():
+        return "This image file is truncated or damaged; please upload a complete file."
+    text = str(cause or err)
+    return f"This image could not be read: {text.split(': ', 1)[-1] if '/' in text else text}"
+
+
+def empty_panel(message: str) -> tuple:
+    """The values of a result panel that shows only a message."""
+    return (None, message, [], chart_frame(None), None, {})
+
+
+def chart_frame(result: SearchResult | None) -> pd.DataFrame:
+    """The class-wise precision of the top 50 results as a DataFrame for ``gr.BarPlot``."""
+    if result is None:
+        return pd.DataFrame({"class": [], "precision": [], "kind": []})
+    return pd.DataFrame({
+        "class": list(result.class_precision),
+        "precision": [round(v, 3) for v in result.class_precision.values()],
+        "kind": ["target class" if c == result.target_class else "other classes" for c in result.class_precision],
+    })
+
+
+def summary_markdown(result: SearchResult, gallery_size: int, chosen: bool) -> str:
+    """One line above the gallery: target class, P@k and how long the search took."""
+    matches = round(result.precision_at_k * min(result.k, len(result.hits)))
+    how = "your choice" if chosen else "predicted; pick another class on the left if you meant one"
+    noun = "photos" if result.gallery == "photo" else "sketches"
+    return (f"**Target class: {result.target_class}** ({how}) · **P@{result.k} = {result.precision_at_k:.2f}** "
+            f"({matches} of {min(result.k, len(result.hits))} results) · {gallery_size:,} {noun} searched in "
+            f"{result.latency_ms:.0f} ms")
+
+
+def search_panel(retriever: Retriever, source: Any, query_modality: str, gallery: str, k: float = DEFAULT_K,
+                 target: str | None = AUTO, attention: bool = False, live: bool = False) -> tuple:
+    """Run one search and return a result panel's values (see ``PANEL``).
+
+    Args:
+        retriever: the search engine.
+        source: the query: a file path, PIL image, array or Sketchpad dict; None when nothing was given.
+        query_modality: ``"sketch"`` or ``"photo"``.
+        gallery: ``"photo"`` or ``"sketch"``.
+        k: number of results.
+        target: the class to judge results against; ``"auto"`` / None = the predicted class.
+        attention: draw attention heat maps over the query and the results.
+        live: a search triggered while drawing: an empty query shows a hint instead of an error.
+
+    Returns:
+        (top-3 classes for ``gr.Label``, summary markdown, gallery items, chart DataFrame,
+        query image, JSON result).
+
+    Raises:
+        gr.Error: a readable message for the user: blank canvas, unreadable or huge image, no gallery.
+    """
+    started = time.perf_counter()
+    if source is None or (isinstance(source, dict) and source.get("composite") is None):
+        if live:
+            return empty_panel("✏️ Draw a scene as seen from above: results appear as you draw.")
+        raise gr.Error("No query yet: draw something on the canvas or upload an image file.")
+    if not retriever.has_gallery(gallery):
+        raise gr.Error(f"No {gallery} gallery is loaded: start the app with --{gallery}s DIR to search {gallery}s.")
+    chosen = target not in (None, "", AUTO)
+    try:
+        result = retriever.search(source, query_modality, gallery, int(k), target if chosen else None)
+    except BlankSketchError:
+        if live:
+            return empty_panel("✏️ The canvas is blank: draw something and results appear as you draw.")
+        raise gr.Error("The sketch is blank: draw something first.") from None
+    except ImageLoadError as err:
+        raise gr.Error(_user_message(err)) from None
+    except ValueError as err:
+        raise gr.Error(str(err)) from None
+    items = retriever.thumbnails(result, attention)
+    view = Retriever.query_view(result.query, attention)
+    payload = result.to_json()
+    payload["search_ms"] = payload["latency_ms"]
+    payload["latency_ms"] = round((time.perf_counter() - started) * 1000.0, 1)  # handler total, thumbnails included
+    result.latency_ms = payload["latency_ms"]
+    summary = summary_markdown(result, retriever.gallery_size(gallery), chosen)
+    return dict(result.predicted), summary, items, chart_frame(result), view, payload
+
+
+# ---------------------------------------------------------------------------- about
+
+
+def load_eval_report(path: Path | None) -> dict[str, Any] | None:
+    """An evaluation report written by ``python -m crossmodal evaluate --json``, or None."""
+    if path is None or not Path(path).is_file():
+        return None
+    try:
+        report = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return report if isinstance(report, dict) and "sketch_to_photo" in report else None
+
+
+def model_card(retriever: Retriever, settings: Settings | None, report: dict[str, Any] | None) -> str:
+    """The About tab's markdown: data, split, training time and retrieval numbers of the checkpoint."""
+    model = retriever.model
+    info = getattr(model, "info", {}) or {}
+    meta = info.get("meta", {}) or {}
+    config = model.config
+    lines = ["### Model card", "",
+             f"- **Checkpoint:** `{Path(info.get('path', '?')).name}` (sha256 `{str(info.get('fingerprint', ''))[:12]}`)",
+             f"- **Classes ({len(model.class_names)}):** {', '.join(model.class_names)}",
+             f"- **Model:** {config.backbone} {tuple(config.widths)}, {config.image_size} px input, "
+             f"{config.embed_dim}-d shared space, attention pooling {'on' if config.attention else 'off'}"]
+    if meta.get("photos_dir"):
+        lines.append(f"- **Trained on:** photos `{meta['photos_dir']}`"
+                     + (f", sketches `{meta['sketches_dir']}`" if meta.get("sketches_dir") else ""))
+    n_photos, n_sketches = len(meta.get("train_photos", [])), len(meta.get("train_sketches", []))
+    if n_photos or n_sketches:
+        lines.append(f"- **Split:** {n_photos} training photos (numbers 00-69 of each class; 70-79 validation, "
+                     f"80-99 test gallery never trained on), {n_sketches} real sketches trained on, "
+                     f"{len(meta.get('heldout_sketches', []))} held out for evaluation")
+    if meta.get("training_seconds"):
+        lines.append(f"- **Training time:** {meta['training_seconds'] / 60:.1f} min"
+                     + (f" on {meta['machine']}" if meta.get("machine") else "")
+                     + (f", finished {meta['finished']}" if meta.get("finished") else ""))
+    validation = meta.get("validation") or {}
+    if validation:
+        lines.append("- **Validation (last epoch):** " + ", ".join(
+            f"{k.replace('_', ' ')} {v:.3f}" for k, v in validation.items() if isinstance(v, float)))
+    if not meta.get("training_seconds") and not n_photos:
+        lines.append("- **This checkpoint is untrained** (random weights): results are not meaningful.")
+    lines += ["", "### Retrieval quality", ""]
+    if report:
+        lines += ["| direction | mAP | P@10 | queries | gallery |", "|---|---|---|---|---|"]
+        for direction, name in (("sketch_to_photo", "sketch → photo"), ("photo_to_sketch", "photo → sketch")):
+            r = report.get(direction, {})
+            lines.append(f"| {name} | {r.get('mAP', float('nan')):.3f} | {r.get('P@10', float('nan')):.3f} | "
+                         f"{report.get('n_queries', {}).get(direction, '?')} | "
+                         f"{report.get('n_gallery', {}).get(direction, '?')} |")
+        lines.append(f"\n(split `{report.get('split', '?')}`; sketches trained on are never queries)")
+    else:
+        checkpoint = Path(info.get("path", "CHECKPOINT.pt"))
+        lines.append(f"No evaluation report found. Write one with `python -m crossmodal evaluate --checkpoint "
+                     f"{checkpoint} --photos DIR --sketches DIR --json {checkpoint.with_suffix('.eval.json')}` "
+                     f"and restart the app.")
+    if settings is not None:
+        sketches = f"`{settings.sketches.name}/`" if settings.sketches else "none"
+        lines += ["", "### This server", "",
+                  f"- photo gallery: `{settings.photos.name if settings.photos else '?'}/` "
+                  f"({retriever.gallery_size('photo')} images of the model's classes)",
+                  f"- sketch gallery: {sketches} ({retriever.gallery_size('sketch')} images)",
+                  f"- searched with Annoy ({retriever.indexes['photo'].n_trees} trees), top {MAX_K} at most"]
+    return "\n".join(lines)
+
+
+def class_ap_frame(report: dict[str, Any] | None, direction: str) -> pd.DataFrame:
+    """Per-class AP of one direction of an evaluation report, for ``gr.BarPlot``."""
+    per_class = (report or {}).get(direction, {}).get("per_class_AP", {})
+    return pd.DataFrame({"class": list(per_class), "AP": [round(float(v), 3) for v in per_class.values()]})
+
+
+DEMO_BANNER = """**You are looking at the synthetic demo world**: generated scenes and sketches, with the small
+model `checkpoints/demo.pt`, so that the app works on a fresh machine. To search real aerial imagery, put the
+UC Merced Land Use photos in `~/.cache/crossmodal/data/ucmerced` (and the Earth on Canvas sketches in
+`~/.cache/crossmodal/data/eoc-sketches`), or start with `python app.py --photos DIR --sketches DIR` (model
+`checkpoints/ucm14.pt`)."""
+
+
+# ---------------------------------------------------------------------------- the interface
+
+
+def _panel(label: str, columns: int = 4) -> dict[str, gr.components.Component]:
+    """Summary, gallery, chart and JSON of one result list (rendered where called)."""
+    summary = gr.Markdown(elem_classes="summary")
+    gallery = gr.Gallery(label=label, columns=columns, height="auto", object_fit="contain", allow_preview=True,
+                         show_label=True)
+    chart = gr.BarPlot(x="class", y="precision", color="kind", y_lim=[0, 1], x_label_angle=-40, height=300,
+                       color_map={"target class": "#22a046", "other classes": "#9aa4b1"}, color_title="",
+                       colors_in_legend=["target class", "other classes"],
+                       title="Class-wise precision of the top 50 results", label="Class-wise P@50")
+    with gr.Accordion("Details (JSON)", open=False):
+        details = gr.JSON(label="Result")
+    return {"summary": summary, "gallery": gallery, "chart": chart, "json": details}
+
+
+def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blocks:
+    """The Gradio interface over a retriever. Nothing is loaded here: the retriever is ready.
+
+    Args:
+        retriever: model and gallery indexes.
+        settings: what the server runs with (for the demo-world banner and the About tab), or None.
+    """
+    classes = retriever.class_names
+    target_choices = [("Predicted class", AUTO)] + [(c, c) for c in classes]
+    report = load_eval_report(settings.eval_json if settings else None)
+    has_sketches = retriever.has_gallery("sketch")
+
+    with gr.Blocks(title="Sketch-based aerial image search", fill_width=True) as demo:
+        gr.Markdown(f"## Sketch-based aerial image search\nDraw a scene as seen from above and find aerial photos "
+                    f"of it, or upload an aerial photo to find matching sketches and similar scenes. "
+                    f"{retriever.gallery_size('photo'):,} photos and {retriever.gallery_size('sketch'):,} sketches "
+                    f"of {len(classes)} classes are indexed.")
+        if settings is not None and settings.demo_world:
+            gr.Markdown(DEMO_BANNER, elem_classes="banner")
+
+        # ------------------------------------------------------------ sketch -> satellite
+        with gr.Tab("Sketch → satellite", id="sketch"):
+            with gr.Row():
+                with gr.Column(scale=4, min_width=360):
+                    canvas = gr.Sketchpad(
+                        label="Draw here (black pen; eraser, undo and clear in the toolbar)", type="pil",
+                        image_mode="RGB", canvas_size=(512, 512), fixed_canvas=True, height=460, layers=False,
+                        transforms=(), brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=2),
+                        eraser=gr.Eraser(default_size=14), elem_id="sketch-canvas")
+                    sketch_file = gr.File(label="…or upload a sketch image", file_types=["image"], height=130,
+                                          elem_id="sketch-file")
+                    with gr.Row():
+                        sk_k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Results (k)")
+                        sk_target = gr.Dropdown(target_choices, value=AUTO, label="Intended class")
+                    with gr.Row():
+                        sk_attention = gr.Checkbox(False, label="Show attention heat maps")
+                        sk_button = gr.Button("Search", variant="primary")
+                    gr.Examples([[str(p)] for p in sorted(ASSETS.glob("*.png"))], inputs=[canvas],
+                                label="Example sketches (drawn for this app): click one, then keep drawing",
+                                examples_per_page=8)
+                with gr.Column(scale=7):
+                    with gr.Row():
+                        sk_predicted = gr.Label(num_top_classes=3, label="Predicted class of the sketch", scale=2)
+                        sk_query = gr.Image(label="Your sketch", type="pil", format="jpeg", height=200,
+                                            interactive=False, scale=1)
+                    sk = _panel("Aerial photos")
+            sketch_source = gr.State("canvas")  # which input the last search used: "canvas" or "file"
+
+        # ------------------------------------------------------------ photo -> sketches
+        with gr.Tab("Photo → sketches", id="photo"):
+            with gr.Row():
+                with gr.Column(scale=4, min_width=360):
+                    photo_file = gr.File(label="Upload an aerial or satellite photo (any size, any format Pillow "
+                                         "reads)", file_types=["image"], height=110, elem_id="photo-file")
+                    ph_query = gr.Image(label="Your photo", type="pil", format="jpeg", height=300,
+                                        interactive=False)
+                    with gr.Row():
+                        ph_k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Results (k)")
+                        ph_target = gr.Dropdown(target_choices, value=AUTO, label="Intended class")
+                    with gr.Row():
+                        ph_attention = gr.Checkbox(False, label="Show attention heat maps")
+                        ph_button = gr.Button("Search", variant="primary")
+                    ph_predicted = gr.Label(num_top_classes=3, label="Predicted class of the photo")
+                    examples = _gallery_examples(retriever)
+                    if examples:
+                        gr.Examples([[p] for p in examples], inputs=[photo_file],
+                                    label="Try a photo from the gallery", examples_per_page=8)
+                with gr.Column(scale=7):
+                    if not has_sketches:
+                        gr.Markdown("*No sketch gallery is loaded: start the app with `--sketches DIR` to search "
+                                    "sketches.*")
+                    ps = _panel("Matching sketches")
+                    pp = _panel("Similar aerial scenes")
+
+        # ------------------------------------------------------------ about
+        with gr.Tab("About", id="about"):
+            gr.Markdown(model_card(retriever, settings, report))
+            if report:
+                with gr.Row():
+                    gr.BarPlot(class_ap_frame(report, "sketch_to_photo"), x="class", y="AP", y_lim=[0, 1],
+                               x_label_angle=-40, title="Class-wise AP, sketch → photo", height=300)
+                    gr.BarPlot(class_ap_frame(report, "photo_to_sketch"), x="class", y="AP", y_lim=[0, 1],
+                               x_label_angle=-40, title="Class-wise AP, photo → sketch", height=300)
+            gr.Markdown("Thumbnails: a **green** border and tick mark results of the target class, a **red** border "
+                        "and cross the others; P@k is the share of green among the first k. The bar chart is the "
+                        "class-wise precision of the top 50 results for this query (the paper's per-class P@50).")
+
+        # ------------------------------------------------------------ events
+        sk_out = [sk_predicted, sk["summary"], sk["gallery"], sk["chart"], sk_query, sk["json"]]
+        ps_out = [ph_predicted, ps["summary"], ps["gallery"], ps["chart"], ph_query, ps["json"]]
+        pp_out = [ph_predicted, pp["summary"], pp["gallery"], pp["chart"], ph_query, pp["json"]]
+
+        def sketch_to_photo(sketch: str | None, k: float = DEFAULT_K, target: str = AUTO,
+                            attention: bool = False) -> tuple:
+            """Search the photo gallery with a sketch image file."""
+            return search_panel(retriever, sketch, "sketch", "photo", k, target, attention)
+
+        def photo_to_sketch(photo: str | None, k: float = DEFAULT_K, target: str = AUTO,
+                            attention: bool = False) -> tuple:
+            """Search the sketch gallery with an aerial photo file."""
+            return search_panel(retriever, photo, "photo", "sketch", k, target, attention)
+
+        def photo_to_photo(photo: str | None, k: float = DEFAULT_K, target: str = AUTO,
+                           attention: bool = False) -> tuple:
+            """Search the photo gallery with an aerial photo file (similar scenes)."""
+            return search_panel(retriever, photo, "photo", "photo", k, target, attention)
+
+        def live_sketch(drawing: dict | None, k: float, target: str, attention: bool) -> tuple:
+            return (*search_panel(retriever, drawing, "sketch", "photo", k, target, attention, live=True), "canvas")
+
+        def current_sketch(drawing: dict | None, file: str | None, source: str, k: float, target: str,
+                           attention: bool) -> tuple:
+            query = file if source == "file" and file else drawing
+            return search_panel(retriever, query, "sketch", "photo", k, target, attention, live=True)
+
+        def searched_file() -> str:
+            return "file"
+
+        # sketch tab: live while drawing (the latest stroke wins), on upload (the API), on Search and on options
+        canvas.change(live_sketch, [canvas, sk_k, sk_target, sk_attention], sk_out + [sketch_source],
+                      trigger_mode="always_last", show_progress="hidden", api_visibility="private",
+                      concurrency_id="search")
+        gr.on([sketch_file.upload], sketch_to_photo, [sketch_file, sk_k, sk_target, sk_attention], sk_out,
+              api_name="sketch_to_photo", concurrency_id="search", show_progress="minimal"
+              ).then(searched_file, None, sketch_source, api_visibility="private", queue=False)
+        gr.on([sk_button.click, sk_k.release, sk_target.change, sk_attention.change], current_sketch,
+              [canvas, sketch_file, sketch_source, sk_k, sk_target, sk_attention], sk_out,
+              trigger_mode="always_last", api_visibility="private", concurrency_id="search", show_progress="minimal")
+
+        # photo tab: both galleries on upload, Search and option changes
+        photo_triggers = [photo_file.upload, ph_button.click]
+        option_triggers = [ph_k.release, ph_target.change, ph_attention.change]
+        if has_sketches:
+            gr.on(photo_triggers, photo_to_sketch, [photo_file, ph_k, ph_target, ph_attention], ps_out,
+                  api_name="photo_to_sketch", concurrency_id="search", show_progress="minimal")
+        else:  # the endpoint still exists and explains itself
+            hidden = gr.Button(visible=False)
+            hidden.click(photo_to_sketch, [photo_file, ph_k, ph_target, ph_attention], ps_out,
+                         api_name="photo_to_sketch", concurrency_id="search")
+        gr.on(photo_triggers, photo_to_photo, [photo_file, ph_k, ph_target, ph_attention], pp_out,
+              api_name="photo_to_photo", concurrency_id="search", show_progress="minimal")
+
+        def refresh_photo(photo: str | None, k: float, target: str, attention: bool) -> tuple:
+            if photo is None:
+                return tuple(gr.skip() for _ in range(len(PANEL) * 2 - 2))
+            s = (search_panel(retriever, photo, "photo", "sketch", k, target, attention) if has_sketches
+                 else (gr.skip(),) * len(PANEL))
+            p = search_panel(retriever, photo, "photo", "photo", k, target, attention)
+            # predicted and query view are shared: written once, from the photo -> photo search
+            return (*s[1:4], *s[5:], *p)
+
+        gr.on(option_triggers, refresh_photo, [photo_file, ph_k, ph_target, ph_attention],
+              [ps["summary"], ps["gallery"], ps["chart"], ps["json"]] + pp_out,
+              trigger_mode="always_last", api_visibility="private", concurrency_id="search", show_progress="minimal")
+        demo.load(None, None, None, js=SELECT_BRUSH_JS)  # the canvas opens with the pen in hand
+    return demo
+
+
+def _gallery_examples(retriever: Retriever, n: int = 8) -> list[str]:
+    """A few gallery photos of different classes, as examples for the photo tab."""
+    index = retriever.indexes["photo"]
+    seen, picks = set(), []
+    for path, label in zip(index.paths, index.labels):
+        if label not in seen and Path(path).is_file():
+            seen.add(label)
+            picks.append(path)
+        if len(picks) >= n:
+            break
+    return picks
+
+
+def launch_kwargs(retriever: Retriever, settings: Settings) -> dict[str, Any]:
+    """Arguments of ``demo.launch`` for these settings (also used by tests)."""
+    allowed = [str(ASSETS), str(retriever.thumb_dir)] + [str(p) for p in (settings.photos, settings.sketches) if p]
+    return {"server_name": settings.host, "server_port": settings.port, "share": settings.share, "show_error": True,
+            "allowed_paths": allowed, "css": CSS, "footer_links": ["api", "gradio"]}
+
+
+def serve(settings: Settings) -> None:
+    """Open the retriever, build the interface and serve it until interrupted."""
+    import torch
+
+    torch.set_num_threads(max(1, settings.threads))
+    retriever = open_retriever(settings)
+    demo = build_demo(retriever, settings)
+    demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
+    if settings.share:
+        print("creating a public share link (needs internet access) ...", flush=True)
+    demo.launch(**launch_kwargs(retriever, settings))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the app; errors about data or checkpoints print one line and return 2."""
+    from crossmodal.checkpoint import CheckpointError
+    from crossmodal.data import DatasetNotFoundError
+
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    settings = resolve_settings(parse_args(argv))
+    try:
+        serve(settings)
+    except (CheckpointError, DatasetNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

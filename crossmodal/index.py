@@ -1,0 +1,514 @@
+"""A persistent retrieval index: Annoy over the gallery's embeddings, with exact search behind the same call.
+
+An index is a directory of three files:
+
+- ``index.ann``: the Annoy forest (angular metric), memory-mapped on load so that several app
+  workers share one copy of it in the page cache;
+- ``embeddings.npy``: the L2-normalised float32 embeddings (n, dim), memory-mapped too, for exact
+  search, exact re-ranking and verification;
+- ``index.json``: the sidecar: format, dimension, metric, ``n_trees``, seed, modality, the id ->
+  file and class map, the sha256 fingerprint of the checkpoint that made the embeddings, and the
+  size and sha256 of the two data files, so that a truncated or corrupt file is refused.
+
+Annoy's lifecycle is add -> build(n_trees) -> save -> load (mmap) -> query(vector, k, search_k).
+``n_trees`` buys recall with build time and disk (each tree costs about n/ (dim/2) hyperplane
+nodes); ``search_k`` (nodes inspected per query, default ``n_trees * k`` in Annoy) buys recall with
+query time. Angular distance d between unit vectors converts to cosine as ``1 - d*d/2``.
+
+The defaults below come from ``bench/ann.py`` (see the README): with clustered 128-d vectors on a
+2-core CPU, ``DEFAULT_N_TREES`` trees and ``DEFAULT_SEARCH_K`` inspected nodes reach recall@10 >= 0.95
+at a million items; a gallery of a few thousand items is searched almost exactly by them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from annoy import AnnoyIndex
+
+from .data import load_arrays, scan_folder
+
+if TYPE_CHECKING:
+    from .model import CrossModalModel
+
+FORMAT = "crossmodal-index-v1"
+METRIC = "angular"
+MODALITIES = ("photo", "sketch")  # the same as crossmodal.model.MODALITIES, without importing torch
+INDEX_FILE = "index.ann"
+EMBEDDINGS_FILE = "embeddings.npy"
+SIDECAR_FILE = "index.json"
+DEFAULT_N_TREES = 50  # chosen from bench/ann.py: see the module docstring and the README
+DEFAULT_SEARCH_K = 10_000  # Annoy nodes inspected per query when a search gives none (raised for large k)
+
+
+class IndexMismatchError(ValueError):
+    """An index does not fit the checkpoint or its own files (or is corrupt); the message says how to rebuild."""
+
+
+class IndexNotFoundError(IndexMismatchError):
+    """There is no index in the directory given."""
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One search result."""
+
+    rank: int  # 1 for the best match
+    id: int  # row of the item in the index (and in ``embeddings``)
+    path: str  # absolute path of the gallery file
+    label: str  # class name of the gallery file
+    score: float  # cosine similarity to the query, in [-1, 1]
+
+
+def annoy_node_bytes(dim: int) -> int:
+    """Bytes of one node of an angular Annoy index: descendant count, two children, then the vector."""
+    return 4 + 2 * 4 + 4 * dim
+
+
+def file_digest(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _normalise(embeddings: Any) -> np.ndarray:
+    x = np.array(embeddings, dtype=np.float32, copy=True)
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"embeddings must be a non-empty (n, dim) array, not shape {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("embeddings contain NaN or infinite values")
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    if (norms == 0).any():
+        first = int(np.flatnonzero(norms[:, 0] == 0)[0])
+        raise ValueError(f"embedding {first} is the zero vector: it has no direction")
+    return x / norms
+
+
+def _rebuild_hint(directory: str | Path, modality: str = "MODALITY", images: str | None = None,
+                  checkpoint: str | None = None) -> str:
+    return (f"rebuild it with: python -m crossmodal index --checkpoint {checkpoint or 'CHECKPOINT'} "
+            f"--images {images or 'IMAGES_DIR'} --modality {modality} --out {directory}")
+
+
+class EmbeddingIndex:
+    """Gallery embeddings with an Annoy forest over them, a file per item, and exact search beside it.
+
+    Build one with :meth:`from_embeddings` (or :func:`build_folder_index`), write it with
+    :meth:`save`, read it back with :meth:`load`, and query it with :meth:`search` (hits) or
+    :meth:`query` (arrays). Searching is thread-safe; building and saving are not.
+
+    Attributes:
+        modality: ``"photo"`` or ``"sketch"``: what the gallery holds.
+        dim: embedding dimension.
+        paths: gallery file of each id.
+        labels: class name of each id.
+        fingerprint: sha256 of the checkpoint file that made the embeddings.
+        embeddings: (n, dim) float32 unit vectors; a read-only ``np.memmap`` after :meth:`load`.
+        n_trees: trees of the Annoy forest.
+        seed: Annoy's random seed.
+        info: provenance kept in the sidecar (``images`` folder, ``checkpoint`` path), may be empty.
+    """
+
+    def __init__(self, annoy: AnnoyIndex, embeddings: np.ndarray, paths: Sequence[str], labels: Sequence[str],
+                 modality: str, fingerprint: str, n_trees: int, seed: int, info: dict[str, Any] | None = None):
+        """Wrap parts that already agree with each other; use :meth:`from_embeddings` or :meth:`load`."""
+        self._annoy = annoy
+        self.embeddings = embeddings
+        self.paths = list(paths)
+        self.labels = list(labels)
+        self.modality = modality
+        self.fingerprint = fingerprint
+        self.dim = int(embeddings.shape[1])
+        self.n_trees = int(n_trees)
+        self.seed = int(seed)
+        self.info = dict(info or {})
+
+    @classmethod
+    def from_embeddings(cls, embeddings: Any, paths: Sequence[str | Path], labels: Sequence[str], modality: str,
+                        fingerprint: str, n_trees: int = DEFAULT_N_TREES, seed: int = 0, *, n_jobs: int = 1,
+                        info: dict[str, Any] | None = None) -> EmbeddingIndex:
+        """Build an index in memory from embeddings (re-normalised to unit length).
+
+        Args:
+            embeddings: (n, dim) array, one row per gallery item, id = row.
+            paths: the file of each row (stored as given: pass absolute paths for the app).
+            labels: the class name of each row.
+            modality: ``"photo"`` or ``"sketch"``.
+            fingerprint: sha256 of the checkpoint that made the embeddings.
+            n_trees: trees of the Annoy forest: more = better recall, slower build, bigger file.
+            seed: Annoy's seed: the same seed, data and ``n_jobs`` give a byte-identical index.
+            n_jobs: build threads (Annoy seeds thread t with ``seed + t``, so the forest depends on
+                it; -1 = all cores).
+            info: provenance to keep in the sidecar (``images``, ``checkpoint``).
+
+        Raises:
+            ValueError: empty or non-finite embeddings, a zero vector, lengths that disagree, an
+                unknown modality, or ``n_trees`` < 1.
+        """
+        x = _normalise(embeddings)
+        n, dim = x.shape
+        if len(paths) != n or len(labels) != n:
+            raise ValueError(f"{n} embeddings but {len(paths)} paths and {len(labels)} labels: they must match")
+        if modality not in MODALITIES:
+            raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
+        if not isinstance(n_trees, int) or n_trees < 1:
+            raise ValueError(f"n_trees must be a positive integer, not {n_trees!r}")
+        if not 0 <= seed < 2 ** 31:
+            raise ValueError(f"seed must be in [0, 2**31), not {seed}")
+        if not isinstance(fingerprint, str) or not fingerprint:
+            raise ValueError("fingerprint must be the checkpoint's sha256 (model.info['fingerprint'])")
+        annoy = AnnoyIndex(dim, METRIC)
+        annoy.set_seed(seed)
+        for i, row in enumerate(x):
+            annoy.add_item(i, row)
+        annoy.build(n_trees, n_jobs=n_jobs)
+        return cls(annoy, x, [str(p) for p in paths], [str(lab) for lab in labels], modality, fingerprint,
+                   n_trees, seed, info)
+
+    def __len__(self) -> int:
+        """Number of gallery items."""
+        return len(self.paths)
+
+    def __repr__(self) -> str:
+        """Size, modality, dimension, trees and checkpoint, in one line."""
+        return (f"EmbeddingIndex({len(self)} {self.modality} items, dim={self.dim}, n_trees={self.n_trees}, "
+                f"checkpoint {self.fingerprint[:12]})")
+
+    # ------------------------------------------------------------------ search
+
+    def _query_vector(self, vector: Any) -> np.ndarray:
+        q = np.asarray(vector, dtype=np.float32)
+        if q.ndim == 2 and q.shape[0] == 1:
+            q = q[0]
+        if q.shape != (self.dim,):
+            raise ValueError(f"query must be one vector of {self.dim} values, not shape {q.shape}")
+        norm = float(np.linalg.norm(q))
+        if not np.isfinite(norm) or norm == 0:
+            raise ValueError("query vector is zero or not finite")
+        return q / norm
+
+    def query(self, vector: Any, k: int = 10, search_k: int | None = None, exact: bool = False,
+              rerank: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and cosine scores of the nearest gallery items, best first.
+
+        Args:
+            vector: the query embedding (dim,) or (1, dim); it is normalised here.
+            k: how many results; more than the gallery returns the whole gallery.
+            search_k: Annoy nodes to inspect (-1 = Annoy's own ``n_trees * k * rerank``); None =
+                ``max(DEFAULT_SEARCH_K, n_trees * k * rerank)``. Ignored when ``exact``.
+            exact: brute force over the stored embeddings (a matrix product) instead of Annoy.
+            rerank: fetch ``k * rerank`` Annoy candidates and order them by their exact cosine, so
+                that the top of the list is exact among what Annoy found. With the default
+                ``search_k`` a larger ``rerank`` also inspects more nodes; with a fixed ``search_k``
+                it does not change which items come back, since Annoy already sorts its candidates
+                by exact distance.
+
+        Returns:
+            ``(ids, scores)``: int64 and float32 arrays of equal length, scores decreasing (ties by
+            id). Annoy can return fewer than ``k`` when ``search_k`` is smaller than ``k``.
+
+        Raises:
+            ValueError: a query of the wrong shape, zero or non-finite; ``k`` or ``rerank`` < 1.
+        """
+        if k < 1:
+            raise ValueError(f"k must be at least 1, not {k}")
+        if rerank < 1:
+            raise ValueError(f"rerank must be at least 1, not {rerank}")
+        q = self._query_vector(vector)
+        n = len(self)
+        k = min(int(k), n)
+        if exact:
+            scores = np.asarray(self.embeddings @ q, dtype=np.float32)
+            if k < n:
+                top = np.argpartition(-scores, k - 1)[:k]
+                # argpartition breaks ties at the k-th score arbitrarily: take every item tied with it
+                top = np.flatnonzero(scores >= scores[top].min())
+            else:
+                top = np.arange(n)
+            order = np.lexsort((top, -scores[top]))[:k]
+            ids = top[order].astype(np.int64)
+            return ids, scores[ids]
+        candidates = min(k * int(rerank), n)
+        if search_k is None:
+            search_k = max(DEFAULT_SEARCH_K, self.n_trees * candidates)
+        found, distances = self._annoy.get_nns_by_vector(q, candidates, search_k, include_distances=True)
+        ids = np.asarray(found, dtype=np.int64)
+        if rerank > 1:
+            scores = np.asarray(self.embeddings[ids] @ q, dtype=np.float32)
+        else:  # unit vectors: angular distance d = sqrt(2 - 2 cos)
+            d = np.asarray(distances, dtype=np.float32)
+            scores = np.clip(1.0 - d * d / 2.0, -1.0, 1.0).astype(np.float32)
+        order = np.lexsort((ids, -scores))[:k]
+        return ids[order], scores[order]
+
+    def search(self, vector: Any, k: int = 10, search_k: int | None = None, exact: bool = False,
+               rerank: int = 1) -> list[SearchHit]:
+        """The nearest gallery items as :class:`SearchHit` s, best first; arguments as in :meth:`query`.
+
+        Raises:
+            ValueError: as :meth:`query`.
+        """
+        ids, scores = self.query(vector, k, search_k, exact, rerank)
+        return [SearchHit(rank, int(i), self.paths[i], self.labels[i], float(s))
+                for rank, (i, s) in enumerate(zip(ids, scores), start=1)]
+
+    # ------------------------------------------------------------------ persistence
+
+    def _sidecar(self, files: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        return {"format": FORMAT, "metric": METRIC, "dim": self.dim, "n_items": len(self), "n_trees": self.n_trees,
+                "seed": self.seed, "modality": self.modality, "fingerprint": self.fingerprint, "info": self.info,
+                "files": files, "paths": self.paths, "labels": self.labels}
+
+    def save(self, directory: str | Path) -> None:
+        """Write the index to a directory, atomically.
+
+        Everything is written and synced in a temporary directory beside ``directory``, which then
+        takes its place in one step (Linux ``renameat2(RENAME_EXCHANGE)``; elsewhere two renames, the
+        old index set aside first). An exception, Ctrl-C or crash before that step leaves the
+        previous index untouched and loadable. Workers that have the old index open keep reading it.
+
+        Raises:
+            ValueError: ``directory`` exists and is not an index directory (it is never replaced).
+            OSError: the files cannot be written.
+        """
+        directory = Path(directory).absolute()
+        if directory.exists() and not (directory / SIDECAR_FILE).is_file() and \
+                (not directory.is_dir() or any(directory.iterdir())):
+            raise ValueError(f"refusing to replace {directory}: it exists and is not an index directory "
+                             f"(no {SIDECAR_FILE}); choose a new or empty --out folder")
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
+        try:
+            tmp.chmod(0o755)  # mkdtemp makes it private; app workers may run as another user
+            ann, npy = tmp / INDEX_FILE, tmp / EMBEDDINGS_FILE
+            if not self._annoy.save(str(ann)):  # Annoy then re-maps itself from this file; rename keeps it valid
+                raise OSError(f"Annoy could not write {ann}")
+            np.save(npy, np.ascontiguousarray(self.embeddings, dtype=np.float32))
+            files = {p.name: {"bytes": p.stat().st_size, "sha256": file_digest(p)} for p in (ann, npy)}
+            _write_json(tmp / SIDECAR_FILE, self._sidecar(files))
+            for path in (ann, npy):
+                _fsync(path)
+            _fsync(tmp)
+            _replace_directory(tmp, directory)
+            _fsync(directory.parent)
+        finally:
+            if tmp.exists():  # the failed build, or the old index after the swap
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    @classmethod
+    def load(cls, directory: str | Path, fingerprint: str | None = None, *, verify: bool = True) -> EmbeddingIndex:
+        """Open a saved index, memory-mapped, after checking that its parts agree.
+
+        Args:
+            directory: a folder written by :meth:`save`.
+            fingerprint: sha256 of the checkpoint that will embed the queries; None skips the check.
+            verify: also compare the sha256 of both data files with the sidecar (reads them once;
+                about a second per GB), on top of the always-made size and consistency checks.
+
+        Raises:
+            IndexNotFoundError: no index in ``directory``.
+            IndexMismatchError: another checkpoint made it, the sidecar disagrees with the files
+                (dimension, item or tree count), or a file is truncated or corrupt.
+        """
+        directory = Path(directory)
+        sidecar_path = directory / SIDECAR_FILE
+        if not sidecar_path.is_file():
+            raise IndexNotFoundError(f"no index at {directory} (missing {SIDECAR_FILE}): {_rebuild_hint(directory)}")
+        try:
+            meta = json.loads(sidecar_path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise IndexMismatchError(f"{sidecar_path} is unreadable or corrupt ({err}); "
+                                     f"{_rebuild_hint(directory)}") from err
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise IndexMismatchError(f"{directory} is not a {FORMAT} index; {_rebuild_hint(directory)}")
+        try:
+            info = dict(meta.get("info") or {})
+            modality, dim, n, n_trees = meta["modality"], int(meta["dim"]), int(meta["n_items"]), int(meta["n_trees"])
+            seed, stored_fp, files = int(meta["seed"]), str(meta["fingerprint"]), dict(meta["files"])
+            paths, labels = [str(p) for p in meta["paths"]], [str(lab) for lab in meta["labels"]]
+        except (KeyError, TypeError, ValueError) as err:
+            raise IndexMismatchError(f"{sidecar_path} lacks or garbles {err}; {_rebuild_hint(directory)}") from err
+        hint = _rebuild_hint(directory, modality, info.get("images"), info.get("checkpoint"))
+        if fingerprint is not None and fingerprint != stored_fp:
+            made_by = f" ({info['checkpoint']})" if info.get("checkpoint") else ""
+            raise IndexMismatchError(
+                f"index {directory} holds embeddings of checkpoint {stored_fp[:12]}{made_by}, not of the checkpoint "
+                f"given ({fingerprint[:12]}): its scores would be meaningless; "
+                + _rebuild_hint(directory, modality, info.get("images"), "THE_NEW_CHECKPOINT"))
+        if meta.get("metric") != METRIC or modality not in MODALITIES or dim < 1 or n < 1 or n_trees < 1:
+            raise IndexMismatchError(f"{sidecar_path} describes an index this version cannot serve "
+                                     f"(metric {meta.get('metric')!r}, modality {modality!r}, dim {dim}, "
+                                     f"{n} items, {n_trees} trees); {hint}")
+        if len(paths) != n or len(labels) != n:
+            raise IndexMismatchError(f"{sidecar_path} lists {len(paths)} paths and {len(labels)} labels for {n} "
+                                     f"items; {hint}")
+        ann, npy = directory / INDEX_FILE, directory / EMBEDDINGS_FILE
+        for path in (ann, npy):
+            record = files.get(path.name) or {}
+            if not path.is_file():
+                raise IndexMismatchError(f"{path} is missing; {hint}")
+            size = path.stat().st_size
+            if size != record.get("bytes"):
+                raise IndexMismatchError(f"{path} has {size} bytes, the sidecar recorded {record.get('bytes')}: "
+                                         f"truncated or replaced; {hint}")
+        if os.path.getsize(ann) % annoy_node_bytes(dim):
+            raise IndexMismatchError(f"{ann} is not made of {dim}-dimensional angular nodes: the sidecar's "
+                                     f"dimension {dim} does not match it; {hint}")
+        if verify:
+            for path in (ann, npy):
+                if file_digest(path) != files[path.name].get("sha256"):
+                    raise IndexMismatchError(f"{path} does not match the checksum in the sidecar: corrupt; {hint}")
+        try:
+            embeddings = np.load(npy, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as err:
+            raise IndexMismatchError(f"{npy} is unreadable ({err}); {hint}") from err
+        if embeddings.dtype != np.float32 or embeddings.ndim != 2:
+            raise IndexMismatchError(f"{npy} holds {embeddings.dtype} {embeddings.shape}, not float32 (n, dim); {hint}")
+        if embeddings.shape[1] != dim:
+            raise IndexMismatchError(f"{npy} holds {embeddings.shape[1]}-dimensional embeddings: the sidecar's "
+                                     f"dimension {dim} does not match it; {hint}")
+        if embeddings.shape[0] != n:
+            raise IndexMismatchError(f"{npy} holds {embeddings.shape[0]} embeddings, the sidecar says {n} items; "
+                                     f"{hint}")
+        annoy = AnnoyIndex(dim, METRIC)
+        try:
+            annoy.load(str(ann), prefault=False)
+        except OSError as err:
+            raise IndexMismatchError(f"Annoy cannot load {ann} ({err}); {hint}") from err
+        # with n <= dim + 2 every tree is a single leaf, and Annoy's loader miscounts the roots
+        if annoy.get_n_items() != n or (n > dim + 2 and annoy.get_n_trees() != n_trees):
+            raise IndexMismatchError(f"{ann} holds {annoy.get_n_items()} items in {annoy.get_n_trees()} trees, the "
+                                     f"sidecar says {n} items in {n_trees} trees; {hint}")
+        for i in sorted({0, n // 2, n - 1}):  # the two data files must come from the same build
+            if not np.allclose(annoy.get_item_vector(i), embeddings[i], atol=1e-6):
+                raise IndexMismatchError(f"item {i} differs between {ann} and {npy}: files of different builds; "
+                                         f"{hint}")
+        return cls(annoy, embeddings, paths, labels, modality, stored_fp, n_trees, seed, info)
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    with open(path, "w") as handle:
+        json.dump(obj, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # directories cannot be opened on some systems
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux renameat2); False where the system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _replace_directory(new: Path, target: Path) -> None:
+    """Put ``new`` at ``target``; the old ``target`` (if any) ends up at ``new``, for the caller to delete."""
+    if not target.exists():
+        os.rename(new, target)
+        return
+    if _exchange(new, target):
+        return
+    aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+    os.rmdir(aside)
+    os.rename(target, aside)
+    try:
+        os.rename(new, target)
+    except BaseException:
+        os.rename(aside, target)
+        raise
+    os.rename(aside, new)
+
+
+def build_folder_index(model: CrossModalModel, images_dir: str | Path, modality: str, out_dir: str | Path,
+                       n_trees: int = DEFAULT_N_TREES, batch_size: int = 64,
+                       progress: bool = True) -> tuple[EmbeddingIndex, list[tuple[Path, str]]]:
+    """Embed every image of the model's classes under ``images_dir`` and save the index atomically.
+
+    Images are decoded and embedded ``batch_size`` at a time; files that cannot be decoded are
+    skipped and returned. Nothing is written until every image is embedded and the forest built,
+    and then atomically (see :meth:`EmbeddingIndex.save`), so an interrupted run leaves the previous
+    index at ``out_dir`` as it was.
+
+    Args:
+        model: a model from ``load_checkpoint`` (its ``info["fingerprint"]`` goes into the sidecar).
+        images_dir: folder of ``<class>/<image>`` files.
+        modality: ``"photo"`` or ``"sketch"``.
+        out_dir: the index directory to write (or replace).
+        n_trees: trees of the Annoy forest.
+        batch_size: images decoded and embedded at a time.
+        progress: show a progress bar.
+
+    Returns:
+        The index, and ``(path, reason)`` of each skipped file.
+
+    Raises:
+        DatasetNotFoundError: ``images_dir`` is missing or holds none of the model's classes.
+        ValueError: no readable image, bad modality or batch size, or a model without a fingerprint.
+    """
+    import torch
+    from tqdm import tqdm
+
+    if modality not in MODALITIES:
+        raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    fingerprint = getattr(model, "info", {}).get("fingerprint")
+    if not fingerprint:
+        raise ValueError("the model has no checkpoint fingerprint: load it with crossmodal.checkpoint.load_checkpoint")
+    images_dir = Path(images_dir).absolute()
+    samples = scan_folder(images_dir, tuple(model.class_names))
+    size = model.config.image_size
+    chunks, kept, skipped = [], [], []
+    with tqdm(total=len(samples), desc=f"embedding {modality} images", unit="img", disable=not progress) as bar:
+        for start in range(0, len(samples), batch_size):
+            arrays, ok, bad = load_arrays(samples[start:start + batch_size], modality, size)
+            if ok:
+                chunks.append(model.embed(torch.from_numpy(arrays).float() / 255.0, modality, batch_size))
+            kept.extend(ok)
+            skipped.extend(bad)
+            bar.update(len(ok) + len(bad))
+    if not kept:
+        raise ValueError(f"none of the {len(samples)} images under {images_dir} could be read")
+    index = EmbeddingIndex.from_embeddings(
+        np.concatenate(chunks), [str(s.path.resolve()) for s in kept], [s.label for s in kept], modality,
+        fingerprint, n_trees, info={"images": str(images_dir), "checkpoint": str(model.info.get("path", ""))})
+    index.save(out_dir)
+    return index, skipped

@@ -1,0 +1,82 @@
+import json
+
+import pytest
+
+from crossmodal import train as train_module
+from crossmodal.checkpoint import load_checkpoint
+from crossmodal.cli import main
+
+
+def _train_args(photos, sketches, out, cache, epochs=1):
+    return ["train", "--photos", str(photos), "--sketches", str(sketches), "--out", str(out),
+            "--epochs", str(epochs), "--batch-size", "4", "--image-size", "32", "--cache-dir", str(cache)]
+
+
+def test_train_then_evaluate_end_to_end(tiny_data, tmp_path, capsys):
+    photos, sketches = tiny_data
+    out = tmp_path / "ckpt" / "tiny.pt"
+    assert main(_train_args(photos, sketches, out, tmp_path / "cache") + ["--classes", "airplane", "runway",
+                                                                          "tenniscourt"]) == 0
+    model = load_checkpoint(out)
+    meta = model.info["meta"]
+    assert model.class_names == ["airplane", "runway", "tenniscourt"]
+    assert len(meta["train_photos"]) == 3 * 4  # numbers 00-03; 70 is validation, 80-81 test
+    assert not any(name.endswith(("80.png", "81.png", "70.png")) for name in meta["train_photos"])
+    assert sorted(meta["train_sketches"] + meta["heldout_sketches"]) == sorted(
+        f"{c}/{n}.png" for c in ("airplane", "runway", "tenniscourt") for n in range(4))
+    assert set(meta["train_sketches"]).isdisjoint(meta["heldout_sketches"])
+
+    report_file = tmp_path / "eval.json"
+    assert main(["evaluate", "--checkpoint", str(out), "--photos", str(photos), "--sketches", str(sketches),
+                 "--json", str(report_file)]) == 0
+    printed = capsys.readouterr().out
+    assert "sketch_to_photo" in printed and "photo_to_sketch" in printed
+    report = json.loads(report_file.read_text())
+    for direction in ("sketch_to_photo", "photo_to_sketch"):
+        assert set(report[direction]) == {"mAP", "P@10", "per_class_AP", "per_class_P@50"}
+        assert 0.0 <= report[direction]["mAP"] <= 1.0
+    # queries are only the held-out sketches; the gallery only the test photos (80-81)
+    assert report["n_queries"]["sketch_to_photo"] == len(meta["heldout_sketches"])
+    assert report["n_gallery"] == {"sketch_to_photo": 6, "photo_to_sketch": len(meta["heldout_sketches"])}
+
+
+def test_interrupted_training_resumes(tiny_data, tmp_path, monkeypatch, capsys):
+    photos, sketches = tiny_data
+    out = tmp_path / "tiny.pt"
+    args = _train_args(photos, sketches, out, tmp_path / "cache", epochs=2) + ["--classes", "airplane", "runway",
+                                                                               "tenniscourt"]
+    real_validate = train_module.validate
+    calls = []
+
+    def interrupt_in_second_epoch(model, data):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_validate(model, data)
+
+    monkeypatch.setattr(train_module, "validate", interrupt_in_second_epoch)
+    assert main(args) == 130
+    assert not out.exists() and out.with_name("tiny.pt.state.pt").exists()
+    monkeypatch.setattr(train_module, "validate", real_validate)
+    assert main(args) == 0
+    assert "resuming from" in capsys.readouterr().out
+    history = load_checkpoint(out).info["meta"]["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert not out.with_name("tiny.pt.state.pt").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--photos", "/nonexistent", "--out", "x.pt"], "does not exist"),
+    (["evaluate", "--checkpoint", "/nonexistent.pt", "--photos", ".", "--sketches", "."], "does not exist"),
+])
+def test_bad_input_gives_one_clear_line(args, message, capsys):
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_evaluate_refuses_another_kind_of_file(tmp_path, tiny_data, capsys):
+    photos, sketches = tiny_data
+    (tmp_path / "notes.pt").write_text("hello")
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "notes.pt"), "--photos", str(photos),
+                 "--sketches", str(sketches)]) == 2
+    assert "not a readable checkpoint" in capsys.readouterr().err

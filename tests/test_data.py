@@ -1,0 +1,101 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from crossmodal.data import (DatasetNotFoundError, ImageLoadError, Sample, canonical_class, load_arrays, load_image,
+                             photo_split, scan_folder, sketch_array, sketch_fold)
+from crossmodal.sketchify import pseudo_sketch
+
+
+@pytest.mark.parametrize("folder, expected", [
+    ("Aeroplane", "airplane"), ("Tenniscourt", "tenniscourt"), ("Storage Tanks", "storagetanks"),
+    ("building", "buildings"), ("Baseball_Diamond", "baseballdiamond"), ("harbor", "harbor"),
+    ("MyOwnClass", "myownclass"),
+])
+def test_earth_on_canvas_folder_names_map_to_uc_merced(folder, expected):
+    assert canonical_class(folder) == expected
+
+
+@pytest.mark.parametrize("name, split", [
+    ("harbor00.jpg", "train"), ("harbor69.jpg", "train"), ("harbor70.jpg", "val"), ("harbor79.tif", "val"),
+    ("harbor80.jpg", "test"), ("harbor99.png", "test"), ("nonumber.jpg", "train"),
+])
+def test_fixed_photo_split(name, split):
+    assert photo_split(Path(name)) == split
+
+
+def test_sketch_folds_are_round_robin_across_classes():
+    samples = [Sample(Path(f"a/{i}.jpg"), "a") for i in (0, 1, 2)] + [Sample(Path("b/7.jpg"), "b")]
+    folds = sketch_fold(samples, 2)
+    assert [folds[Path(f"a/{i}.jpg")] for i in (0, 1, 2)] == [0, 1, 0]
+    assert folds[Path("b/7.jpg")] == 1
+    assert sketch_fold(list(reversed(samples)), 2) == folds
+
+
+def test_scan_folder_reads_classes_and_filters(tiny_data):
+    photos, _ = tiny_data
+    samples = scan_folder(photos)
+    assert {s.label for s in samples} == {"airplane", "runway", "tenniscourt"}
+    assert len(samples) == 3 * 7
+    assert {s.label for s in scan_folder(photos, ("runway",))} == {"runway"}
+
+
+def test_missing_or_empty_folders_say_what_is_wrong(tmp_path):
+    with pytest.raises(DatasetNotFoundError, match="does not exist"):
+        scan_folder(tmp_path / "nowhere")
+    (tmp_path / "empty" / "airplane").mkdir(parents=True)
+    with pytest.raises(DatasetNotFoundError, match="no images"):
+        scan_folder(tmp_path / "empty")
+
+
+def test_corrupt_files_are_listed_and_skipped(tiny_data):
+    photos, _ = tiny_data
+    bad = photos / "runway" / "runway05.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    samples = scan_folder(photos, ("runway",))
+    arrays, kept, skipped = load_arrays(samples, "photo", 16)
+    assert arrays.shape == (7, 3, 16, 16) and len(kept) == 7
+    assert [path for path, _ in skipped] == [bad]
+    with pytest.raises(ImageLoadError, match="cannot read"):
+        load_image(bad)
+
+
+def test_odd_images_become_8_bit_rgb(tmp_path):
+    gray16 = Image.fromarray((np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 16).astype(np.uint16))
+    gray16.save(tmp_path / "deep.png")
+    rgba = Image.new("RGBA", (40, 30), (0, 0, 0, 0))
+    rgba.putpixel((5, 5), (0, 0, 0, 255))
+    rgba.save(tmp_path / "drawing.png")
+    Image.new("L", (20, 20), 128).save(tmp_path / "gray.tif")
+    for name in ("deep.png", "drawing.png", "gray.tif"):
+        image = load_image(tmp_path / name)
+        assert image.mode == "RGB"
+    deep = np.asarray(load_image(tmp_path / "deep.png"))
+    assert deep.max() == 255 and deep.min() == 0  # stretched, not clipped to white
+    drawing = np.asarray(load_image(tmp_path / "drawing.png"))
+    assert drawing[0, 0].tolist() == [255, 255, 255] and drawing[5, 5].tolist() == [0, 0, 0]
+
+
+def test_huge_images_are_bounded_or_refused(tmp_path, monkeypatch):
+    Image.new("RGB", (3000, 1000), "white").save(tmp_path / "wide.png")
+    assert max(load_image(tmp_path / "wide.png", max_side=512).size) == 512
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(ImageLoadError, match="cannot read"):
+        load_image(tmp_path / "wide.png")
+
+
+def test_sketch_ink_map_keeps_thin_strokes():
+    image = Image.new("RGB", (256, 256), "white")
+    image.paste((0, 0, 0), (100, 0, 101, 256))  # a one-pixel pen line
+    ink = sketch_array(image, 64)
+    assert ink.shape == (1, 64, 64)
+    assert ink[0, :, 25].min() > 100 and ink[0, :, :20].max() == 0
+
+
+def test_pseudo_sketch_is_dark_strokes_on_white(tiny_data):
+    photos, _ = tiny_data
+    drawing = np.asarray(pseudo_sketch(load_image(photos / "runway" / "runway00.png")))
+    assert drawing.shape == (256, 256)
+    assert (drawing > 200).mean() > 0.8 and (drawing < 100).sum() > 50

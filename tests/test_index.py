@@ -1,0 +1,356 @@
+"""The retrieval index: exact order, Annoy against exact search, persistence, refusal of bad files, the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crossmodal import index as index_module
+from crossmodal.cli import main
+from crossmodal.index import (
+    EMBEDDINGS_FILE,
+    INDEX_FILE,
+    SIDECAR_FILE,
+    EmbeddingIndex,
+    IndexMismatchError,
+    IndexNotFoundError,
+    SearchHit,
+    build_folder_index,
+)
+
+FP = "a" * 64
+
+
+def unit_rows(n: int, dim: int, seed: int = 0) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def make_index(x: np.ndarray, n_trees: int = 10, seed: int = 0, modality: str = "photo") -> EmbeddingIndex:
+    n = len(x)
+    return EmbeddingIndex.from_embeddings(x, [f"/gallery/{i}.jpg" for i in range(n)],
+                                          [f"c{i % 3}" for i in range(n)], modality, FP, n_trees=n_trees, seed=seed)
+
+
+def fan(degrees: list[float]) -> np.ndarray:
+    """2-d unit vectors at the given angles from the x axis."""
+    r = np.radians(degrees)
+    return np.stack([np.cos(r), np.sin(r)], 1).astype(np.float32)
+
+
+ANGLES = [90.0, 10.0, 180.0, 0.0, 60.0, 30.0]  # exact order from the x axis: 3, 1, 5, 4, 0, 2
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_exact_neighbour_order_on_hand_made_vectors(exact):
+    idx = make_index(fan(ANGLES), n_trees=20)
+    hits = idx.search([1.0, 0.0], k=6, exact=exact, search_k=-1)
+    assert [h.id for h in hits] == [3, 1, 5, 4, 0, 2]
+    assert [h.rank for h in hits] == [1, 2, 3, 4, 5, 6]
+    expected = np.cos(np.radians([0, 10, 30, 60, 90, 180]))
+    assert [h.score for h in hits] == pytest.approx(expected, abs=1e-5)
+    assert all(isinstance(h, SearchHit) for h in hits)
+    assert hits[0].path == "/gallery/3.jpg" and hits[0].label == "c0"
+
+
+def test_query_is_normalised_and_scores_are_cosines():
+    idx = make_index(fan(ANGLES) * 7.0)  # stored vectors are normalised too
+    ids, scores = idx.query([5.0, 0.0], k=2, exact=True)
+    assert ids.tolist() == [3, 1]
+    assert scores.dtype == np.float32
+    assert scores.tolist() == pytest.approx([1.0, np.cos(np.radians(10))], abs=1e-6)
+
+
+def test_exact_ties_break_by_id():
+    x = np.array([[0, 1], [1, 0], [1, 0], [1, 0], [-1, 0]], np.float32)
+    idx = make_index(x)
+    assert idx.query([1, 0], k=2, exact=True)[0].tolist() == [1, 2]
+    assert idx.query([1, 0], k=4, exact=True)[0].tolist() == [1, 2, 3, 0]
+
+
+def test_annoy_with_enough_trees_matches_exact_search():
+    x = unit_rows(300, 8)
+    idx = make_index(x, n_trees=100)
+    queries = unit_rows(20, 8, seed=1)
+    for q in queries:
+        approx, approx_scores = idx.query(q, k=10, search_k=-1)
+        exact, exact_scores = idx.query(q, k=10, exact=True)
+        assert approx.tolist() == exact.tolist()
+        assert approx_scores == pytest.approx(exact_scores, abs=1e-5)
+        # the exact result is the naive loop's
+        naive = sorted(range(len(x)), key=lambda i: (-float(x[i] @ (q / np.linalg.norm(q))), i))[:10]
+        assert exact.tolist() == naive
+
+
+def test_rerank_scores_are_exact_and_sorted():
+    x = unit_rows(200, 16)
+    idx = make_index(x, n_trees=5)
+    q = unit_rows(1, 16, seed=2)[0]
+    ids, scores = idx.query(q, k=10, search_k=50, rerank=3)
+    assert scores.tolist() == pytest.approx((x[ids] @ q).tolist(), abs=1e-6)
+    assert list(scores) == sorted(scores, reverse=True)
+
+
+def test_k_larger_than_gallery_clamps_and_bad_arguments_raise():
+    idx = make_index(unit_rows(5, 4))
+    assert len(idx.search(unit_rows(1, 4)[0], k=50)) == 5
+    assert len(idx.search(unit_rows(1, 4)[0], k=50, exact=True)) == 5
+    assert len(idx) == 5
+    with pytest.raises(ValueError, match="k must be"):
+        idx.search(unit_rows(1, 4)[0], k=0)
+    with pytest.raises(ValueError, match="4 values"):
+        idx.search(np.ones(5), k=1)
+    with pytest.raises(ValueError, match="zero"):
+        idx.search(np.zeros(4), k=1)
+    with pytest.raises(ValueError, match="rerank"):
+        idx.search(np.ones(4), rerank=0)
+
+
+def test_from_embeddings_validates():
+    x = unit_rows(4, 3)
+    with pytest.raises(ValueError, match="must match"):
+        EmbeddingIndex.from_embeddings(x, ["a"], ["b"] * 4, "photo", FP)
+    with pytest.raises(ValueError, match="modality"):
+        EmbeddingIndex.from_embeddings(x, ["a"] * 4, ["b"] * 4, "video", FP)
+    with pytest.raises(ValueError, match="zero vector"):
+        EmbeddingIndex.from_embeddings(np.zeros((2, 3)), ["a"] * 2, ["b"] * 2, "photo", FP)
+    with pytest.raises(ValueError, match="non-empty"):
+        EmbeddingIndex.from_embeddings(np.zeros((0, 3)), [], [], "photo", FP)
+    with pytest.raises(ValueError, match="n_trees"):
+        EmbeddingIndex.from_embeddings(x, ["a"] * 4, ["b"] * 4, "photo", FP, n_trees=0)
+
+
+def test_same_seed_same_index(tmp_path):
+    x = unit_rows(400, 16)
+    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+        make_index(x, n_trees=8, seed=seed).save(tmp_path / name)
+    a, b, c = ((tmp_path / name / INDEX_FILE).read_bytes() for name in "abc")
+    assert a == b
+    assert a != c
+    assert (tmp_path / "a" / SIDECAR_FILE).read_bytes() == (tmp_path / "b" / SIDECAR_FILE).read_bytes()
+
+
+def test_save_load_round_trip(tmp_path):
+    x = unit_rows(120, 16)
+    built = make_index(x, n_trees=12, seed=3, modality="sketch")
+    built.save(tmp_path / "idx")
+    assert sorted(p.name for p in (tmp_path / "idx").iterdir()) == sorted([INDEX_FILE, EMBEDDINGS_FILE, SIDECAR_FILE])
+    loaded = EmbeddingIndex.load(tmp_path / "idx", fingerprint=FP)
+    assert isinstance(loaded.embeddings, np.memmap)
+    assert loaded.embeddings.dtype == np.float32 and loaded.embeddings.shape == (120, 16)
+    np.testing.assert_array_equal(loaded.embeddings, built.embeddings)
+    assert (loaded.paths, loaded.labels, loaded.modality, loaded.fingerprint) == \
+        (built.paths, built.labels, "sketch", FP)
+    assert (loaded.dim, loaded.n_trees, loaded.seed, len(loaded)) == (16, 12, 3, 120)
+    for q in unit_rows(5, 16, seed=4):
+        assert loaded.search(q, k=7) == built.search(q, k=7)
+        assert loaded.search(q, k=7, exact=True) == built.search(q, k=7, exact=True)
+    sidecar = json.loads((tmp_path / "idx" / SIDECAR_FILE).read_text())
+    assert {"dim": 16, "metric": "angular", "n_trees": 12, "seed": 3, "modality": "sketch", "fingerprint": FP}.items() \
+        <= sidecar.items()
+    # a loaded index can be saved again, over itself, and still serves
+    loaded.save(tmp_path / "idx")
+    assert EmbeddingIndex.load(tmp_path / "idx").search(x[0], k=1)[0].id == 0
+    assert loaded.search(x[0], k=1)[0].id == 0
+
+
+@pytest.fixture
+def saved(tmp_path) -> Path:
+    make_index(unit_rows(50, 8), n_trees=4).save(tmp_path / "idx")
+    return tmp_path / "idx"
+
+
+def edit_sidecar(directory: Path, **changes) -> None:
+    path = directory / SIDECAR_FILE
+    meta = json.loads(path.read_text())
+    meta.update(changes)
+    path.write_text(json.dumps(meta))
+
+
+def test_fingerprint_mismatch_says_how_to_rebuild(saved):
+    with pytest.raises(IndexMismatchError, match=r"checkpoint aaaaaaaaaaaa.*python -m crossmodal index"):
+        EmbeddingIndex.load(saved, fingerprint="b" * 64)
+
+
+def test_dimension_mismatch_raises(saved):
+    edit_sidecar(saved, dim=9)
+    with pytest.raises(IndexMismatchError, match=r"dimension 9.*rebuild"):
+        EmbeddingIndex.load(saved)
+
+
+def test_item_count_mismatch_raises(saved):
+    meta = json.loads((saved / SIDECAR_FILE).read_text())
+    edit_sidecar(saved, n_items=49, paths=meta["paths"][:49], labels=meta["labels"][:49])
+    with pytest.raises(IndexMismatchError, match="rebuild"):
+        EmbeddingIndex.load(saved)
+    edit_sidecar(saved, n_items=50, paths=meta["paths"][:49])
+    with pytest.raises(IndexMismatchError, match="49 paths"):
+        EmbeddingIndex.load(saved)
+
+
+def test_truncated_index_file_is_refused(saved):
+    ann = saved / INDEX_FILE
+    data = ann.read_bytes()
+    ann.write_bytes(data[:len(data) // 2])
+    with pytest.raises(IndexMismatchError, match="truncated"):
+        EmbeddingIndex.load(saved)
+
+
+def test_corrupt_files_are_refused(saved):
+    ann = saved / INDEX_FILE
+    data = bytearray(ann.read_bytes())
+    data[100] ^= 0xFF
+    ann.write_bytes(bytes(data))
+    with pytest.raises(IndexMismatchError, match="checksum"):
+        EmbeddingIndex.load(saved)
+
+
+def test_corrupt_embeddings_are_caught_without_checksums(saved):
+    npy = saved / EMBEDDINGS_FILE
+    emb = np.load(npy)
+    emb[0] = -emb[0]
+    np.save(npy, emb)  # same size, different content: caught by the item check even unverified
+    with pytest.raises(IndexMismatchError, match="different builds"):
+        EmbeddingIndex.load(saved, verify=False)
+
+
+def test_missing_or_garbled_index_is_refused(tmp_path, saved):
+    with pytest.raises(IndexNotFoundError, match="python -m crossmodal index"):
+        EmbeddingIndex.load(tmp_path / "nowhere")
+    (saved / SIDECAR_FILE).write_text("{not json")
+    with pytest.raises(IndexMismatchError, match="corrupt"):
+        EmbeddingIndex.load(saved)
+
+
+def leftovers(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if p.name.startswith("."))
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_interrupted_save_leaves_the_old_index(tmp_path, monkeypatch, error):
+    old = make_index(unit_rows(30, 8, seed=0), n_trees=3)
+    old.save(tmp_path / "idx")
+    new = make_index(unit_rows(40, 8, seed=1), n_trees=3)
+
+    def crash(*args, **kwargs):
+        raise error("interrupted mid-build")
+
+    monkeypatch.setattr(index_module, "_write_json", crash)  # after index.ann and embeddings.npy are written
+    with pytest.raises(error):
+        new.save(tmp_path / "idx")
+    monkeypatch.undo()
+    reloaded = EmbeddingIndex.load(tmp_path / "idx")
+    assert len(reloaded) == 30
+    np.testing.assert_array_equal(reloaded.embeddings, old.embeddings)
+    assert leftovers(tmp_path) == []  # the temporary directory is gone
+
+
+def test_save_replaces_an_index_but_never_another_folder(tmp_path):
+    make_index(unit_rows(30, 8)).save(tmp_path / "idx")
+    make_index(unit_rows(40, 8)).save(tmp_path / "idx")
+    assert len(EmbeddingIndex.load(tmp_path / "idx")) == 40
+    assert leftovers(tmp_path) == []
+    precious = tmp_path / "photos"
+    precious.mkdir()
+    (precious / "keep.jpg").write_bytes(b"x")
+    with pytest.raises(ValueError, match="not an index directory"):
+        make_index(unit_rows(3, 8)).save(precious)
+    assert (precious / "keep.jpg").read_bytes() == b"x"
+    make_index(unit_rows(3, 8)).save(tmp_path / "empty")  # a new folder is fine
+
+
+def test_swap_without_renameat2_also_replaces(tmp_path, monkeypatch):
+    monkeypatch.setattr(index_module, "_exchange", lambda a, b: False)
+    make_index(unit_rows(30, 8)).save(tmp_path / "idx")
+    make_index(unit_rows(40, 8)).save(tmp_path / "idx")
+    assert len(EmbeddingIndex.load(tmp_path / "idx")) == 40
+    assert leftovers(tmp_path) == []
+
+
+# ---------------------------------------------------------------------------- folder and CLI
+
+
+def test_build_folder_index_interrupted_mid_embedding_keeps_old_index(tiny_data, tiny_checkpoint, tmp_path,
+                                                                      monkeypatch):
+    from crossmodal.checkpoint import load_checkpoint
+
+    photos, _ = tiny_data
+    model = load_checkpoint(tiny_checkpoint)
+    index, skipped = build_folder_index(model, photos, "photo", tmp_path / "idx", n_trees=5, batch_size=4,
+                                        progress=False)
+    assert skipped == [] and len(index) == 21
+    assert all(Path(p).is_absolute() and Path(p).is_file() for p in index.paths)
+    assert index.fingerprint == model.info["fingerprint"]
+    calls = []
+
+    def failing_embed(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_embed(*args, **kwargs)
+
+    real_embed = model.embed
+    monkeypatch.setattr(model, "embed", failing_embed)
+    (photos / "runway" / "runway99.png").write_bytes((photos / "runway" / "runway00.png").read_bytes())
+    with pytest.raises(KeyboardInterrupt):
+        build_folder_index(model, photos, "photo", tmp_path / "idx", n_trees=5, batch_size=4, progress=False)
+    assert len(EmbeddingIndex.load(tmp_path / "idx", fingerprint=model.info["fingerprint"])) == 21
+
+
+def test_index_and_search_cli_end_to_end(tiny_data, tiny_checkpoint, tmp_path, capsys):
+    photos, sketches = tiny_data
+    (photos / "airplane" / "airplane99.png").write_bytes(b"not an image")
+    out = tmp_path / "photo-index"
+    assert main(["index", "--checkpoint", str(tiny_checkpoint), "--images", str(photos), "--modality", "photo",
+                 "--out", str(out), "--n-trees", "8", "--batch-size", "5"]) == 0
+    printed = capsys.readouterr().out
+    assert "skipped unreadable file" in printed and "airplane99.png" in printed
+    assert "21 photo images of 3 classes" in printed
+
+    query = sketches / "runway" / "0.png"
+    base = ["search", "--index", str(out), "--checkpoint", str(tiny_checkpoint), "--query", str(query),
+            "--modality", "sketch", "-k", "5"]
+    assert main(base + ["--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) == {"results", "latency_ms"} and report["latency_ms"] >= 0
+    results = report["results"]
+    assert [r["rank"] for r in results] == [1, 2, 3, 4, 5]
+    assert all(set(r) == {"rank", "path", "class", "score"} for r in results)
+    assert all(Path(r["path"]).is_file() and r["class"] in ("airplane", "runway", "tenniscourt") for r in results)
+    scores = [r["score"] for r in results]
+    assert scores == sorted(scores, reverse=True) and all(-1.0 <= s <= 1.0 for s in scores)
+
+    assert main(base + ["--json", "--exact"]) == 0
+    exact = json.loads(capsys.readouterr().out)["results"]
+    assert [r["path"] for r in exact] == [r["path"] for r in results]  # 21 items, 8 trees: Annoy is exact here
+
+    assert main(base) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["rank", "class", "score", "file"]
+    assert table[1].split()[0] == "1" and table[1].split()[3] == results[0]["path"]
+
+
+def test_search_cli_refuses_an_index_of_another_checkpoint(tiny_data, tiny_checkpoint, tmp_path, capsys):
+    import torch
+
+    from crossmodal.checkpoint import load_checkpoint, save_checkpoint
+    from crossmodal.config import TrainConfig
+
+    photos, sketches = tiny_data
+    out = tmp_path / "idx"
+    assert main(["index", "--checkpoint", str(tiny_checkpoint), "--images", str(photos), "--modality", "photo",
+                 "--out", str(out), "--n-trees", "2"]) == 0
+    model = load_checkpoint(tiny_checkpoint)
+    with torch.no_grad():
+        model.prototypes.add_(1.0)
+    other = tmp_path / "other.pt"
+    save_checkpoint(other, model, TrainConfig(), {"train_photos": [], "train_sketches": []})
+    capsys.readouterr()
+    code = main(["search", "--index", str(out), "--checkpoint", str(other), "--query",
+                 str(sketches / "airplane" / "0.png"), "--modality", "sketch"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "python -m crossmodal index" in err and str(out) in err

@@ -1,0 +1,121 @@
+import urllib.error
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+from conftest import TINY_CLASSES, tiny_model_config
+
+from crossmodal.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from crossmodal.config import ModelConfig, TrainConfig
+from crossmodal.data import ImageLoadError
+from crossmodal.losses import UnifiedLoss
+from crossmodal.model import CrossModalModel, PretrainedWeightsUnavailable
+
+
+def _model(**overrides):
+    torch.manual_seed(0)
+    config = tiny_model_config()
+    return CrossModalModel(ModelConfig(**{**config.__dict__, **overrides}), TINY_CLASSES)
+
+
+def test_embed_returns_unit_vectors_of_the_latent_size(tiny_data):
+    photos, sketches = tiny_data
+    model = _model()
+    files = sorted(photos.glob("*/*.png"))[:5]
+    emb = model.embed(files, "photo")
+    assert emb.shape == (5, 128) and emb.dtype == np.float32
+    assert np.allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+    assert model.embed(sorted(sketches.glob("*/*.png"))[:2], "sketch").shape == (2, 128)
+
+
+def test_a_single_image_embeds_the_same_alone_or_in_a_batch(tiny_data):
+    photos, _ = tiny_data
+    model = _model()
+    files = sorted(photos.glob("*/*.png"))[:4]
+    assert np.allclose(model.embed(files[:1], "photo"), model.embed(files, "photo")[:1], atol=1e-5)
+
+
+def test_attention_map_is_a_normalised_heat_map(tiny_data):
+    photos, _ = tiny_data
+    model = _model()
+    heat = model.attention_map(sorted(photos.glob("*/*.png"))[0], "photo")
+    assert heat.shape == (32, 32)
+    assert heat.min() >= 0 and heat.max() == pytest.approx(1.0)
+    weights = model.encode(torch.rand(2, 1, 32, 32), "sketch")["weights"]
+    assert torch.allclose(weights.sum((1, 2)), torch.ones(2), atol=1e-5)
+
+
+def test_unknown_modality_is_refused():
+    with pytest.raises(ValueError, match="modality"):
+        _model().encode(torch.rand(1, 3, 32, 32), "radar")
+
+
+@pytest.mark.parametrize("overrides", [{}, {"attention": False}, {"decoders": False, "cross_attention": False},
+                                       {"share_backbone": True}])
+def test_a_few_training_steps_lower_the_loss(overrides):
+    model = _model(**overrides)
+    loss_fn = UnifiedLoss(TrainConfig())
+    photos, sketches = torch.rand(6, 3, 32, 32), torch.rand(6, 1, 32, 32)
+    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+    losses = []
+    for _ in range(8):
+        total, _ = loss_fn(model(photos, sketches), labels)
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+        losses.append(total.item())
+    assert losses[-1] < losses[0]
+
+
+def test_checkpoint_round_trip(tmp_path, tiny_data):
+    photos, _ = tiny_data
+    model = _model()
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, model, TrainConfig(classes=TINY_CLASSES), {"train_photos": ["airplane/a.png"]})
+    loaded = load_checkpoint(path)
+    assert loaded.class_names == list(TINY_CLASSES) and loaded.config == model.config
+    assert loaded.info["meta"]["train_photos"] == ["airplane/a.png"]
+    assert len(loaded.info["fingerprint"]) == 64
+    files = sorted(photos.glob("*/*.png"))[:3]
+    # weights are stored as float16: embeddings agree to that precision
+    assert np.allclose(loaded.embed(files, "photo"), model.embed(files, "photo"), atol=2e-2)
+
+
+def test_wrong_checkpoints_give_clear_errors(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable checkpoint"):
+        load_checkpoint(tmp_path / "junk.pt")
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="not a crossmodal checkpoint"):
+        load_checkpoint(tmp_path / "other.pt")
+    # a checkpoint whose weights do not fit its own config (another version of the model)
+    model = _model()
+    save_checkpoint(tmp_path / "edited.pt", model, TrainConfig(), {})
+    data = torch.load(tmp_path / "edited.pt", weights_only=True)
+    data["model_config"]["widths"] = [8, 8, 8, 8]
+    torch.save(data, tmp_path / "edited.pt")
+    with pytest.raises(CheckpointError, match="does not match"):
+        load_checkpoint(tmp_path / "edited.pt")
+
+
+def test_unreadable_query_image_raises_image_load_error(tmp_path):
+    (tmp_path / "bad.png").write_bytes(b"\x89PNG broken")
+    with pytest.raises(ImageLoadError):
+        _model().embed([tmp_path / "bad.png"], "sketch")
+
+
+def test_pretrained_weights_that_cannot_be_had_give_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(torchvision.models._api, "load_state_dict_from_url", offline)
+    with pytest.raises(PretrainedWeightsUnavailable, match="without --pretrained"):
+        CrossModalModel(ModelConfig(backbone="resnet18", pretrained=True), TINY_CLASSES)
+    with pytest.raises(ValueError, match="torchvision backbone"):
+        CrossModalModel(ModelConfig(pretrained=True), TINY_CLASSES)
