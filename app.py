@@ -13,7 +13,8 @@ built on the first start (progress in the terminal) and memory-mapped on later s
 Every option can also come from an environment variable, for hosting: ``CROSSMODAL_CHECKPOINT``,
 ``CROSSMODAL_PHOTOS``, ``CROSSMODAL_SKETCHES``, ``CROSSMODAL_INDEX_DIR``, ``CROSSMODAL_EVAL_JSON``,
 ``CROSSMODAL_HOST``, ``CROSSMODAL_PORT``, ``CROSSMODAL_SHARE``, ``CROSSMODAL_THREADS``,
-``CROSSMODAL_CONCURRENCY``, ``CROSSMODAL_QUEUE_SIZE`` and ``CROSSMODAL_CACHE`` (the cache root).
+``CROSSMODAL_CONCURRENCY``, ``CROSSMODAL_QUEUE_SIZE``, ``CROSSMODAL_CACHE`` (the cache root) and
+``CROSSMODAL_DEMO_PER_CLASS`` (scenes a class in the demo world, default 60).
 Command-line options win over the environment.
 """
 
@@ -41,6 +42,7 @@ ROOT = Path(__file__).resolve().parent
 ASSETS = ROOT / "assets"
 REAL_CHECKPOINT = ROOT / "checkpoints" / "ucm14.pt"
 DEMO_CHECKPOINT = ROOT / "checkpoints" / "demo.pt"
+DEMO_PER_CLASS = 60  # scenes a class in the generated demo world
 AUTO = "auto"  # the target-class dropdown value meaning "the predicted class"
 PANEL = ("predicted", "summary", "gallery", "chart", "query", "json")  # what a search handler returns, in order
 SELECT_BRUSH_JS = """() => {
@@ -143,7 +145,8 @@ def resolve_settings(args: argparse.Namespace, env: Mapping[str, str] = os.envir
         else:
             demo_world = True
     checkpoint = pick("checkpoint", "CROSSMODAL_CHECKPOINT")
-    checkpoint_path = Path(checkpoint).expanduser() if checkpoint else (DEMO_CHECKPOINT if demo_world else REAL_CHECKPOINT)
+    default_checkpoint = DEMO_CHECKPOINT if demo_world else REAL_CHECKPOINT
+    checkpoint_path = Path(checkpoint).expanduser() if checkpoint else default_checkpoint
     eval_json = pick("eval_json", "CROSSMODAL_EVAL_JSON")
     index_dir = pick("index_dir", "CROSSMODAL_INDEX_DIR")
     share = args.share if getattr(args, "share", None) else _truthy(env.get("CROSSMODAL_SHARE"))
@@ -165,8 +168,11 @@ def resolve_settings(args: argparse.Namespace, env: Mapping[str, str] = os.envir
     )
 
 
-def ensure_demo_world(cache: Path, progress: bool = True) -> tuple[Path, Path]:
-    """The synthetic demo world's (photos, sketches) folders under ``<cache>/demo-world``, generated once."""
+def ensure_demo_world(cache: Path, per_class: int = DEMO_PER_CLASS, progress: bool = True) -> tuple[Path, Path]:
+    """The synthetic demo world's (photos, sketches) folders under ``<cache>/demo-world``, generated once.
+
+    A ``world.json`` marker is written when generation finishes, so an interrupted run starts over.
+    """
     from crossmodal.synthetic import generate_world
 
     root = cache / "demo-world"
@@ -175,16 +181,17 @@ def ensure_demo_world(cache: Path, progress: bool = True) -> tuple[Path, Path]:
         try:
             saved = json.loads(marker.read_text())
             photos, sketches = Path(saved["photos"]), Path(saved["sketches"])
-            if photos.is_dir() and sketches.is_dir():
+            if saved.get("per_class") == per_class and photos.is_dir() and sketches.is_dir():
                 return photos, sketches
         except (OSError, KeyError, TypeError, ValueError):
             pass  # damaged marker: generate again
     if progress:
-        print(f"generating the synthetic demo world in {root} (once) ...", flush=True)
+        print(f"generating the synthetic demo world ({per_class} scenes a class) in {root}, once ...", flush=True)
     started = time.time()
-    photos, sketches = generate_world(root, progress=progress)
+    marker.unlink(missing_ok=True)
+    photos, sketches = generate_world(root, per_class=per_class, progress=progress)
     marker.write_text(json.dumps({"photos": str(Path(photos).resolve()), "sketches": str(Path(sketches).resolve()),
-                                  "seconds": round(time.time() - started, 1)}))
+                                  "per_class": per_class, "seconds": round(time.time() - started, 1)}))
     return Path(photos), Path(sketches)
 
 
@@ -207,7 +214,8 @@ def open_retriever(settings: Settings, progress: bool = True) -> Retriever:
         if not settings.checkpoint.is_file():
             raise CheckpointError(f"the demo checkpoint {settings.checkpoint} is missing: get the repository's "
                                   f"checkpoints/demo.pt, or start with --photos DIR --checkpoint PATH")
-        settings.photos, settings.sketches = ensure_demo_world(settings.cache, progress)
+        per_class = int(os.environ.get("CROSSMODAL_DEMO_PER_CLASS") or DEMO_PER_CLASS)
+        settings.photos, settings.sketches = ensure_demo_world(settings.cache, per_class, progress)
     if not settings.checkpoint.is_file():
         raise CheckpointError(f"checkpoint {settings.checkpoint} does not exist: pass --checkpoint PATH, or train "
                               f"one with `python -m crossmodal train --photos DIR --sketches DIR --out "
@@ -301,7 +309,8 @@ def search_panel(retriever: Retriever, source: Any, query_modality: str, gallery
             return empty_panel("✏️ Draw a scene as seen from above: results appear as you draw.")
         raise gr.Error("No query yet: draw something on the canvas or upload an image file.")
     if not retriever.has_gallery(gallery):
-        raise gr.Error(f"No {gallery} gallery is loaded: start the app with --{gallery}s DIR to search {gallery}s.")
+        plural = "photos" if gallery == "photo" else "sketches"
+        raise gr.Error(f"No {gallery} gallery is loaded: start the app with --{plural} DIR to search {plural}.")
     chosen = target not in (None, "", AUTO)
     try:
         result = retriever.search(source, query_modality, gallery, int(k), target if chosen else None)
@@ -344,7 +353,8 @@ def model_card(retriever: Retriever, settings: Settings | None, report: dict[str
     meta = info.get("meta", {}) or {}
     config = model.config
     lines = ["### Model card", "",
-             f"- **Checkpoint:** `{Path(info.get('path', '?')).name}` (sha256 `{str(info.get('fingerprint', ''))[:12]}`)",
+             f"- **Checkpoint:** `{Path(info.get('path', '?')).name}` "
+             f"(sha256 `{str(info.get('fingerprint', ''))[:12]}`)",
              f"- **Classes ({len(model.class_names)}):** {', '.join(model.class_names)}",
              f"- **Model:** {config.backbone} {tuple(config.widths)}, {config.image_size} px input, "
              f"{config.embed_dim}-d shared space, attention pooling {'on' if config.attention else 'off'}"]
@@ -396,27 +406,28 @@ def class_ap_frame(report: dict[str, Any] | None, direction: str) -> pd.DataFram
     return pd.DataFrame({"class": list(per_class), "AP": [round(float(v), 3) for v in per_class.values()]})
 
 
-DEMO_BANNER = """**You are looking at the synthetic demo world**: generated scenes and sketches, with the small
-model `checkpoints/demo.pt`, so that the app works on a fresh machine. To search real aerial imagery, put the
-UC Merced Land Use photos in `~/.cache/crossmodal/data/ucmerced` (and the Earth on Canvas sketches in
-`~/.cache/crossmodal/data/eoc-sketches`), or start with `python app.py --photos DIR --sketches DIR` (model
-`checkpoints/ucm14.pt`)."""
+DEMO_BANNER = """**You are looking at the synthetic demo world**: generated scenes and sketches searched with the
+small model `checkpoints/demo.pt`, so that the app works on a fresh machine without any dataset. To search real
+aerial imagery, run `python -m crossmodal download ucmerced` (UC Merced photos into
+`~/.cache/crossmodal/data/ucmerced`; put Earth on Canvas sketches in `~/.cache/crossmodal/data/eoc-sketches`)
+and restart, or start with `python app.py --photos DIR --sketches DIR` (model `checkpoints/ucm14.pt`)."""
 
 
 # ---------------------------------------------------------------------------- the interface
 
 
-def _panel(label: str, columns: int = 4) -> dict[str, gr.components.Component]:
+def _panel(label: str, elem_id: str, columns: int = 4) -> dict[str, gr.components.Component]:
     """Summary, gallery, chart and JSON of one result list (rendered where called)."""
-    summary = gr.Markdown(elem_classes="summary")
-    gallery = gr.Gallery(label=label, columns=columns, height="auto", object_fit="contain", allow_preview=True,
-                         show_label=True)
+    summary = gr.Markdown(elem_classes="summary", elem_id=f"{elem_id}-summary")
+    gallery = gr.Gallery(label=label, columns=columns, elem_id=elem_id, height=660, object_fit="contain",
+                         allow_preview=True, show_label=True)
     chart = gr.BarPlot(x="class", y="precision", color="kind", y_lim=[0, 1], x_label_angle=-40, height=300,
                        color_map={"target class": "#22a046", "other classes": "#9aa4b1"}, color_title="",
                        colors_in_legend=["target class", "other classes"],
-                       title="Class-wise precision of the top 50 results", label="Class-wise P@50")
+                       title="Share of each class among the top 50 results (target class in green)",
+                       label="Class-wise P@50")
     with gr.Accordion("Details (JSON)", open=False):
-        details = gr.JSON(label="Result")
+        details = gr.JSON(label="Result", elem_id=f"{elem_id}-json")
     return {"summary": summary, "gallery": gallery, "chart": chart, "json": details}
 
 
@@ -445,7 +456,7 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
             with gr.Row():
                 with gr.Column(scale=4, min_width=360):
                     canvas = gr.Sketchpad(
-                        label="Draw here (black pen; eraser, undo and clear in the toolbar)", type="pil",
+                        label="Draw a scene from above", type="pil",
                         image_mode="RGB", canvas_size=(512, 512), fixed_canvas=True, height=460, layers=False,
                         transforms=(), brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=2),
                         eraser=gr.Eraser(default_size=14), elem_id="sketch-canvas")
@@ -457,15 +468,16 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
                     with gr.Row():
                         sk_attention = gr.Checkbox(False, label="Show attention heat maps")
                         sk_button = gr.Button("Search", variant="primary")
-                    gr.Examples([[str(p)] for p in sorted(ASSETS.glob("*.png"))], inputs=[canvas],
-                                label="Example sketches (drawn for this app): click one, then keep drawing",
-                                examples_per_page=8)
+                    sketch_examples = gr.Examples(
+                        [[str(p)] for p in sorted(ASSETS.glob("*.png"))], inputs=[canvas], examples_per_page=8,
+                        label="Example sketches (drawn for this app): click one, then keep drawing",
+                        api_visibility="private")
                 with gr.Column(scale=7):
                     with gr.Row():
                         sk_predicted = gr.Label(num_top_classes=3, label="Predicted class of the sketch", scale=2)
                         sk_query = gr.Image(label="Your sketch", type="pil", format="jpeg", height=200,
-                                            interactive=False, scale=1)
-                    sk = _panel("Aerial photos")
+                                            interactive=False, scale=1, elem_id="sketch-query")
+                    sk = _panel("Aerial photos", "sketch-results")
             sketch_source = gr.State("canvas")  # which input the last search used: "canvas" or "file"
 
         # ------------------------------------------------------------ photo -> sketches
@@ -484,15 +496,15 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
                         ph_button = gr.Button("Search", variant="primary")
                     ph_predicted = gr.Label(num_top_classes=3, label="Predicted class of the photo")
                     examples = _gallery_examples(retriever)
-                    if examples:
-                        gr.Examples([[p] for p in examples], inputs=[photo_file],
-                                    label="Try a photo from the gallery", examples_per_page=8)
+                    photo_examples = gr.Examples([[p] for p in examples], inputs=[photo_file], examples_per_page=8,
+                                                 label="Try a photo from the gallery",
+                                                 api_visibility="private") if examples else None
                 with gr.Column(scale=7):
                     if not has_sketches:
                         gr.Markdown("*No sketch gallery is loaded: start the app with `--sketches DIR` to search "
                                     "sketches.*")
-                    ps = _panel("Matching sketches")
-                    pp = _panel("Similar aerial scenes")
+                    ps = _panel("Matching sketches", "photo-sketch-results")
+                    pp = _panel("Similar aerial scenes", "photo-photo-results")
 
         # ------------------------------------------------------------ about
         with gr.Tab("About", id="about"):
@@ -571,9 +583,18 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
             # predicted and query view are shared: written once, from the photo -> photo search
             return (*s[1:4], *s[5:], *p)
 
-        gr.on(option_triggers, refresh_photo, [photo_file, ph_k, ph_target, ph_attention],
-              [ps["summary"], ps["gallery"], ps["chart"], ps["json"]] + pp_out,
+        both_out = [ps["summary"], ps["gallery"], ps["chart"], ps["json"]] + pp_out
+        gr.on(option_triggers, refresh_photo, [photo_file, ph_k, ph_target, ph_attention], both_out,
               trigger_mode="always_last", api_visibility="private", concurrency_id="search", show_progress="minimal")
+
+        # examples fill an input; then search as if the user had drawn or uploaded it
+        sketch_examples.load_input_event.then(live_sketch, [canvas, sk_k, sk_target, sk_attention],
+                                              sk_out + [sketch_source], api_visibility="private",
+                                              concurrency_id="search", show_progress="minimal")
+        if photo_examples is not None:
+            photo_examples.load_input_event.then(refresh_photo, [photo_file, ph_k, ph_target, ph_attention], both_out,
+                                                 api_visibility="private", concurrency_id="search",
+                                                 show_progress="minimal")
         demo.load(None, None, None, js=SELECT_BRUSH_JS)  # the canvas opens with the pen in hand
     return demo
 

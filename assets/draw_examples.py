@@ -22,11 +22,13 @@ class Pen:
     """Draws wobbly polylines, as a hand would."""
 
     def __init__(self, seed: int):
+        """Start a white page; ``seed`` fixes the wobble."""
         self.rng = random.Random(seed)
         self.image = Image.new("RGB", (SIZE, SIZE), "white")
         self.draw = ImageDraw.Draw(self.image)
 
     def line(self, points: list[tuple[float, float]], closed: bool = False, wobble: float = 1.2) -> None:
+        """Draw a polyline through ``points`` (back to the first if ``closed``), wobbling up to ``wobble`` px."""
         if closed:
             points = points + [points[0]]
         path = []
@@ -40,11 +42,13 @@ class Pen:
         self.draw.line(path, fill="black", width=WIDTH, joint="curve")
 
     def ellipse(self, cx: float, cy: float, rx: float, ry: float) -> None:
+        """Draw an ellipse as a closed wobbly polyline."""
         n = max(16, int((rx + ry) / 2))
         self.line([(cx + rx * math.cos(2 * math.pi * i / n), cy + ry * math.sin(2 * math.pi * i / n))
                    for i in range(n)], closed=True, wobble=0.6)
 
     def rect(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """Draw an axis-aligned rectangle."""
         self.line([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], closed=True)
 
 

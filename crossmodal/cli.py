@@ -30,6 +30,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pseudo-style", default=TrainConfig.pseudo_style, choices=("contours", "canny"))
     p.add_argument("--real-sketch-prob", type=float, default=TrainConfig.real_sketch_prob)
     p.add_argument("--no-real-sketches", action="store_true", help="train on pseudo-sketches alone")
+    p.add_argument("--synthetic-sketches", type=int, default=0, metavar="N",
+                   help="add N procedural sketches per class (the demo world's renderer)")
+    p.add_argument("--synthetic-prob", type=float, default=TrainConfig.synthetic_prob)
     p.add_argument("--no-attention", action="store_true", help="average pooling instead of attention (ablation)")
     p.add_argument("--no-orthogonality", action="store_true", help="drop the soft orthogonality term (ablation)")
     p.add_argument("--no-decoders", action="store_true", help="drop the cross-domain decoders L5 (ablation)")
@@ -50,6 +53,7 @@ def _run_train(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         branch_epochs=args.branch_epochs, holdout_fold=args.holdout_fold, pseudo_style=args.pseudo_style,
         real_sketches=not args.no_real_sketches, real_sketch_prob=args.real_sketch_prob,
+        synthetic_sketches=args.synthetic_sketches, synthetic_prob=args.synthetic_prob,
         w_orthogonality=0.0 if args.no_orthogonality else TrainConfig.w_orthogonality,
         w_decoder=0.0 if args.no_decoders else TrainConfig.w_decoder,
         classes=tuple(args.classes) if args.classes else ())

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import tempfile
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -229,7 +231,7 @@ def heatmap_overlay(image: Image.Image, heat: np.ndarray, strength: float = 0.6)
     heat = (heat - low) / (high - low) if high - low > 1e-6 else np.zeros_like(heat)
     heat_img = Image.fromarray((heat * 255).astype(np.uint8)).resize(image.size, Image.Resampling.BILINEAR)
     h = np.asarray(heat_img, np.float32) / 255.0
-    alpha = (strength * np.sqrt(h))[..., None]
+    alpha = (strength * h)[..., None]
     blended = np.asarray(image, np.float32) * (1 - alpha) + heat_colors(h).astype(np.float32) * alpha
     return Image.fromarray(np.clip(blended, 0, 255).astype(np.uint8))
 
@@ -332,12 +334,17 @@ class Retriever:
     def __init__(self, model: CrossModalModel, photo_index: EmbeddingIndex,
                  sketch_index: EmbeddingIndex | None = None, thumb_dir: str | Path | None = None,
                  exact: bool = False):
+        """Hold a model and its gallery indexes; see the class docstring for the arguments."""
         self.model = model.eval()
         self.indexes: dict[str, EmbeddingIndex] = {"photo": photo_index}
         if sketch_index is not None:
             self.indexes["sketch"] = sketch_index
-        self.thumb_dir = Path(thumb_dir) if thumb_dir else Path(tempfile.mkdtemp(prefix="crossmodal-thumbs-"))
-        self.thumb_dir.mkdir(parents=True, exist_ok=True)
+        if thumb_dir is None:  # a private temporary folder, removed when the retriever goes away
+            self.thumb_dir = Path(tempfile.mkdtemp(prefix="crossmodal-thumbs-"))
+            self._cleanup = weakref.finalize(self, shutil.rmtree, str(self.thumb_dir), True)
+        else:
+            self.thumb_dir = Path(thumb_dir)
+            self.thumb_dir.mkdir(parents=True, exist_ok=True)
         self.exact = exact
         self._cache: OrderedDict[tuple, EncodedQuery] = OrderedDict()
         self._lock = threading.Lock()
@@ -345,7 +352,7 @@ class Retriever:
     @classmethod
     def open(cls, checkpoint: str | Path, photos_dir: str | Path, sketches_dir: str | Path | None,
              index_dir: str | Path, progress: bool = True, thumb_dir: str | Path | None = None) -> Retriever:
-        """Load a checkpoint and the gallery indexes under ``index_dir`` (``photo/``, ``sketch/``), building missing ones.
+        """Load a checkpoint and the gallery indexes under ``index_dir`` (``photo/``, ``sketch/``); build missing ones.
 
         Raises:
             CheckpointError: the checkpoint cannot be loaded.

@@ -832,7 +832,7 @@ def _parkinglot(rng: np.random.Generator) -> Scene:
                     car_angle = angle + np.pi / 2 - np.arctan(slant) * (1 if True else 0)
                     scene.add(_rect(c[0], c[1], 15 * k * rng.uniform(0.9, 1.1), 6.5 * k * rng.uniform(0.9, 1.1),
                                     car_angle),
-                              fill=_jitter_color(rng, _pick(rng, CAR_COLORS), 8), height=2.0, keep=0.85)
+                              fill=_jitter_color(rng, _pick(rng, CAR_COLORS), 8), height=2.0, keep=0.6)
         if rng.random() < 0.3:  # a planted island between the rows
             scene.add(f(_rect(0, y + stall_d, 900, 3)), fill="lawn", keep=0.3)
         y += row_pitch
@@ -868,7 +868,7 @@ def _mobilehomepark(rng: np.random.Generator) -> Scene:
                 ll = home_l * rng.uniform(0.8, 1.05)
                 roof = _jitter_color(rng, _pick(rng, roofs), 6)
                 scene.add(f(_rect(lx, y, ll, home_w * rng.uniform(0.9, 1.05), rng.normal(0, 0.03))), fill=roof,
-                          edge=tuple(c * 0.8 for c in roof), width=0.6, height=4.0, keep=0.85)
+                          edge=tuple(c * 0.8 for c in roof), width=0.6, height=4.0, keep=0.6)
                 if rng.random() < 0.3:  # carport or car beside the home
                     scene.add(f(_rect(x + side * (street / 2 + 10), y + home_w / 2 + 2, 14, 6)),
                               fill=_jitter_color(rng, _pick(rng, CAR_COLORS), 8), height=2, keep=0.3)
@@ -1235,8 +1235,8 @@ def render_sketch(scene: Scene, rng: np.random.Generator) -> Image.Image:
         "wobble": rng.uniform(0.4, 1.5),  # amplitude of the hand's drift, pixels
         "detail": rng.uniform(0.75, 1.1),  # how much of the small stuff this person bothers to draw
     }
-    pen = rng.uniform(0.8, 1.5)  # pen width, pixels (the real sketches: about 1.2)
-    ink = rng.uniform(10, 60)  # darkness of the ink (0 = black)
+    pen = rng.uniform(0.45, 0.9)  # pen width, pixels (the real sketches: about 1.2 once antialiased)
+    ink = rng.uniform(30, 80)  # darkness of the ink (0 = black; a fine pen scanned is dark grey)
     # the sketcher's copy of the layout is a little off: rotation, scale and shift about the centre
     a, s = rng.normal(0, 0.035), rng.uniform(0.93, 1.05)
     matrix = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) * s

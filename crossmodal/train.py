@@ -38,6 +38,8 @@ class TrainingData:
     pseudo: np.ndarray  # (n, 1, S, S) uint8 pseudo-sketch ink of each training photo
     real: np.ndarray  # (m, 1, S, S) uint8 ink of the real sketches of the training folds
     real_labels: np.ndarray  # (m,)
+    synthetic: np.ndarray  # (s, 1, S, S) uint8 ink of procedural sketches in the real ones' style
+    synthetic_labels: np.ndarray  # (s,)
     val_photos: np.ndarray
     val_labels: np.ndarray
     val_pseudo: np.ndarray
@@ -77,9 +79,15 @@ def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classe
         real_train = [s for s in sketches if folds[s.path] != config.holdout_fold]
         heldout = [s for s in sketches if folds[s.path] == config.holdout_fold]
     real, real_train, skipped_real = load_arrays(real_train, "sketch", image_size, progress)
+    synthetic, synthetic_samples = np.zeros((0, 1, image_size, image_size), np.uint8), []
+    if config.synthetic_sketches:
+        world = synthetic_world(config.synthetic_sketches, config.seed, classes, cache_dir, progress)
+        synthetic, synthetic_samples, _ = load_arrays(scan_folder(world / "sketches", classes), "sketch",
+                                                      image_size, progress)
     return TrainingData(
         photos=photos, photo_labels=np.array([index[s.label] for s in train]), pseudo=pseudo,
         real=real, real_labels=np.array([index[s.label] for s in real_train], dtype=np.int64),
+        synthetic=synthetic, synthetic_labels=np.array([index[s.label] for s in synthetic_samples], dtype=np.int64),
         val_photos=val_photos, val_labels=np.array([index[s.label] for s in val], dtype=np.int64),
         val_pseudo=val_pseudo, train_photo_names=[relative_name(s) for s in train],
         train_sketch_names=[relative_name(s) for s in real_train],
@@ -87,12 +95,34 @@ def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classe
         skipped=skipped + skipped_val + skipped_real)
 
 
+def synthetic_world(per_class: int, seed: int, classes: tuple[str, ...], cache_dir: str | Path | None,
+                    progress: bool) -> Path:
+    """The demo world's procedural scenes, generated once into the cache (atomically) and reused."""
+    import shutil
+    import tempfile
+
+    from .synthetic import generate_world
+
+    root = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "crossmodal"
+    world = root / f"synthetic-{per_class}-seed{seed}-{'-'.join(classes)}"
+    if not world.is_dir():
+        root.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(dir=root, prefix=".synthetic-"))
+        try:
+            generate_world(partial, per_class, seed, classes, progress)
+            partial.rename(world)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+    return world
+
+
 class PairDataset(Dataset):
     """Corresponding pairs: each training photo with a sketch of its class, both augmented.
 
     The sketch is a real training sketch of the class with probability ``real_sketch_prob`` (when
-    the class has one), else the photo's own pseudo-sketch or, half of the time, the pseudo-sketch
-    of another photo of the class (a person draws the class, not this exact tile).
+    the class has one), a procedural sketch of the class with probability ``synthetic_prob`` (when
+    there are any), else the photo's own pseudo-sketch or, half of the time, the pseudo-sketch of
+    another photo of the class (a person draws the class, not this exact tile).
     """
 
     def __init__(self, data: TrainingData, config: TrainConfig, image_size: int):
@@ -100,15 +130,21 @@ class PairDataset(Dataset):
         self.photo_aug, self.sketch_aug = photo_augmentation(image_size), sketch_augmentation(image_size)
         self.by_class = {c: np.flatnonzero(data.photo_labels == c) for c in np.unique(data.photo_labels)}
         self.real_by_class = {c: np.flatnonzero(data.real_labels == c) for c in np.unique(data.real_labels)}
+        self.synthetic_by_class = {c: np.flatnonzero(data.synthetic_labels == c)
+                                   for c in np.unique(data.synthetic_labels)}
 
     def __len__(self) -> int:
         return len(self.data.photo_labels)
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         label = int(self.data.photo_labels[i])
-        real = self.real_by_class.get(label)
-        if real is not None and np.random.rand() < self.config.real_sketch_prob:
+        real, synthetic = self.real_by_class.get(label), self.synthetic_by_class.get(label)
+        draw = np.random.rand()
+        p_real = self.config.real_sketch_prob if real is not None else 0.0
+        if draw < p_real:
             ink = self.data.real[np.random.choice(real)]
+        elif synthetic is not None and draw < p_real + self.config.synthetic_prob:
+            ink = self.data.synthetic[np.random.choice(synthetic)]
         else:
             j = i if np.random.rand() < 0.5 else np.random.choice(self.by_class[label])
             ink = self.data.pseudo[j]
@@ -128,7 +164,8 @@ def validate(model: CrossModalModel, data: TrainingData) -> dict[str, float]:
     photos = torch.from_numpy(data.val_photos).float() / 255.0
     sketches = torch.from_numpy(data.val_pseudo).float() / 255.0
     probs = model.class_probabilities(photos, "photo")
-    emb_p, emb_s = model.embed(photos, "photo"), model.embed(sketches, "sketch")
+    # without test-time augmentation: an eighth of the cost, every epoch
+    emb_p, emb_s = model.embed(photos, "photo", tta=False), model.embed(sketches, "sketch")
     labels = data.val_labels.tolist()
     metrics = retrieval_metrics(emb_s, labels, emb_p, labels)
     return {"photo_accuracy": float((probs.argmax(1) == data.val_labels).mean()),

@@ -80,3 +80,14 @@ def test_evaluate_refuses_another_kind_of_file(tmp_path, tiny_data, capsys):
     assert main(["evaluate", "--checkpoint", str(tmp_path / "notes.pt"), "--photos", str(photos),
                  "--sketches", str(sketches)]) == 2
     assert "not a readable checkpoint" in capsys.readouterr().err
+
+
+def test_training_can_add_procedural_sketches(tiny_data, tmp_path):
+    photos, sketches = tiny_data
+    out = tmp_path / "synthetic.pt"
+    args = _train_args(photos, sketches, out, tmp_path / "cache") + [
+        "--classes", "airplane", "runway", "tenniscourt", "--synthetic-sketches", "2", "--synthetic-prob", "0.9"]
+    assert main(args) == 0
+    assert load_checkpoint(out).info["train_config"].synthetic_sketches == 2
+    worlds = list((tmp_path / "cache").glob("synthetic-2-seed0-*/sketches/*/*.png"))
+    assert len(worlds) == 3 * 2

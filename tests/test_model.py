@@ -119,3 +119,11 @@ def test_pretrained_weights_that_cannot_be_had_give_a_clear_error(monkeypatch, t
         CrossModalModel(ModelConfig(backbone="resnet18", pretrained=True), TINY_CLASSES)
     with pytest.raises(ValueError, match="torchvision backbone"):
         CrossModalModel(ModelConfig(pretrained=True), TINY_CLASSES)
+
+
+def test_photo_embeddings_are_invariant_to_rotation_with_tta():
+    model = _model()
+    photo = torch.rand(1, 3, 32, 32)
+    turned = torch.rot90(photo, 1, (2, 3))
+    assert np.allclose(model.embed(photo, "photo"), model.embed(turned, "photo"), atol=1e-5)
+    assert not np.allclose(model.embed(photo, "photo", tta=False), model.embed(turned, "photo", tta=False), atol=1e-3)
