@@ -1,7 +1,7 @@
 """Ablation study: train each variant with the same budget, evaluate on held-out real sketches.
 
 Usage:
-    python bench/ablation.py --data ../shared/data --epochs 15 [--variants full no-attention ...]
+    python bench/ablation.py --data ../shared/data --epochs 8 [--variants full "no orthogonality" ...]
 
 Prints a Markdown table (sketch -> photo and photo -> sketch mAP / P@10 on the test gallery) and
 writes each run's checkpoint and evaluation JSON under ``--out`` (default ``runs/ablation``).
@@ -11,32 +11,34 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
-from crossmodal.cli import main as crossmodal
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not an installed package
+from crossmodal.cli import main as crossmodal  # noqa: E402
 
-VARIANTS = {
-    "full": [],
-    "no-attention": ["--no-attention"],
-    "no-orthogonality": ["--no-orthogonality"],
-    "no-decoders": ["--no-decoders"],
-    "no-cross-attention": ["--no-cross-attention"],
-    "two-stage": ["--branch-epochs", "5"],
-    "pseudo-only (no real sketches)": ["--no-real-sketches"],
-    "canny pseudo-sketches": ["--pseudo-style", "canny"],
-    "canny pseudo-sketches only": ["--pseudo-style", "canny", "--no-real-sketches"],
+BASE = ["--synthetic-sketches", "100"]  # the committed model's recipe
+VARIANTS = {  # name -> (replace the base recipe?, extra flags)
+    "full": (False, []),
+    "no attention (average pooling)": (False, ["--no-attention"]),
+    "no orthogonality": (False, ["--no-orthogonality"]),
+    "no decoders (L5)": (False, ["--no-decoders"]),
+    "no cross-attention": (False, ["--no-cross-attention"]),
+    "no procedural sketches": (True, []),
+    "contour pseudo-sketches only": (True, ["--no-real-sketches"]),
+    "canny pseudo-sketches only": (True, ["--no-real-sketches", "--pseudo-style", "canny"]),
 }
 
 
-def run_variant(name: str, extra: list[str], data: Path, out: Path, epochs: int, fold: int) -> dict:
+def run_variant(name: str, extra: list[str], data: Path, out: Path, epochs: int, fold: int, threads: int) -> dict:
     """Train and evaluate one variant; returns its evaluation report plus training minutes."""
-    slug = name.split(" ")[0] + ("-canny" if "canny" in name else "") + f"-fold{fold}"
+    slug = "".join(c if c.isalnum() else "-" for c in name.split(" (")[0]) + f"-e{epochs}-fold{fold}"
     checkpoint, report_file = out / f"{slug}.pt", out / f"{slug}.json"
     if not report_file.exists():
         started = time.time()
         args = ["train", "--photos", str(data / "ucmerced"), "--sketches", str(data / "eoc-sketches"),
-                "--out", str(checkpoint), "--epochs", str(epochs), "--holdout-fold", str(fold), *extra]
+                "--out", str(checkpoint), "--epochs", str(epochs), "--holdout-fold", str(fold), "--threads", str(threads), *extra]
         if crossmodal(args) != 0:
             raise SystemExit(f"training {name} failed")
         minutes = (time.time() - started) / 60
@@ -53,12 +55,15 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="folder with ucmerced/ and eoc-sketches/")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--fold", type=int, default=0, help="held-out fold of real sketches")
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("runs/ablation"))
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     args = parser.parse_args()
     rows = []
     for name in args.variants:
-        r = run_variant(name, VARIANTS[name], args.data, args.out, args.epochs, args.fold)
+        replace, extra = VARIANTS[name]
+        r = run_variant(name, extra if replace else BASE + extra, args.data, args.out, args.epochs, args.fold,
+                        args.threads)
         rows.append(f"| {name} | {r['sketch_to_photo']['mAP']:.3f} | {r['sketch_to_photo']['P@10']:.3f} | "
                     f"{r['photo_to_sketch']['mAP']:.3f} | {r['photo_to_sketch']['P@10']:.3f} | "
                     f"{r.get('train_minutes', float('nan')):.1f} |")

@@ -163,6 +163,7 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--per-class", type=int, default=60, help="scenes per class (100 gives the standard split)")
     p.add_argument("--seed", type=int, default=0, help="the same seed writes the same images")
     p.add_argument("--classes", nargs="+", help="class names (default: the 14 Earth on Canvas classes)")
+    p.add_argument("--workers", type=int, help="processes to render with (default: one per CPU core)")
 
 
 def _run_synth(args: argparse.Namespace) -> int:
@@ -173,7 +174,8 @@ def _run_synth(args: argparse.Namespace) -> int:
 
     start = time.perf_counter()
     classes = tuple(args.classes) if args.classes else EOC_CLASSES
-    photos, sketches = generate_world(args.out, args.per_class, args.seed, classes, progress=True)
+    photos, sketches = generate_world(args.out, args.per_class, args.seed, classes, progress=True,
+                                      workers=args.workers)
     print(f"wrote {args.per_class * len(classes)} photo/sketch pairs of {len(classes)} classes to {photos} and "
           f"{sketches} in {time.perf_counter() - start:.0f} s")
     return 0

@@ -40,6 +40,7 @@ MAX_K = 50  # largest k the app offers
 CLASS_TOP = 50  # class-wise precision is computed over this many top results (the paper's top-50 chart)
 TOP_PREDICTIONS = 3  # predicted classes shown for a query
 THUMB_SIZE = 192  # side of a result thumbnail, pixels
+DISPLAY_SIDE = 512  # queries are kept at most this large for display (recent queries are cached)
 MATCH_COLOR = (34, 160, 70)  # border of a result whose class is the target class
 MISS_COLOR = (214, 45, 45)  # border of a result of another class
 _THUMB_VERSION = "v1"  # part of the thumbnail cache key: change it when drawing changes
@@ -54,7 +55,7 @@ class EncodedQuery:
     """One query image after a single forward pass of the model."""
 
     modality: str  # "photo" or "sketch"
-    image: Image.Image  # the decoded query (RGB, at most MAX_SIDE pixels a side)
+    image: Image.Image  # the decoded query for display (RGB, at most DISPLAY_SIDE pixels a side)
     embedding: np.ndarray  # (d,) L2-normalised float32
     probabilities: np.ndarray  # (k,) over the model's class names
     attention: np.ndarray  # (S, S) float32 in [0, 1]
@@ -174,6 +175,7 @@ def encode_query(model: CrossModalModel, source: Any, modality: str) -> EncodedQ
     out = model.encode(x, modality)
     embedding = F.normalize(out["V"], dim=1)[0].numpy().astype(np.float32)
     probabilities = torch.softmax(out["proto_logits"], 1)[0].numpy()
+    image.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE), Image.Resampling.BILINEAR)  # kept for display only
     return EncodedQuery(modality, image, embedding, probabilities, _upsample(out["weights"], x.shape[-1])[0])
 
 

@@ -506,16 +506,28 @@ def _intersection(rng: np.random.Generator) -> Scene:
                 for s in rng.uniform(stop + 6, 180, rng.poisson(1.2)):
                     _car(scene, rng, f([[sign * s, lane_sign * w / 4]])[0], f.matrix[:, 0], keep=0.6)
     # buildings, lawns and parking in the four corners
+    side = SIZE + 2 * _MARGIN
+    road = np.zeros((side, side), np.uint8)
+    cv2.fillPoly(road, [np.round((fill + _MARGIN) * 16).astype(np.int32)], 255, cv2.LINE_8, shift=4)
+    road = cv2.dilate(road, np.ones((13, 13), np.uint8))  # keep buildings off the road and its sidewalk
     for qx in (-1, 1):
         for qy in (-1, 1):
             if rng.random() < 0.75:
-                bx = qx * (widths[1] / 2 + rng.uniform(25, 70))
-                by = qy * (widths[0] / 2 + rng.uniform(25, 70))
-                bw, bh = rng.uniform(30, 80), rng.uniform(30, 70)
-                f = frames[0]
+                for _ in range(6):
+                    bw, bh = rng.uniform(30, 80), rng.uniform(30, 70)
+                    bx = qx * (widths[1] / 2 + bw / 2 + rng.uniform(6, 50))
+                    by = qy * (widths[0] / 2 + bh / 2 + rng.uniform(6, 50))
+                    footprint = frames[0](_rect(bx, by, bw, bh))
+                    probe = np.zeros_like(road)
+                    cv2.fillPoly(probe, [np.round((footprint + _MARGIN) * 16).astype(np.int32)], 255, cv2.LINE_8,
+                                 shift=4)
+                    if not (probe & road).any():
+                        break
+                else:
+                    continue
                 roof = _jitter_color(rng, _pick(rng, ((170, 160, 150), (120, 110, 104), (190, 120, 90),
                                                      (200, 200, 196), (140, 130, 110))), 10)
-                scene.add(f(_rect(bx, by, bw, bh)), fill=roof, edge=tuple(c * 0.7 for c in roof), width=1,
+                scene.add(footprint, fill=roof, edge=tuple(c * 0.7 for c in roof), width=1,
                           height=rng.uniform(6, 14), keep=0.25)
     scene.trees = _tree_groups(rng, scene.parts, int(rng.integers(3, 10)), (1, 5), (3, 8), 8)
     return scene

@@ -40,8 +40,9 @@ def test_every_class_renders_rgb_images_of_the_right_size(one_per_class):
 def test_sketches_are_mostly_white_with_dark_strokes_and_photos_are_not(one_per_class):
     for label, (photo, sketch) in one_per_class.items():
         gray = np.asarray(sketch.convert("L"))
-        assert (gray > 220).mean() > 0.8, f"{label}: sketch paper is not mostly white"
-        assert (gray < 120).mean() > 0.002, f"{label}: sketch has no dark strokes"
+        assert (gray > 220).mean() > 0.75, f"{label}: sketch paper is not mostly white"
+        assert (gray < 180).mean() > 0.003 and gray.min() < 130, f"{label}: sketch has no dark strokes"
+        assert np.ptp(np.asarray(sketch), axis=2).max() == 0, f"{label}: sketch is not gray"
         photo_gray = np.asarray(photo.convert("L"))
         assert (photo_gray > 220).mean() < 0.3, f"{label}: photo looks like paper"
         assert photo_gray.std() > 8 and np.asarray(photo).std(axis=(0, 1)).max() > 8, f"{label}: flat photo"
@@ -69,7 +70,7 @@ def test_scenes_vary_within_a_class():
 
 
 def test_generate_world_writes_the_loaders_layout(tmp_path: Path):
-    photos, sketches = generate_world(tmp_path / "world", per_class=2, seed=1)
+    photos, sketches = generate_world(tmp_path / "world", per_class=2, seed=1, workers=1)
     assert photos == tmp_path / "world" / "photos" and sketches == tmp_path / "world" / "sketches"
     for label in EOC_CLASSES:
         assert sorted(p.name for p in (photos / label).iterdir()) == [f"{label}00.png", f"{label}01.png"]
@@ -88,9 +89,9 @@ def test_generate_world_writes_the_loaders_layout(tmp_path: Path):
 
 def test_generate_world_is_deterministic_and_names_follow_the_split(tmp_path: Path):
     classes = ("runway", "storagetanks")
-    a, _ = generate_world(tmp_path / "a", per_class=3, seed=5, classes=classes)
-    b, _ = generate_world(tmp_path / "b", per_class=3, seed=5, classes=classes)
-    c, _ = generate_world(tmp_path / "c", per_class=3, seed=6, classes=classes)
+    a, _ = generate_world(tmp_path / "a", per_class=3, seed=5, classes=classes, workers=1)
+    b, _ = generate_world(tmp_path / "b", per_class=3, seed=5, classes=classes, workers=2)  # in two processes
+    c, _ = generate_world(tmp_path / "c", per_class=3, seed=6, classes=classes, workers=1)
     for label in classes:
         for n in range(3):
             name = f"{label}{n:02d}.png"
@@ -113,7 +114,8 @@ def test_bad_arguments_raise_value_errors(tmp_path: Path):
 def test_synth_command(tmp_path: Path, capsys):
     from crossmodal.cli import main
 
-    assert main(["synth", "--out", str(tmp_path / "w"), "--per-class", "2", "--classes", "airplane", "golfcourse"]) == 0
+    assert main(["synth", "--out", str(tmp_path / "w"), "--per-class", "2", "--classes", "airplane", "golfcourse",
+                 "--workers", "1"]) == 0
     assert "4 photo/sketch pairs" in capsys.readouterr().out
     assert sorted(p.name for p in (tmp_path / "w" / "photos" / "golfcourse").iterdir()) == ["golfcourse00.png",
                                                                                          "golfcourse01.png"]
