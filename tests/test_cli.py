@@ -91,3 +91,14 @@ def test_training_can_add_procedural_sketches(tiny_data, tmp_path):
     assert load_checkpoint(out).info["train_config"].synthetic_sketches == 2
     worlds = list((tmp_path / "cache").glob("synthetic-2-seed0-*/sketches/*/*.png"))
     assert len(worlds) == 3 * 2
+
+
+def test_same_seed_same_model(tiny_data, tmp_path):
+    photos, sketches = tiny_data
+    histories = []
+    for run in ("a", "b"):
+        out = tmp_path / f"{run}.pt"
+        assert main(_train_args(photos, sketches, out, tmp_path / "cache") + ["--classes", "airplane", "runway",
+                                                                              "tenniscourt", "--seed", "3"]) == 0
+        histories.append(load_checkpoint(out).info["meta"]["history"])
+    assert histories[0] == histories[1]
