@@ -372,8 +372,11 @@ def model_card(retriever: Retriever, settings: Settings | None, report: dict[str
                      + (f", finished {meta['finished']}" if meta.get("finished") else ""))
     validation = meta.get("validation") or {}
     if validation:
-        lines.append("- **Validation (last epoch):** " + ", ".join(
-            f"{k.replace('_', ' ')} {v:.3f}" for k, v in validation.items() if isinstance(v, float)))
+        metrics = {k: v for k, v in validation.items()
+                   if isinstance(v, float) and any(word in k for word in ("accuracy", "mAP", "P@"))}
+        if metrics:
+            lines.append("- **Validation (last epoch, photos 70-79):** " + ", ".join(
+                f"{k.replace('_', ' ')} {v:.3f}" for k, v in metrics.items()))
     if not meta.get("training_seconds") and not n_photos:
         lines.append("- **This checkpoint is untrained** (random weights): results are not meaningful.")
     lines += ["", "### Retrieval quality", ""]

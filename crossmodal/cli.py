@@ -124,9 +124,10 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--modality", required=True, choices=("sketch", "photo"), help="what the query is")
     p.add_argument("-k", type=int, default=10, help="number of results")
     p.add_argument("--exact", action="store_true", help="brute force over the stored embeddings instead of Annoy")
-    p.add_argument("--search-k", type=int, help="Annoy nodes to inspect (default: the library's DEFAULT_SEARCH_K)")
+    p.add_argument("--search-k", type=int, help="Annoy candidates per query (default: DEFAULT_SEARCH_K)")
     p.add_argument("--rerank", type=int, default=1, help="re-rank k * RERANK Annoy candidates exactly")
-    p.add_argument("--json", action="store_true", help="print {results: [...], latency_ms} as JSON")
+    p.add_argument("--json", action="store_true",
+                   help="print {results: [...], latency_ms} as JSON (latency of the index lookup, not the embedding)")
 
 
 def _run_search(args: argparse.Namespace) -> int:

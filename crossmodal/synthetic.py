@@ -35,7 +35,6 @@ from .data import EOC_CLASSES
 SIZE = 256  # side of every generated image, pixels (about 0.3 m a pixel, as in UC Merced)
 _MARGIN = 96  # geometry may reach this far outside the image; outlines are traced on a padded canvas
 Color = tuple[float, float, float]
-Paint = "str | Color"
 
 # Ground materials: base RGB, amplitude of the fractal variation, roughness (share of fine detail).
 MATERIALS: dict[str, tuple[Color, float, float]] = {
@@ -253,34 +252,35 @@ def _union_outline(shapes: Sequence[np.ndarray], close_radius: float = 0.0, scal
     contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     biggest = max(contours, key=cv2.contourArea)
     fill = cv2.approxPolyDP(biggest, eps * scale, True)[:, 0, :].astype(np.float64) / scale - _MARGIN
-    strokes = [pts if not closed else np.concatenate([pts, pts[:1]]) for pts, closed in _mask_outlines(mask, scale, eps)]
+    strokes = [np.concatenate([pts, pts[:1]]) if closed else pts for pts, closed in _mask_outlines(mask, scale, eps)]
     return fill, strokes
 
 
-def _free_points(rng: np.random.Generator, parts: Sequence[Part], n: int, clearance: float = 4.0,
-                 region: np.ndarray | None = None) -> np.ndarray:
-    """Up to ``n`` random image points that no filled part covers (inside ``region`` if given)."""
+_OPEN_GROUND = ("grass", "lawn", "rough", "drygrass", "field")  # materials trees and cars may stand on
+
+
+def _blocked(parts: Sequence[Part], clearance: float) -> np.ndarray:
+    """(SIZE, SIZE) bool: where filled parts (other than open ground) are, grown by ``clearance`` pixels."""
     blocked = np.zeros((SIZE, SIZE), np.uint8)
     for part in parts:
-        if part.closed and part.fill is not None and part.fill not in ("grass", "lawn", "rough", "drygrass", "field"):
+        if part.closed and part.fill is not None and part.fill not in _OPEN_GROUND:
             cv2.fillPoly(blocked, [np.round(part.points * 16).astype(np.int32)], 255, cv2.LINE_8, shift=4)
-    if clearance > 0:
-        k = int(2 * clearance + 1)
-        blocked = cv2.dilate(blocked, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    if region is not None:
-        allowed = np.zeros((SIZE, SIZE), np.uint8)
-        cv2.fillPoly(allowed, [np.round(region * 16).astype(np.int32)], 255, cv2.LINE_8, shift=4)
-        blocked |= 255 - allowed
+    k = int(2 * clearance + 1)
+    return cv2.dilate(blocked, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0
+
+
+def _free_points(rng: np.random.Generator, parts: Sequence[Part], n: int, clearance: float = 4.0) -> np.ndarray:
+    """Up to ``n`` random image points that no filled part covers."""
+    blocked = _blocked(parts, clearance)
     candidates = rng.uniform(0, SIZE, (n * 4, 2))
-    ok = blocked[candidates[:, 1].astype(int).clip(0, SIZE - 1), candidates[:, 0].astype(int).clip(0, SIZE - 1)] == 0
+    ok = ~blocked[candidates[:, 1].astype(int).clip(0, SIZE - 1), candidates[:, 0].astype(int).clip(0, SIZE - 1)]
     return candidates[ok][:n]
 
 
 def _tree_groups(rng: np.random.Generator, parts: Sequence[Part], groups: int, per_group: tuple[int, int],
-                 radius: tuple[float, float], spread: float, clearance: float = 3.0,
-                 region: np.ndarray | None = None) -> np.ndarray:
+                 radius: tuple[float, float], spread: float, clearance: float = 3.0) -> np.ndarray:
     """Clusters of tree crowns on free ground: (n, 3) rows of x, y, radius."""
-    centres = _free_points(rng, parts, groups, clearance + 4, region)
+    centres = _free_points(rng, parts, groups, clearance + 4)
     trees = []
     for c in centres:
         k = rng.integers(per_group[0], per_group[1] + 1)
@@ -289,21 +289,12 @@ def _tree_groups(rng: np.random.Generator, parts: Sequence[Part], groups: int, p
     if not trees:
         return np.zeros((0, 3))
     trees = np.concatenate(trees)
-    free = _free_points_mask(parts, clearance)
+    blocked = _blocked(parts, clearance)
     ix, iy = trees[:, 0].astype(int), trees[:, 1].astype(int)
     inside = (ix >= 0) & (ix < SIZE) & (iy >= 0) & (iy < SIZE)
     keep = np.zeros(len(trees), bool)
-    keep[inside] = free[iy[inside], ix[inside]]
+    keep[inside] = ~blocked[iy[inside], ix[inside]]
     return trees[keep]
-
-
-def _free_points_mask(parts: Sequence[Part], clearance: float) -> np.ndarray:
-    blocked = np.zeros((SIZE, SIZE), np.uint8)
-    for part in parts:
-        if part.closed and part.fill is not None and part.fill not in ("grass", "lawn", "rough", "drygrass", "field"):
-            cv2.fillPoly(blocked, [np.round(part.points * 16).astype(np.int32)], 255, cv2.LINE_8, shift=4)
-    k = int(2 * clearance + 1)
-    return cv2.dilate(blocked, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) == 0
 
 
 def _pick(rng: np.random.Generator, options: Sequence):
@@ -533,6 +524,10 @@ def _intersection(rng: np.random.Generator) -> Scene:
     return scene
 
 
+def _frame_angle(frame: _Frame) -> float:
+    return float(np.arctan2(frame.matrix[1, 0], frame.matrix[0, 0]))
+
+
 def _building_footprint(rng: np.random.Generator, frame: _Frame, x: float, y: float, k: float) -> list[np.ndarray]:
     """A footprint as a union of axis-aligned rectangles (L, T, U or stepped shapes), in image coordinates."""
     w, h = rng.uniform(55, 140) * k, rng.uniform(40, 110) * k
@@ -591,7 +586,7 @@ def _buildings(rng: np.random.Generator) -> Scene:
                           occludes=True, keep=0.95)
         for _ in range(int(rng.integers(0, 7))):  # rooftop equipment
             c = rects[0].mean(0) + rng.uniform(-0.35, 0.35, 2) * np.ptp(rects[0], 0)
-            scene.add(_rect(c[0], c[1], rng.uniform(3, 9), rng.uniform(3, 9), frame_angle(frame)),
+            scene.add(_rect(c[0], c[1], rng.uniform(3, 9), rng.uniform(3, 9), _frame_angle(frame)),
                       fill=_jitter_color(rng, (205, 205, 200), 20), height=2, keep=0.1)
     for _ in range(rng.poisson(5)):
         p = _free_points(rng, scene.parts, 1)
@@ -599,11 +594,6 @@ def _buildings(rng: np.random.Generator) -> Scene:
             _car(scene, rng, p[0], frame.matrix[:, 0] if rng.random() < 0.5 else frame.matrix[:, 1], keep=0.3)
     scene.trees = _tree_groups(rng, scene.parts, int(rng.integers(0, 6)), (1, 5), (3, 8), 8)
     return scene
-
-
-def frame_angle(frame: _Frame) -> float:
-    """The rotation angle of a frame, radians."""
-    return float(np.arctan2(frame.matrix[1, 0], frame.matrix[0, 0]))
 
 
 def _plane_outline(length: float, rng: np.random.Generator) -> np.ndarray:
@@ -841,7 +831,7 @@ def _parkinglot(rng: np.random.Generator) -> Scene:
                           width=1.0, alpha=0.8, keep=keep_lines)
                 if rng.random() < fill_rate:
                     c = f([[sx + stall_w / 2, row_y + stall_d / 2]])[0]
-                    car_angle = angle + np.pi / 2 - np.arctan(slant) * (1 if True else 0)
+                    car_angle = angle + np.pi / 2 - np.arctan(slant)
                     scene.add(_rect(c[0], c[1], 15 * k * rng.uniform(0.9, 1.1), 6.5 * k * rng.uniform(0.9, 1.1),
                                     car_angle),
                               fill=_jitter_color(rng, _pick(rng, CAR_COLORS), 8), height=2.0, keep=0.6)
@@ -1076,7 +1066,8 @@ def _paint(img: np.ndarray, points: np.ndarray, source, alpha: float, closed: bo
     x0, y0, x1, y1 = box
     a = _coverage(points, box, closed, fill, width)[..., None] * alpha
     region = img[y0:y1, x0:x1]
-    src = source[y0:y1, x0:x1] if isinstance(source, np.ndarray) and source.ndim == 3 else np.asarray(source, np.float32)
+    textured = isinstance(source, np.ndarray) and source.ndim == 3
+    src = source[y0:y1, x0:x1] if textured else np.asarray(source, np.float32)
     region += (src - region) * a
 
 
@@ -1122,8 +1113,6 @@ def render_photo(scene: Scene, rng: np.random.Generator) -> Image.Image:
             _paint(img, part.points, source, part.alpha, True, True)
         if part.edge is not None:
             _paint(img, part.points, part.edge, part.alpha, part.closed, False, part.width)
-        elif part.height > 0 and part.closed and part.fill is not None and not isinstance(part.fill, str):
-            pass
     _draw_trees(img, scene.trees, sun, rng)
     # camera: colour cast, contrast, haze, blur, sensor noise
     gain = rng.uniform(0.9, 1.1) * (1 + rng.normal(0, 0.035, 3))

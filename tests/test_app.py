@@ -130,7 +130,8 @@ def test_photo_searches_both_galleries(retriever, tiny_data):
     check_payload(to_photos, 12, retriever.gallery_size("photo"), retriever.class_names)
     assert all("/sketches/" in r["path"] for r in to_sketches["results"])
     assert all("/photos/" in r["path"] for r in to_photos["results"])
-    assert to_photos["results"][0]["path"] == str(Path(photo).resolve())  # the photo itself is in the gallery
+    best = to_photos["results"][0]["score"]  # the photo itself is in the gallery, at the top (ties aside)
+    assert any(r["path"] == str(Path(photo).resolve()) and r["score"] >= best - 1e-3 for r in to_photos["results"])
 
 
 def test_chosen_target_class_sets_precision_and_markers(retriever, tiny_data):
