@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import torch
 
 from .config import ModelConfig, TrainConfig, config_from_dict, config_to_dict
+from .files import file_sha256
 from .model import CrossModalModel
 
 FORMAT = "crossmodal-checkpoint-v1"
@@ -85,12 +85,3 @@ def load_checkpoint(path: str | Path) -> CrossModalModel:
     model.info = {"train_config": train_config, "meta": data.get("meta", {}), "fingerprint": file_sha256(path),
                   "path": str(path)}
     return model.eval()
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

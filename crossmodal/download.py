@@ -13,7 +13,6 @@ DataPort, which needs a login (see :data:`EOC_INSTRUCTIONS`).
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import shutil
@@ -24,6 +23,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
+
+from .files import file_sha256
 
 DEFAULT_ROOT = Path.home() / ".cache" / "crossmodal" / "data"
 CHUNK = 1 << 16  # bytes read per step of the download
@@ -75,15 +76,6 @@ class ChecksumError(DownloadError):
     """A downloaded archive does not have the recorded size or SHA-256."""
 
 
-def sha256_of(path: str | Path) -> str:
-    """The SHA-256 of a file, lower-case hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify_archive(path: str | Path, size: int | None, sha256: str | None) -> None:
     """Check a file's size and SHA-256 against the expected values (None skips a check).
 
@@ -95,7 +87,7 @@ def verify_archive(path: str | Path, size: int | None, sha256: str | None) -> No
     if size is not None and actual_size != size:
         raise ChecksumError(f"{path.name} has {actual_size:,} bytes, expected {size:,}")
     if sha256 is not None:
-        actual = sha256_of(path)
+        actual = file_sha256(path)
         if actual != sha256.lower():
             raise ChecksumError(f"{path.name} has SHA-256 {actual}, expected {sha256.lower()}")
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import hashlib
 import json
 import os
 import shutil
@@ -43,6 +42,7 @@ import numpy as np
 from annoy import AnnoyIndex
 
 from .data import load_arrays, scan_folder
+from .files import file_sha256
 
 if TYPE_CHECKING:
     from .model import CrossModalModel
@@ -79,15 +79,6 @@ class SearchHit:
 def annoy_node_bytes(dim: int) -> int:
     """Bytes of one node of an angular Annoy index: descendant count, two children, then the vector."""
     return 4 + 2 * 4 + 4 * dim
-
-
-def file_digest(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _normalise(embeddings: Any) -> np.ndarray:
@@ -303,7 +294,7 @@ class EmbeddingIndex:
             if not self._annoy.save(str(ann)):  # Annoy then re-maps itself from this file; rename keeps it valid
                 raise OSError(f"Annoy could not write {ann}")
             np.save(npy, np.ascontiguousarray(self.embeddings, dtype=np.float32))
-            files = {p.name: {"bytes": p.stat().st_size, "sha256": file_digest(p)} for p in (ann, npy)}
+            files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in (ann, npy)}
             _write_json(tmp / SIDECAR_FILE, self._sidecar(files))
             for path in (ann, npy):
                 _fsync(path)
@@ -375,7 +366,7 @@ class EmbeddingIndex:
                                      f"dimension {dim} does not match it; {hint}")
         if verify:
             for path in (ann, npy):
-                if file_digest(path) != files[path.name].get("sha256"):
+                if file_sha256(path) != files[path.name].get("sha256"):
                     raise IndexMismatchError(f"{path} does not match the checksum in the sidecar: corrupt; {hint}")
         try:
             embeddings = np.load(npy, mmap_mode="r", allow_pickle=False)
