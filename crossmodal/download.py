@@ -98,8 +98,10 @@ def _network_error(url: str, err: BaseException, part: Path) -> DownloadError:
     kept = part.stat().st_size if part.exists() else 0
     resume = f" The {kept:,} bytes already received are kept in {part}; run the same command again to resume." \
         if kept else " Run the same command again once the network is up."
+    manual = part.with_name(part.name.removesuffix(".part"))
     return DownloadError(f"cannot download {url}: no connection to {host} ({reason}). Check the network "
-                         f"connection or proxy settings.{resume}")
+                         f"connection or proxy settings, or download the file by hand and save it as {manual}."
+                         f"{resume}")
 
 
 def download_file(url: str, dest: str | Path, size: int | None = None, sha256: str | None = None,
