@@ -626,8 +626,9 @@ def serve(settings: Settings) -> None:
     """Open the retriever, build the interface and serve it until interrupted."""
     import torch
 
-    torch.set_num_threads(max(1, settings.threads))
+    torch.set_num_threads(os.cpu_count() or 1)  # building indexes: all cores
     retriever = open_retriever(settings)
+    torch.set_num_threads(max(1, settings.threads))  # serving: a few threads per search, several searches at once
     demo = build_demo(retriever, settings)
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
     if settings.share:

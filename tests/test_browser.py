@@ -86,7 +86,8 @@ def test_drawing_on_the_canvas_shows_results(browser, app_url, tmp_path):
 
     page.wait_for_function("document.querySelectorAll('#sketch-results img').length >= 12")
     # results arrive while drawing; wait until the answer to the last stroke is shown (nothing changes any more)
-    state = "() => document.querySelector('#sketch-query img')?.src + document.querySelector('#sketch-results').innerText"
+    state = ("() => document.querySelector('#sketch-query img')?.src"
+             " + document.querySelector('#sketch-results').innerText")
     previous, unchanged = None, 0
     for _ in range(60):
         current = page.evaluate(state)
