@@ -33,6 +33,7 @@ from PIL import Image
 from .data import EOC_CLASSES
 
 SIZE = 256  # side of every generated image, pixels (about 0.3 m a pixel, as in UC Merced)
+VERSION = "1"  # changes whenever the images made for a given seed change: cache generated worlds under it
 _MARGIN = 96  # geometry may reach this far outside the image; outlines are traced on a padded canvas
 Color = tuple[float, float, float]
 
