@@ -24,6 +24,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -43,6 +44,7 @@ ASSETS = ROOT / "assets"
 REAL_CHECKPOINT = ROOT / "checkpoints" / "ucm14.pt"
 DEMO_CHECKPOINT = ROOT / "checkpoints" / "demo.pt"
 DEMO_PER_CLASS = 60  # scenes a class in the generated demo world
+DEMO_SEED = 1  # demo.pt trained on the seed-0 world: seed 1 shows scenes it has never seen
 AUTO = "auto"  # the target-class dropdown value meaning "the predicted class"
 PANEL = ("predicted", "summary", "gallery", "chart", "query", "json")  # what a search handler returns, in order
 SELECT_BRUSH_JS = """() => {
@@ -171,9 +173,12 @@ def resolve_settings(args: argparse.Namespace, env: Mapping[str, str] = os.envir
 def ensure_demo_world(cache: Path, per_class: int = DEMO_PER_CLASS, progress: bool = True) -> tuple[Path, Path]:
     """The synthetic demo world's (photos, sketches) folders under ``<cache>/demo-world``, generated once.
 
-    A ``world.json`` marker is written when generation finishes, so an interrupted run starts over.
+    A ``world.json`` marker is written when generation finishes, so an interrupted run starts over; a
+    world made by another version of the renderer, or with another size or seed, is made again.
     """
-    from crossmodal.synthetic import generate_world
+    from crossmodal.synthetic import VERSION, generate_world
+
+    wanted = {"per_class": per_class, "seed": DEMO_SEED, "version": VERSION}
 
     root = cache / "demo-world"
     marker = root / "world.json"
@@ -181,7 +186,7 @@ def ensure_demo_world(cache: Path, per_class: int = DEMO_PER_CLASS, progress: bo
         try:
             saved = json.loads(marker.read_text())
             photos, sketches = Path(saved["photos"]), Path(saved["sketches"])
-            if saved.get("per_class") == per_class and photos.is_dir() and sketches.is_dir():
+            if all(saved.get(k) == v for k, v in wanted.items()) and photos.is_dir() and sketches.is_dir():
                 return photos, sketches
         except (OSError, KeyError, TypeError, ValueError):
             pass  # damaged marker: generate again
@@ -189,9 +194,14 @@ def ensure_demo_world(cache: Path, per_class: int = DEMO_PER_CLASS, progress: bo
         print(f"generating the synthetic demo world ({per_class} scenes a class) in {root}, once ...", flush=True)
     started = time.time()
     marker.unlink(missing_ok=True)
-    photos, sketches = generate_world(root, per_class=per_class, progress=progress)
+    shutil.rmtree(root / "photos", ignore_errors=True)  # a smaller world must not keep the old extra scenes
+    shutil.rmtree(root / "sketches", ignore_errors=True)
+    photos, sketches = generate_world(root, per_class=per_class, seed=DEMO_SEED, progress=progress)
+    seconds = round(time.time() - started, 1)
     marker.write_text(json.dumps({"photos": str(Path(photos).resolve()), "sketches": str(Path(sketches).resolve()),
-                                  "per_class": per_class, "seconds": round(time.time() - started, 1)}))
+                                  **wanted, "seconds": seconds}))
+    if progress:
+        print(f"demo world generated in {seconds} s", flush=True)
     return Path(photos), Path(sketches)
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m crossmodal {train,evaluate,index,search} ...``."""
+"""Command line: ``python -m crossmodal {train,evaluate,index,search,synth,download} ...``."""
 
 from __future__ import annotations
 
@@ -39,7 +39,11 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-cross-attention", action="store_true", help="drop training cross-attention (ablation)")
     p.add_argument("--share-backbone", action="store_true", help="one backbone for both modalities")
     p.add_argument("--no-resume", action="store_true", help="start over even if a saved state exists")
+    p.add_argument("--init", metavar="CHECKPOINT", default="",
+                   help="start from this checkpoint's weights (fine-tuning; same architecture and classes)")
     p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--device", default="cpu", help="where to train: cpu (default) or cuda")
+    p.add_argument("--workers", type=int, default=0, help="DataLoader processes that prepare augmented pairs")
     p.add_argument("--cache-dir", help="where pseudo-sketches are cached (default ~/.cache/crossmodal)")
 
 
@@ -56,9 +60,10 @@ def _run_train(args: argparse.Namespace) -> int:
         synthetic_sketches=args.synthetic_sketches, synthetic_prob=args.synthetic_prob,
         w_orthogonality=0.0 if args.no_orthogonality else TrainConfig.w_orthogonality,
         w_decoder=0.0 if args.no_decoders else TrainConfig.w_decoder,
-        classes=tuple(args.classes) if args.classes else ())
+        classes=tuple(args.classes) if args.classes else (), init_checkpoint=args.init)
     meta = train(args.photos, args.sketches, args.out, model_config, train_config, resume=not args.no_resume,
-                 cache_dir=args.cache_dir or DEFAULT_CACHE, threads=args.threads)
+                 cache_dir=args.cache_dir or DEFAULT_CACHE, threads=args.threads, device=args.device,
+                 workers=args.workers)
     print(f"wrote {args.out} ({meta['training_seconds'] / 60:.1f} min of training; "
           f"{len(meta['train_sketches'])} real sketches trained on, {len(meta['heldout_sketches'])} held out)")
     return 0

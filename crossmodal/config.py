@@ -51,6 +51,7 @@ class TrainConfig:
     holdout_fold: int = 0  # the fold never trained on; evaluation uses it
     val_from: int = 70  # training photos numbered val_from..79 are validation, not trained on
     classes: tuple[str, ...] = ()  # empty = the 14 Earth on Canvas classes
+    init_checkpoint: str = ""  # checkpoint whose weights start the run (fine-tuning); empty = from scratch
 
 
 def config_to_dict(config: Any) -> dict[str, Any]:

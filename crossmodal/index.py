@@ -54,7 +54,7 @@ INDEX_FILE = "index.ann"
 EMBEDDINGS_FILE = "embeddings.npy"
 SIDECAR_FILE = "index.json"
 DEFAULT_N_TREES = 50  # chosen from bench/ann.py: see the module docstring and the README
-DEFAULT_SEARCH_K = 10_000  # Annoy candidates per query when a search gives none (raised for large k)
+DEFAULT_SEARCH_K = 7_500  # Annoy candidates per query when a search gives none (raised for large k); see README
 
 
 class IndexMismatchError(ValueError):

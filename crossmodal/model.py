@@ -230,11 +230,12 @@ class CrossModalModel(nn.Module):
         for start in range(0, len(images), batch_size):
             x = batch[start:start + batch_size] if batch is not None else \
                 self.preprocess(images[start:start + batch_size], modality)
+            x = x.to(self.photo_mean.device)
             views = dihedral_views(x) if tta else x
             v = F.normalize(self.encode(views, modality)["V"], dim=1)
             if tta:
                 v = F.normalize(v.view(8, len(x), -1).mean(0), dim=1)
-            chunks.append(v)
+            chunks.append(v.cpu())
         out = torch.cat(chunks) if chunks else torch.zeros(0, self.config.embed_dim)
         return out.numpy().astype(np.float32)
 
@@ -243,7 +244,7 @@ class CrossModalModel(nn.Module):
         """Class probabilities (n, k) from the cosine prototypes, in ``class_names`` order."""
         self.eval()
         x = images if isinstance(images, torch.Tensor) else self.preprocess(images, modality)
-        return torch.softmax(self.encode(x, modality)["proto_logits"], 1).numpy()
+        return torch.softmax(self.encode(x.to(self.photo_mean.device), modality)["proto_logits"], 1).cpu().numpy()
 
     @torch.no_grad()
     def attention_map(self, image: Any, modality: str) -> np.ndarray:
@@ -252,8 +253,8 @@ class CrossModalModel(nn.Module):
         The grid-level weights sum to one; they are upsampled bilinearly to the input size.
         """
         self.eval()
-        x = self.preprocess([image], modality)
-        weights = self.encode(x, modality)["weights"][None]
+        x = self.preprocess([image], modality).to(self.photo_mean.device)
+        weights = self.encode(x, modality)["weights"][None].cpu()
         size = self.config.image_size
         heat = F.interpolate(weights, size=(size, size), mode="bilinear", align_corners=False)[0, 0]
         return (heat / heat.max().clamp_min(1e-12)).numpy().astype(np.float32)

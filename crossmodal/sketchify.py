@@ -74,8 +74,12 @@ def _pseudo_ink(args: tuple[str, int, str, str | None]) -> np.ndarray:
 
 
 def pseudo_sketch_arrays(samples: list[Sample], size: int, style: str = "contours",
-                         cache_dir: str | Path | None = None, workers: int = 2) -> np.ndarray:
-    """Pseudo-sketch ink maps (n, 1, size, size) of photo samples, in parallel and cached on disk."""
+                         cache_dir: str | Path | None = None, workers: int | None = None) -> np.ndarray:
+    """Pseudo-sketch ink maps (n, 1, size, size) of photo samples, in parallel and cached on disk.
+
+    ``workers``: processes tracing contours (None: one per CPU core, at most 16).
+    """
+    workers = min(os.cpu_count() or 1, 16) if workers is None else workers
     jobs = [(str(s.path), size, style, str(cache_dir) if cache_dir else None) for s in samples]
     if workers <= 1 or len(jobs) < 8:
         arrays = [_pseudo_ink(job) for job in jobs]

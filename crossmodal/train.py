@@ -176,14 +176,37 @@ def _state_path(out: Path) -> Path:
     return out.with_name(out.name + ".state.pt")
 
 
+def initial_weights(model: CrossModalModel, path: str | Path) -> str:
+    """Copy a checkpoint's weights into ``model`` (fine-tuning) and return the checkpoint's sha256.
+
+    Raises:
+        ValueError: the checkpoint has another architecture or other classes.
+    """
+    from .checkpoint import load_checkpoint
+
+    source = load_checkpoint(path)
+    if source.config != model.config:
+        raise ValueError(f"{path} has another architecture ({source.config}) than this run ({model.config}): "
+                         f"pass the same --image-size and model options it was trained with")
+    if list(source.class_names) != list(model.class_names):
+        raise ValueError(f"{path} was trained on classes {list(source.class_names)}, this run has "
+                         f"{list(model.class_names)}: pass the same --classes")
+    model.load_state_dict(source.state_dict())
+    return source.info["fingerprint"]
+
+
 def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Path,
           model_config: ModelConfig = ModelConfig(), config: TrainConfig = TrainConfig(),
           resume: bool = True, cache_dir: str | Path | None = DEFAULT_CACHE, progress: bool = True,
-          threads: int | None = None) -> dict[str, Any]:
+          threads: int | None = None, device: str = "cpu", workers: int = 0) -> dict[str, Any]:
     """Train a model and write its checkpoint to ``out``.
 
     Progress state is saved after every epoch to ``<out>.state.pt``; running the same command
     again resumes from it (Ctrl-C loses at most the current epoch).
+
+    Args:
+        device: where the model trains (``"cpu"``, ``"cuda"``); the checkpoint is always CPU-loadable.
+        workers: DataLoader processes preparing augmented pairs (0: the training process itself).
 
     Returns:
         The checkpoint's meta dict (file lists, training time, validation history).
@@ -201,6 +224,8 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
     for path, reason in data.skipped:
         print(f"skipped unreadable file {path}: {reason}")
     model = CrossModalModel(model_config, classes)
+    init_sha256 = initial_weights(model, config.init_checkpoint) if config.init_checkpoint else ""
+    model.to(device)
     loss_fn = UnifiedLoss(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     loader_generator = torch.Generator()
@@ -214,7 +239,7 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
         if saved["model_config"] != config_to_dict(model_config) or saved["train_config"] != config_to_dict(config):
             raise ValueError(f"{state_path} was saved by a run with other options: rerun with the same options "
                              f"to resume, or delete it to start over")
-        model.load_state_dict(saved["model"])
+        model.load_state_dict(saved["model"])  # moves nothing: copies into the tensors on `device`
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         state = saved["progress"]
@@ -228,13 +253,15 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
             torch.manual_seed(config.seed * 1000 + epoch)
             np.random.seed(config.seed * 1000 + epoch)
             loader_generator.manual_seed(config.seed * 1000 + epoch)
-            loader = DataLoader(dataset, config.batch_size, shuffle=True, drop_last=True, generator=loader_generator)
+            loader = DataLoader(dataset, config.batch_size, shuffle=True, drop_last=True, generator=loader_generator,
+                                num_workers=workers, pin_memory=device != "cpu")
             model.train()
             unified = epoch >= config.branch_epochs
             sums: dict[str, float] = {}
             bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
             for batch in bar:
-                total, terms = loss_fn(model(batch["photo"], batch["sketch"]), batch["label"], unified)
+                photos, sketches, labels = (batch[k].to(device, non_blocking=True) for k in ("photo", "sketch", "label"))
+                total, terms = loss_fn(model(photos, sketches), labels, unified)
                 optimizer.zero_grad(set_to_none=True)
                 total.backward()
                 optimizer.step()
@@ -258,11 +285,12 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
     meta = {
         "train_photos": data.train_photo_names, "train_sketches": data.train_sketch_names,
         "heldout_sketches": data.heldout_sketch_names, "training_seconds": round(state["seconds"], 1),
+        "init_checkpoint_sha256": init_sha256, "device": str(device),
         "validation": state["history"][-1] if state["history"] else {}, "history": state["history"],
         "photos_dir": str(photos_dir), "sketches_dir": str(sketches_dir) if sketches_dir else "",
         "torch": str(torch.__version__), "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
         "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    save_checkpoint(out, model, config, meta)
+    save_checkpoint(out, model.cpu(), config, meta)
     state_path.unlink(missing_ok=True)
     return meta

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+import torch
 
 from crossmodal import train as train_module
 from crossmodal.checkpoint import load_checkpoint
@@ -102,3 +103,38 @@ def test_same_seed_same_model(tiny_data, tmp_path):
                                                                               "tenniscourt", "--seed", "3"]) == 0
         histories.append(load_checkpoint(out).info["meta"]["history"])
     assert histories[0] == histories[1]
+
+
+def test_fine_tuning_starts_from_the_given_checkpoint(tiny_data, tmp_path):
+    photos, sketches = tiny_data
+    classes = ["--classes", "airplane", "runway", "tenniscourt"]
+    first = tmp_path / "first.pt"
+    assert main(_train_args(photos, sketches, first, tmp_path / "cache") + classes) == 0
+    source = load_checkpoint(first)
+    fresh = train_module.CrossModalModel(source.config, source.class_names)
+    assert train_module.initial_weights(fresh, first) == source.info["fingerprint"]
+    for name, value in fresh.state_dict().items():
+        assert torch.equal(value, source.state_dict()[name]), name
+
+    tuned = tmp_path / "tuned.pt"
+    assert main(_train_args(photos, sketches, tuned, tmp_path / "cache") + classes + ["--init", str(first)]) == 0
+    model = load_checkpoint(tuned)
+    assert model.info["meta"]["init_checkpoint_sha256"] == source.info["fingerprint"]
+    assert model.info["train_config"].init_checkpoint == str(first)
+
+
+@pytest.mark.parametrize("change, message", [
+    (["--image-size", "48"], "another architecture"),
+    (["--classes", "airplane", "runway"], "trained on classes"),
+])
+def test_fine_tuning_from_an_incompatible_checkpoint_is_refused(tiny_data, tmp_path, capsys, change, message):
+    photos, sketches = tiny_data
+    first = tmp_path / "first.pt"
+    assert main(_train_args(photos, sketches, first, tmp_path / "cache")
+                + ["--classes", "airplane", "runway", "tenniscourt"]) == 0
+    args = _train_args(photos, sketches, tmp_path / "tuned.pt", tmp_path / "cache") + ["--init", str(first)]
+    if "--classes" not in change:
+        args += ["--classes", "airplane", "runway", "tenniscourt"]
+    assert main(args + change) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "tuned.pt").exists()
