@@ -76,13 +76,16 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sketches", required=True)
     p.add_argument("--split", default="test", choices=("test", "all"), help="gallery photos: test = numbers 80-99")
     p.add_argument("--json", help="write the report as JSON to this file")
+    p.add_argument("--no-photo-tta", action="store_true", help="embed photos once, not as the mean of 8 views")
+    p.add_argument("--sketch-tta", action="store_true", help="embed sketches as the mean of 8 views too")
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
     from .checkpoint import load_checkpoint
     from .evaluate import evaluate_model, format_report
 
-    report = evaluate_model(load_checkpoint(args.checkpoint), args.photos, args.sketches, args.split)
+    report = evaluate_model(load_checkpoint(args.checkpoint), args.photos, args.sketches, args.split,
+                            photo_tta=not args.no_photo_tta, sketch_tta=args.sketch_tta)
     print(format_report(report))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

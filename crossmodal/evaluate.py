@@ -14,13 +14,15 @@ from .train import relative_name
 
 
 def evaluate_model(model: CrossModalModel, photos_dir: str | Path, sketches_dir: str | Path,
-                   split: str = "test", progress: bool = False) -> dict[str, Any]:
+                   split: str = "test", progress: bool = False, photo_tta: bool = True,
+                   sketch_tta: bool = False) -> dict[str, Any]:
     """Evaluate both directions on one gallery, never on sketches the model trained on.
 
     Sketch -> photo: queries are the sketches of classes the model knows, minus those listed in
     its checkpoint as trained on; the gallery is the photos of ``split`` (``test`` = 80-99, or
     ``all``). Photo -> sketch: those gallery photos whose class has a query sketch, against the
-    query sketches as gallery. Relevance is "same class".
+    query sketches as gallery. Relevance is "same class". ``photo_tta`` / ``sketch_tta``: embed
+    each photo / sketch as the mean of its 8 rotations and flips (the defaults are the app's).
 
     Raises:
         ValueError: bad split, or nothing left to evaluate.
@@ -46,8 +48,8 @@ def evaluate_model(model: CrossModalModel, photos_dir: str | Path, sketches_dir:
 
     import torch
 
-    photo_emb = model.embed(torch.from_numpy(photo_x).float() / 255.0, "photo")
-    sketch_emb = model.embed(torch.from_numpy(sketch_x).float() / 255.0, "sketch")
+    photo_emb = model.embed(torch.from_numpy(photo_x).float() / 255.0, "photo", tta=photo_tta)
+    sketch_emb = model.embed(torch.from_numpy(sketch_x).float() / 255.0, "sketch", tta=sketch_tta)
     photo_labels = [s.label for s in photos]
     sketch_labels = [s.label for s in sketches]
     sketch_classes = set(sketch_labels)
@@ -61,6 +63,7 @@ def evaluate_model(model: CrossModalModel, photos_dir: str | Path, sketches_dir:
         "split": split,
         "excluded_trained_sketches": len(trained_sketches),
         "checkpoint": model.info.get("path", ""),
+        "tta": {"photo": photo_tta, "sketch": sketch_tta},
     }
 
 

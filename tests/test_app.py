@@ -420,3 +420,22 @@ def test_fresh_machine_start_serves_the_demo_world(tmp_path):
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def test_demo_world_is_reused_and_remade_when_the_renderer_changes(tmp_path, monkeypatch):
+    from crossmodal import synthetic
+
+    photos, sketches = app.ensure_demo_world(tmp_path, per_class=1, progress=False)
+    marker = json.loads((tmp_path / "demo-world" / "world.json").read_text())
+    assert marker["seed"] == app.DEMO_SEED != 0  # demo.pt trained on the seed-0 world: show unseen scenes
+    assert marker["version"] == synthetic.VERSION
+    assert len(list(photos.glob("*/*.png"))) == len(list(sketches.glob("*/*.png"))) == 14
+    first = {p: p.stat().st_mtime_ns for p in photos.glob("*/*.png")}
+
+    assert app.ensure_demo_world(tmp_path, per_class=1, progress=False) == (photos, sketches)
+    assert {p: p.stat().st_mtime_ns for p in photos.glob("*/*.png")} == first  # reused, not redrawn
+
+    monkeypatch.setattr(synthetic, "VERSION", synthetic.VERSION + "-next")
+    app.ensure_demo_world(tmp_path, per_class=1, progress=False)
+    assert json.loads((tmp_path / "demo-world" / "world.json").read_text())["version"] == synthetic.VERSION
+    assert {p: p.stat().st_mtime_ns for p in photos.glob("*/*.png")} != first

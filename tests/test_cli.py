@@ -138,3 +138,15 @@ def test_fine_tuning_from_an_incompatible_checkpoint_is_refused(tiny_data, tmp_p
     assert main(args + change) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "tuned.pt").exists()
+
+
+def test_evaluate_can_switch_test_time_augmentation(tiny_checkpoint, tiny_data, tmp_path):
+    photos, sketches = tiny_data
+    reports = {}
+    for name, flags in {"default": [], "switched": ["--no-photo-tta", "--sketch-tta"]}.items():
+        out = tmp_path / f"{name}.json"
+        assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--photos", str(photos),
+                     "--sketches", str(sketches), "--json", str(out)] + flags) == 0
+        reports[name] = json.loads(out.read_text())
+    assert reports["default"]["tta"] == {"photo": True, "sketch": False}
+    assert reports["switched"]["tta"] == {"photo": False, "sketch": True}
