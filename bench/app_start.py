@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from app_latency import ROOT, free_port, wait_until_serving  # noqa: E402
+from app_latency import ROOT, free_port, stop, wait_until_serving  # noqa: E402
 
 PHASES = {  # what app.py prints, and the name of the phase it closes
     r"demo world generated in ([\d.]+) s": "demo world generated",
@@ -48,11 +48,7 @@ def time_start(home: Path, per_class: int | None) -> tuple[float, str]:
         wait_until_serving(f"http://127.0.0.1:{port}/", process, log)
         return time.perf_counter() - started, log.read_text()
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def report(label: str, seconds: float, printed: str) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import random
+import socket
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +85,54 @@ def real_data() -> Path:
     if not value or not Path(value).is_dir():
         pytest.skip("CROSSMODAL_DATA is not set to the shared data folder")
     return Path(value)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def import_app():
+    """The repository's ``app.py`` as a module (it lives beside the package, not in it)."""
+    root = str(Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    return importlib.import_module("app")
+
+
+@pytest.fixture
+def retriever(tiny_checkpoint, tiny_data, tmp_path):
+    """A Retriever over the tiny dataset with the tiny checkpoint (indexes and thumbnails in tmp_path)."""
+    from crossmodal.retrieval import Retriever
+
+    photos, sketches = tiny_data
+    return Retriever.open(tiny_checkpoint, photos, sketches, tmp_path / "indexes", progress=False,
+                          thumb_dir=tmp_path / "thumbs")
+
+
+@pytest.fixture
+def settings(tiny_checkpoint, tiny_data, tmp_path):
+    """The app's settings for the tiny dataset, on a free port, ignoring the environment."""
+    app = import_app()
+    photos, sketches = tiny_data
+    args = app.parse_args(["--checkpoint", str(tiny_checkpoint), "--photos", str(photos), "--sketches", str(sketches),
+                           "--index-dir", str(tmp_path / "indexes"), "--port", str(free_port())])
+    return app.resolve_settings(args, env={})
+
+
+@pytest.fixture
+def served(retriever, settings):
+    """The app served in this process (as ``python app.py`` would, without the share link); its URL."""
+    app = import_app()
+    demo = app.build_demo(retriever, settings)
+    demo.queue(max_size=16, default_concurrency_limit=2)
+    demo.launch(prevent_thread_lock=True, quiet=True, **app.launch_kwargs(retriever, settings))
+    try:
+        yield f"http://127.0.0.1:{settings.port}/"
+    finally:
+        demo.close()
 
 
 torch_threads = 1  # tiny test models gain nothing from threads; one keeps runs steady on a busy CI machine

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import json
 import os
-import socket
 import struct
 import subprocess
 import sys
@@ -23,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from conftest import free_port  # noqa: E402
 from crossmodal.data import ImageLoadError  # noqa: E402
 from crossmodal.retrieval import (  # noqa: E402
     CLASS_TOP,
@@ -44,27 +44,6 @@ API_NAMES = ("/sketch_to_photo", "/photo_to_sketch", "/photo_to_photo")
 
 
 # ---------------------------------------------------------------------------- fixtures and helpers
-
-
-@pytest.fixture
-def retriever(tiny_checkpoint, tiny_data, tmp_path) -> Retriever:
-    photos, sketches = tiny_data
-    return Retriever.open(tiny_checkpoint, photos, sketches, tmp_path / "indexes", progress=False,
-                          thumb_dir=tmp_path / "thumbs")
-
-
-@pytest.fixture
-def settings(tiny_checkpoint, tiny_data, tmp_path) -> app.Settings:
-    photos, sketches = tiny_data
-    args = app.parse_args(["--checkpoint", str(tiny_checkpoint), "--photos", str(photos), "--sketches", str(sketches),
-                           "--index-dir", str(tmp_path / "indexes"), "--port", str(free_port())])
-    return app.resolve_settings(args, env={})
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def a_sketch(tiny_data) -> Path:
@@ -348,17 +327,6 @@ def test_build_demo_names_its_api(retriever, settings):
 
 
 # ---------------------------------------------------------------------------- the served app
-
-
-@pytest.fixture
-def served(retriever, settings):
-    demo = app.build_demo(retriever, settings)
-    demo.queue(max_size=16, default_concurrency_limit=2)
-    demo.launch(prevent_thread_lock=True, quiet=True, **app.launch_kwargs(retriever, settings))
-    try:
-        yield f"http://127.0.0.1:{settings.port}/"
-    finally:
-        demo.close()
 
 
 def test_served_app_answers_gradio_client_for_each_api_name(served, retriever, tiny_data, tmp_path):

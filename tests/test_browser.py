@@ -6,28 +6,15 @@ which is missing, only where they cannot be had. The screenshot is left in the t
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
-import socket
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
 CHROMIUM = os.environ.get("CROSSMODAL_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -43,29 +30,10 @@ def browser():
             chromium.close()
 
 
-@pytest.fixture
-def app_url(tiny_checkpoint, tiny_data, tmp_path):
-    app = importlib.import_module("app")
-    from crossmodal.retrieval import Retriever
-
-    photos, sketches = tiny_data
-    settings = app.resolve_settings(app.parse_args([
-        "--checkpoint", str(tiny_checkpoint), "--photos", str(photos), "--sketches", str(sketches),
-        "--index-dir", str(tmp_path / "indexes"), "--port", str(free_port())]), env={})
-    retriever = Retriever.open(settings.checkpoint, photos, sketches, settings.index_dir, progress=False)
-    demo = app.build_demo(retriever, settings)
-    demo.queue(max_size=16, default_concurrency_limit=2)
-    demo.launch(prevent_thread_lock=True, quiet=True, **app.launch_kwargs(retriever, settings))
-    try:
-        yield f"http://127.0.0.1:{settings.port}/"
-    finally:
-        demo.close()
-
-
-def test_drawing_on_the_canvas_shows_results(browser, app_url, tmp_path):
+def test_drawing_on_the_canvas_shows_results(browser, served, tmp_path):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(60_000)
-    page.goto(app_url, wait_until="load")
+    page.goto(served, wait_until="load")
     canvas = page.locator("#sketch-canvas canvas").first
     canvas.wait_for(state="visible")
     page.locator("#sketch-canvas button[aria-label='Brush']").first.click()  # the app selects it too; be sure
