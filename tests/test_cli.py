@@ -10,7 +10,8 @@ from crossmodal.cli import main
 
 def _train_args(photos, sketches, out, cache, epochs=1):
     return ["train", "--photos", str(photos), "--sketches", str(sketches), "--out", str(out),
-            "--epochs", str(epochs), "--batch-size", "4", "--image-size", "32", "--cache-dir", str(cache)]
+            "--epochs", str(epochs), "--batch-size", "4", "--image-size", "32", "--widths", "8", "8", "16", "16",
+            "--cache-dir", str(cache)]
 
 
 def test_train_then_evaluate_end_to_end(tiny_data, tmp_path, capsys):
@@ -21,6 +22,7 @@ def test_train_then_evaluate_end_to_end(tiny_data, tmp_path, capsys):
     model = load_checkpoint(out)
     meta = model.info["meta"]
     assert model.class_names == ["airplane", "runway", "tenniscourt"]
+    assert model.config.widths == (8, 8, 16, 16) and model.config.image_size == 32
     assert len(meta["train_photos"]) == 3 * 4  # numbers 00-03; 70 is validation, 80-81 test
     assert not any(name.endswith(("80.png", "81.png", "70.png")) for name in meta["train_photos"])
     assert sorted(meta["train_sketches"] + meta["heldout_sketches"]) == sorted(
