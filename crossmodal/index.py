@@ -18,10 +18,10 @@ with query time, almost linearly. Angular distance d between unit vectors conver
 ``1 - d*d/2``.
 
 The defaults below come from ``bench/ann.py`` (table in the README). On a million clustered 128-d
-vectors, 50 trees and 10 000 candidates gave recall@10 0.982 at about 1.6 ms a query on the busy
-2-core CPU, about 25 times the queries per second of exact one-at-a-time search; 25 trees gave 0.971 at
-the same speed, 7 500 candidates only 0.94-0.96. A gallery of a few thousand items is searched
-exactly, or nearly so, with these settings.
+vectors on the quiet 2-core CPU, 50 trees and 7 500 candidates gave recall@10 0.959 at 1.03 ms a
+query (p50), about 30 times the queries per second of exact one-at-a-time search; 10 000 candidates
+give 0.982 at 1.3 ms, and more trees cost time at a fixed recall (every tree is walked). A gallery of
+a few thousand items is searched exactly with these settings.
 """
 
 from __future__ import annotations
