@@ -38,7 +38,8 @@ def run_variant(name: str, extra: list[str], data: Path, out: Path, epochs: int,
     if not report_file.exists():
         started = time.time()
         args = ["train", "--photos", str(data / "ucmerced"), "--sketches", str(data / "eoc-sketches"),
-                "--out", str(checkpoint), "--epochs", str(epochs), "--holdout-fold", str(fold), "--threads", str(threads), *extra]
+                "--out", str(checkpoint), "--epochs", str(epochs), "--holdout-fold", str(fold),
+                "--threads", str(threads), *extra]
         if crossmodal(args) != 0:
             raise SystemExit(f"training {name} failed")
         minutes = (time.time() - started) / 60

@@ -56,7 +56,8 @@ def evaluate_model(model: CrossModalModel, photos_dir: str | Path, sketches_dir:
     query_photos = np.array([label in sketch_classes for label in photo_labels])
     return {
         "sketch_to_photo": retrieval_metrics(sketch_emb, sketch_labels, photo_emb, photo_labels),
-        "photo_to_sketch": retrieval_metrics(photo_emb[query_photos], [lab for lab, q in zip(photo_labels, query_photos) if q],
+        "photo_to_sketch": retrieval_metrics(photo_emb[query_photos],
+                                             [lab for lab, q in zip(photo_labels, query_photos) if q],
                                              sketch_emb, sketch_labels),
         "n_queries": {"sketch_to_photo": len(sketches), "photo_to_sketch": int(query_photos.sum())},
         "n_gallery": {"sketch_to_photo": len(photos), "photo_to_sketch": len(sketches)},

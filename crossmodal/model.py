@@ -99,7 +99,8 @@ class AttentionProjection(nn.Module):
     def __init__(self, channels: dict[str, int], config: ModelConfig):
         super().__init__()
         dim = config.embed_dim
-        self.tokens = nn.ModuleDict({m: nn.Sequential(nn.Linear(c, dim), nn.LayerNorm(dim)) for m, c in channels.items()})
+        self.tokens = nn.ModuleDict({m: nn.Sequential(nn.Linear(c, dim), nn.LayerNorm(dim))
+                                     for m, c in channels.items()})
         self.use_attention = config.attention
         if self.use_attention:
             self.queries = nn.Parameter(torch.randn(config.num_queries, dim) * dim ** -0.5)

@@ -260,7 +260,8 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
             sums: dict[str, float] = {}
             bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
             for batch in bar:
-                photos, sketches, labels = (batch[k].to(device, non_blocking=True) for k in ("photo", "sketch", "label"))
+                photos, sketches, labels = (batch[k].to(device, non_blocking=True)
+                                            for k in ("photo", "sketch", "label"))
                 total, terms = loss_fn(model(photos, sketches), labels, unified)
                 optimizer.zero_grad(set_to_none=True)
                 total.backward()
