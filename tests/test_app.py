@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import struct
@@ -18,13 +17,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from conftest import free_port  # noqa: E402
-from crossmodal.data import ImageLoadError  # noqa: E402
-from crossmodal.retrieval import (  # noqa: E402
+from conftest import free_port, import_app
+from crossmodal.data import ImageLoadError
+from crossmodal.retrieval import (
     CLASS_TOP,
     MATCH_COLOR,
     MISS_COLOR,
@@ -38,7 +33,8 @@ from crossmodal.retrieval import (  # noqa: E402
     top_predictions,
 )
 
-app = importlib.import_module("app")
+app = import_app()
+ROOT = Path(app.__file__).resolve().parent
 JSON_KEYS = {"target_class", "predicted", "precision_at_k", "results", "latency_ms"}
 API_NAMES = ("/sketch_to_photo", "/photo_to_sketch", "/photo_to_photo")
 
