@@ -5,9 +5,14 @@ gallery's embeddings from an index built by ``python -m crossmodal index``) it m
 
 - exact brute force: numpy (the index's ``exact=True`` path, one query at a time), torch one query at
   a time, and torch in batches (throughput only);
-- ``EmbeddingIndex`` (Annoy) for each ``--trees`` value: build time, size on disk, and for each
-  ``--search-k`` value the query latency p50 / p99, queries per second (one query at a time, one
-  thread) and recall@10 against exact search;
+- ``EmbeddingIndex`` (Annoy) for each ``--trees`` and ``--shards`` value: build time, size on disk,
+  and for each ``--search-k`` value (candidates per query, over all shards) the query latency p50 /
+  p99, queries per second (one query at a time from one client thread; a sharded index searches its
+  shards on one thread each) and recall@10 against exact search; at the default ``search_k`` also
+  the throughput of ``--client-threads`` threads querying at once. Before timing, every query runs
+  once on each index (so that no setting pays for mapping the file's pages in); each setting then
+  runs ``--runs`` passes over the queries and reports the pass with the lowest p50, as
+  ann-benchmarks reports the best of its runs;
 - the peak resident memory of building (and saving) the largest synthetic index with the default
   ``n_trees``, in a fresh child process.
 
@@ -38,6 +43,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +51,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crossmodal.index import DEFAULT_N_TREES, DEFAULT_SEARCH_K, EmbeddingIndex  # noqa: E402
+from crossmodal.index import DEFAULT_N_TREES, DEFAULT_SEARCH_K_PER_SHARD, EmbeddingIndex, default_shards  # noqa: E402
 
 K = 10
 
@@ -127,19 +133,40 @@ def bench_exact(data: str, index: EmbeddingIndex, queries: np.ndarray, truth: np
     return rows
 
 
+def concurrent_qps(index: EmbeddingIndex, queries: np.ndarray, threads: int) -> tuple[float, float]:
+    """Queries per second, and recall's ids, with ``threads`` client threads querying at once (default settings)."""
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda q: index.query(q, K), queries[:50]))  # start the threads
+        t = time.perf_counter()
+        found = list(pool.map(lambda q: index.query(q, K)[0], queries))
+        return len(queries) / (time.perf_counter() - t), found
+
+
+def timed_queries(index: EmbeddingIndex, queries: np.ndarray, search_k: int | None,
+                  rerank: int) -> tuple[list[float], list[np.ndarray]]:
+    """Seconds and ids of each query, one at a time."""
+    lat, found = [], []
+    for q in queries:
+        t = time.perf_counter()
+        found.append(index.query(q, K, search_k=search_k, rerank=rerank)[0])
+        lat.append(time.perf_counter() - t)
+    return lat, found
+
+
 def bench_annoy(data: str, embeddings: np.ndarray, queries: np.ndarray, truth: np.ndarray, trees: list[int],
-                search_ks: list[int], workdir: Path, seed: int,
+                shards: list[int], search_ks: list[int], runs: int, client_threads: int, workdir: Path, seed: int,
                 exact: Callable[[EmbeddingIndex], list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Annoy rows for every ``n_trees`` and ``search_k``; the exact rows run on the first index loaded."""
+    """Annoy rows for every ``n_trees``, shard count and ``search_k``; the exact rows run on the first index loaded."""
     n = len(embeddings)
     paths = [f"synthetic/{i:07d}.jpg" for i in range(n)]
     labels = ["synthetic"] * n
     rows = []
-    for n_trees in trees:
+    for n_trees, n_shards in [(t, s) for t in trees for s in shards if s <= n]:
         t = time.perf_counter()
-        built = EmbeddingIndex.from_embeddings(embeddings, paths, labels, "photo", "bench", n_trees=n_trees, seed=seed)
+        built = EmbeddingIndex.from_embeddings(embeddings, paths, labels, "photo", "bench", n_trees=n_trees, seed=seed,
+                                               n_shards=n_shards)
         build_s = time.perf_counter() - t
-        out = workdir / f"{data}-{n_trees}"
+        out = workdir / f"{data}-{n_trees}-{n_shards}"
         t = time.perf_counter()
         built.save(out)
         save_s = time.perf_counter() - t
@@ -148,30 +175,35 @@ def bench_annoy(data: str, embeddings: np.ndarray, queries: np.ndarray, truth: n
         t = time.perf_counter()
         index = EmbeddingIndex.load(out)  # as the app does: memory-mapped, checksums verified
         load_s = time.perf_counter() - t
-        ann_mb = (out / "index.ann").stat().st_size / 2 ** 20
+        ann_mb = sum(p.stat().st_size for p in out.glob("*.ann")) / 2 ** 20
         dir_mb = sum(p.stat().st_size for p in out.iterdir()) / 2 ** 20
-        if n_trees == trees[0]:
+        if not rows:
             for r in exact(index):
                 rows.append(r)
                 print(format_row(r), flush=True)
         settings: list[tuple[int | None, int]] = [(s, 1) for s in search_ks]
         if n_trees == DEFAULT_N_TREES:
             settings += [(None, 1), (None, 3)]
+        for q in queries:  # map the pages every query touches, so that no setting pays for the first touch
+            index.query(q, K, search_k=max(search_ks + [index.default_search_k]))
         for search_k, rerank in settings:
-            for q in queries[:20]:  # warm the page cache and branch predictors
-                index.query(q, K, search_k=search_k, rerank=rerank)
-            lat, found = [], []
-            for q in queries:
-                t = time.perf_counter()
-                found.append(index.query(q, K, search_k=search_k, rerank=rerank)[0])
-                lat.append(time.perf_counter() - t)
+            passes = [timed_queries(index, queries, search_k, rerank) for _ in range(runs)]
+            lat, found = min(passes, key=lambda p: percentiles(p[0])[0])  # as ann-benchmarks: the best run
             p50, p99 = percentiles(lat)
             label = "default" if search_k is None else search_k
-            rows.append(row(data, n, "annoy" + (f" rerank {rerank}" if rerank > 1 else ""), n_trees=n_trees,
-                            search_k=label, build_s=build_s, save_s=save_s, load_s=load_s, ann_mb=ann_mb,
-                            dir_mb=dir_mb, p50_ms=p50, p99_ms=p99, qps=len(lat) / sum(lat),
-                            recall=recall(found, truth)))
+            method = "annoy" + (f", {n_shards} shards" if n_shards > 1 else "") + (f" rerank {rerank}" if rerank > 1
+                                                                                   else "")
+            common = {"n_trees": n_trees, "shards": n_shards, "build_s": build_s, "save_s": save_s, "load_s": load_s,
+                      "ann_mb": ann_mb, "dir_mb": dir_mb}
+            rows.append(row(data, n, method, search_k=label, **common, p50_ms=p50, p99_ms=p99,
+                            qps=len(lat) / sum(lat), recall=recall(found, truth),
+                            p50_ms_runs=[percentiles(p[0])[0] for p in passes]))
             print(format_row(rows[-1]), flush=True)
+            if search_k is None and rerank == 1 and client_threads > 1:
+                qps, found = concurrent_qps(index, queries, client_threads)
+                rows.append(row(data, n, f"{method}, {client_threads} clients", search_k=label, **common, qps=qps,
+                                recall=recall(found, truth)))
+                print(format_row(rows[-1]), flush=True)
         del index
         gc.collect()
         shutil.rmtree(out)
@@ -207,7 +239,8 @@ def peak_child(vectors: str, out: str, n_trees: int, seed: int) -> None:
                                            ["synthetic"] * len(embeddings), "photo", "bench", n_trees=n_trees,
                                            seed=seed)
     index.save(out)
-    print(json.dumps({"n": len(embeddings), "n_trees": n_trees, "seconds": time.perf_counter() - t,
+    print(json.dumps({"n": len(embeddings), "n_trees": n_trees, "shards": len(index.shards),
+                      "seconds": time.perf_counter() - t,
                       "vectors_mb": embeddings.nbytes / 2 ** 20, "baseline_rss_mb": baseline,
                       "peak_rss_mb": rss_mb()}))
 
@@ -217,13 +250,13 @@ def fmt(value: Any, spec: str) -> str:
     return "" if value is None else format(value, spec)
 
 
-HEADER = (f"{'data':<12}{'n':>9}  {'method':<22}{'trees':>6}{'search_k':>9}{'build s':>9}{'.ann MB':>9}"
+HEADER = (f"{'data':<12}{'n':>9}  {'method':<30}{'trees':>6}{'search_k':>9}{'build s':>9}{'.ann MB':>9}"
           f"{'p50 ms':>9}{'p99 ms':>9}{'QPS':>9}{'recall@10':>10}")
 
 
 def format_row(r: dict[str, Any]) -> str:
     """One line of the table."""
-    return (f"{r['data']:<12}{r['n']:>9}  {r['method']:<22}{fmt(r.get('n_trees'), 'd'):>6}"
+    return (f"{r['data']:<12}{r['n']:>9}  {r['method']:<30}{fmt(r.get('n_trees'), 'd'):>6}"
             f"{str(r.get('search_k', '')):>9}{fmt(r.get('build_s'), '.1f'):>9}{fmt(r.get('ann_mb'), '.1f'):>9}"
             f"{fmt(r.get('p50_ms'), '.3f'):>9}{fmt(r.get('p99_ms'), '.3f'):>9}{fmt(r.get('qps'), '.0f'):>9}"
             f"{fmt(r.get('recall'), '.3f'):>10}")
@@ -239,7 +272,8 @@ def run_dataset(data: str, embeddings: np.ndarray, queries: np.ndarray, args: ar
     def exact(index: EmbeddingIndex) -> list[dict[str, Any]]:
         return bench_exact(data, index, queries, truth, n_single, batch_seconds, args.batch)
 
-    return bench_annoy(data, embeddings, queries, truth, args.trees, args.search_k, workdir, args.seed, exact)
+    return bench_annoy(data, embeddings, queries, truth, args.trees, args.shards or [default_shards(len(embeddings))],
+                       args.search_k, args.runs, args.client_threads, workdir, args.seed, exact)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -253,6 +287,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--spread", type=float, default=0.08)
     parser.add_argument("--trees", type=int, nargs="+", default=[10, 25, 50, 100])
     parser.add_argument("--search-k", type=int, nargs="+", default=[1000, 2500, 5000, 10_000, 20_000])
+    parser.add_argument("--shards", type=int, nargs="+", help="shard counts to build (default: the index's default "
+                        "for each size)")
+    parser.add_argument("--runs", type=int, default=3, help="passes over the queries per setting; the one with "
+                        "the lowest p50 is reported (all p50s go to --json)")
+    parser.add_argument("--client-threads", type=int, default=2,
+                        help="threads querying at once for the throughput row (1: no such row)")
     parser.add_argument("--batch", type=int, default=100, help="queries per batched exact product")
     parser.add_argument("--real-gallery", help="an index directory written by `python -m crossmodal index`")
     parser.add_argument("--real-queries", help="an index whose embeddings are the queries (default: the gallery's)")
@@ -272,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} with "
           f"{torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}, nice {os.nice(0)}; "
-          f"defaults n_trees={DEFAULT_N_TREES}, search_k={DEFAULT_SEARCH_K}")
+          f"defaults n_trees={DEFAULT_N_TREES}, search_k={DEFAULT_SEARCH_K_PER_SHARD} a shard")
     print(f"command: {' '.join(sys.argv)}", flush=True)
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="ann-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -281,9 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.real_gallery:
             gallery = EmbeddingIndex.load(args.real_gallery)
-            queries = np.asarray(EmbeddingIndex.load(args.real_queries).embeddings if args.real_queries
-                                 else gallery.embeddings, dtype=np.float32)
-            embeddings = np.asarray(gallery.embeddings, dtype=np.float32)
+            # writable copies: torch does not take read-only memmaps
+            queries = np.array(EmbeddingIndex.load(args.real_queries).embeddings if args.real_queries
+                               else gallery.embeddings, dtype=np.float32)
+            embeddings = np.array(gallery.embeddings, dtype=np.float32)
             rows += run_dataset(f"real-{gallery.modality}", embeddings, queries, args, workdir)
         for n in sorted(args.sizes):
             embeddings, queries = synthetic(n, args.queries, args.clusters, args.spread, args.seed)
@@ -300,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         print(format_row(r))
     if peak:
-        print(f"\npeak RSS building + saving {peak['n']} x 128 with n_trees={peak['n_trees']}: "
+        print(f"\npeak RSS building + saving {peak['n']} x 128 with n_trees={peak['n_trees']}, {peak['shards']} "
+              f"shard(s): "
               f"{peak['peak_rss_mb']:.0f} MB ({peak['baseline_rss_mb']:.0f} MB before the build, with the "
               f"{peak['vectors_mb']:.0f} MB of vectors loaded), {peak['seconds']:.0f} s")
     if args.json:

@@ -97,7 +97,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _add_index(sub: argparse._SubParsersAction) -> None:
-    from .index import DEFAULT_N_TREES
+    from .index import DEFAULT_N_TREES, SHARD_FROM_ITEMS
 
     p = sub.add_parser("index", help="embed a folder of images and write an Annoy index of them (atomically)")
     p.add_argument("--checkpoint", required=True)
@@ -105,6 +105,8 @@ def _add_index(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--modality", required=True, choices=("photo", "sketch"), help="what the images are")
     p.add_argument("--out", required=True, help="index directory to write; an existing index there is replaced")
     p.add_argument("--n-trees", type=int, default=DEFAULT_N_TREES, help="Annoy trees: recall vs build time and size")
+    p.add_argument("--shards", type=int, help="forests over equal id ranges, searched side by side on threads "
+                   f"(default: 2 from {SHARD_FROM_ITEMS:,} images up, else 1)")
     p.add_argument("--batch-size", type=int, default=64)
 
 
@@ -117,12 +119,14 @@ def _run_index(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     model = load_checkpoint(args.checkpoint)
     index, skipped = build_folder_index(model, args.images, args.modality, args.out, n_trees=args.n_trees,
-                                        batch_size=args.batch_size, progress=sys.stderr.isatty())
+                                        n_shards=args.shards, batch_size=args.batch_size,
+                                        progress=sys.stderr.isatty())
     for path, reason in skipped:
         print(f"skipped unreadable file {path}: {reason}")
     size = sum(f.stat().st_size for f in Path(args.out).iterdir())
     print(f"wrote {args.out}: {len(index)} {args.modality} images of {len(set(index.labels))} classes, "
-          f"{index.n_trees} trees, {size / 2 ** 20:.1f} MiB, {time.perf_counter() - start:.1f} s"
+          f"{index.n_trees} trees" + (f" in each of {len(index.shards)} shards" if len(index.shards) > 1 else "")
+          + f", {size / 2 ** 20:.1f} MiB, {time.perf_counter() - start:.1f} s"
           + (f"; {len(skipped)} unreadable files skipped" if skipped else ""))
     return 0
 
@@ -135,7 +139,7 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--modality", required=True, choices=("sketch", "photo"), help="what the query is")
     p.add_argument("-k", type=int, default=10, help="number of results")
     p.add_argument("--exact", action="store_true", help="brute force over the stored embeddings instead of Annoy")
-    p.add_argument("--search-k", type=int, help="Annoy candidates per query (default: DEFAULT_SEARCH_K)")
+    p.add_argument("--search-k", type=int, help="Annoy candidates per query, over all shards (default: 5,000 a shard)")
     p.add_argument("--rerank", type=int, default=1, help="re-rank k * RERANK Annoy candidates exactly")
     p.add_argument("--json", action="store_true",
                    help="print {results: [...], latency_ms} as JSON (latency of the index lookup, not the embedding)")

@@ -1,14 +1,17 @@
 """A persistent retrieval index: Annoy over the gallery's embeddings, with exact search behind the same call.
 
-An index is a directory of three files:
+An index is a directory of these files:
 
 - ``index.ann``: the Annoy forest (angular metric), memory-mapped on load so that several app
-  workers share one copy of it in the page cache;
+  workers share one copy of it in the page cache; a large gallery is split into shards instead
+  (``index-0.ann``, ``index-1.ann``, ...: a forest over each contiguous range of ids), searched
+  side by side on threads (Annoy releases the GIL) and merged;
 - ``embeddings.npy``: the L2-normalised float32 embeddings (n, dim), memory-mapped too, for exact
   search, exact re-ranking and verification;
 - ``index.json``: the sidecar: format, dimension, metric, ``n_trees``, seed, modality, the id ->
-  file and class map, the sha256 fingerprint of the checkpoint that made the embeddings, and the
-  size and sha256 of the two data files, so that a truncated or corrupt file is refused.
+  file and class map, the id range of each shard, the sha256 fingerprint of the checkpoint that
+  made the embeddings, and the size and sha256 of the data files, so that a truncated or corrupt
+  file is refused.
 
 Annoy's lifecycle is add -> build(n_trees) -> save -> load (mmap) -> query(vector, k, search_k).
 ``n_trees`` buys recall with build time, disk and page cache (the items take 524 bytes each at
@@ -17,11 +20,13 @@ query collects from the trees and scores exactly (Annoy's default: ``n_trees * k
 with query time, almost linearly. Angular distance d between unit vectors converts to cosine as
 ``1 - d*d/2``.
 
-The defaults below come from ``bench/ann.py`` (table in the README). On a million clustered 128-d
-vectors on the quiet 2-core CPU, 50 trees and 7 500 candidates gave recall@10 0.959 at 1.03 ms a
-query (p50), about 30 times the queries per second of exact one-at-a-time search; 10 000 candidates
-give 0.982 at 1.3 ms, and more trees cost time at a fixed recall (every tree is walked). A gallery of
-a few thousand items is searched exactly with these settings.
+The defaults below come from ``bench/ann.py`` (table in the README), on the quiet 2-core CPU with a
+million clustered 128-d vectors. One forest of 50 trees is at the edge of the 1 ms target: 7 500
+candidates gave recall@10 0.959 at 1.04-1.07 ms a query (p50). Two shards of 500 000, each walked
+by its own core, halve the work a core does: 5 000 candidates a shard gave 0.972 at 0.85-0.90 ms.
+Handing a shard to a thread costs ~0.05-0.1 ms, so galleries under ``SHARD_FROM_ITEMS`` keep one
+forest (at 100 000 items it gives 0.999 at 0.67 ms). More trees cost time at a fixed recall (every
+tree is walked). A gallery of a few thousand items is searched exactly with these settings.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,14 +53,17 @@ from .files import file_sha256
 if TYPE_CHECKING:
     from .model import CrossModalModel
 
-FORMAT = "crossmodal-index-v1"
+FORMAT = "crossmodal-index-v2"  # v2 added shards; v1 (one forest in index.ann) still loads
+FORMATS = ("crossmodal-index-v1", FORMAT)
 METRIC = "angular"
 MODALITIES = ("photo", "sketch")  # the same as crossmodal.model.MODALITIES, without importing torch
-INDEX_FILE = "index.ann"
+INDEX_FILE = "index.ann"  # the forest of an unsharded index
+SHARD_FILE = "index-{}.ann"  # the forest of shard i
 EMBEDDINGS_FILE = "embeddings.npy"
 SIDECAR_FILE = "index.json"
 DEFAULT_N_TREES = 50  # chosen from bench/ann.py: see the module docstring and the README
-DEFAULT_SEARCH_K = 7_500  # Annoy candidates per query when a search gives none (raised for large k); see README
+DEFAULT_SEARCH_K_PER_SHARD = 5_000  # Annoy candidates each shard collects when a search gives none; see README
+SHARD_FROM_ITEMS = 500_000  # galleries this large get two shards by default (bench/ann.py; see README)
 
 
 class IndexMismatchError(ValueError):
@@ -94,6 +103,24 @@ def _normalise(embeddings: Any) -> np.ndarray:
     return x / norms
 
 
+def default_shards(n_items: int) -> int:
+    """Shards a new index of ``n_items`` gets by default: two from ``SHARD_FROM_ITEMS`` items up, else one."""
+    return 2 if n_items >= SHARD_FROM_ITEMS else 1
+
+
+def shard_bounds(n_items: int, n_shards: int) -> list[tuple[int, int]]:
+    """The ``[start, stop)`` id range of each shard: ``n_shards`` contiguous ranges of (nearly) equal size."""
+    if not isinstance(n_shards, int) or not 1 <= n_shards <= n_items:
+        raise ValueError(f"n_shards must be an integer from 1 to the number of items ({n_items}), not {n_shards!r}")
+    edges = [n_items * i // n_shards for i in range(n_shards + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def forest_files(n_shards: int) -> list[str]:
+    """File names of the forests of an index with ``n_shards`` shards."""
+    return [INDEX_FILE] if n_shards == 1 else [SHARD_FILE.format(i) for i in range(n_shards)]
+
+
 def _rebuild_hint(directory: str | Path, modality: str = "MODALITY", images: str | None = None,
                   checkpoint: str | None = None) -> str:
     return (f"rebuild it with: python -m crossmodal index --checkpoint {checkpoint or 'CHECKPOINT'} "
@@ -105,7 +132,9 @@ class EmbeddingIndex:
 
     Build one with :meth:`from_embeddings` (or :func:`build_folder_index`), write it with
     :meth:`save`, read it back with :meth:`load`, and query it with :meth:`search` (hits) or
-    :meth:`query` (arrays). Searching is thread-safe; building and saving are not.
+    :meth:`query` (arrays). Searching is thread-safe; building and saving are not. A sharded index
+    searches its shards side by side, the first on the calling thread and the others on a pool of
+    its own.
 
     Attributes:
         modality: ``"photo"`` or ``"sketch"``: what the gallery holds.
@@ -114,15 +143,20 @@ class EmbeddingIndex:
         labels: class name of each id.
         fingerprint: sha256 of the checkpoint file that made the embeddings.
         embeddings: (n, dim) float32 unit vectors; a read-only ``np.memmap`` after :meth:`load`.
-        n_trees: trees of the Annoy forest.
+        n_trees: trees of the Annoy forest (of each shard's forest).
         seed: Annoy's random seed.
+        shards: the ``(start, stop)`` id range of each shard's forest.
         info: provenance kept in the sidecar (``images`` folder, ``checkpoint`` path), may be empty.
     """
 
-    def __init__(self, annoy: AnnoyIndex, embeddings: np.ndarray, paths: Sequence[str], labels: Sequence[str],
-                 modality: str, fingerprint: str, n_trees: int, seed: int, info: dict[str, Any] | None = None):
+    def __init__(self, forests: Sequence[AnnoyIndex], shards: Sequence[tuple[int, int]], embeddings: np.ndarray,
+                 paths: Sequence[str], labels: Sequence[str], modality: str, fingerprint: str, n_trees: int,
+                 seed: int, info: dict[str, Any] | None = None):
         """Wrap parts that already agree with each other; use :meth:`from_embeddings` or :meth:`load`."""
-        self._annoy = annoy
+        self._forests = list(forests)
+        self.shards = [(int(a), int(b)) for a, b in shards]
+        # idle until a sharded query submits to it; its threads start on first use
+        self._pool = ThreadPoolExecutor(len(self._forests) - 1, "index-shard") if len(self._forests) > 1 else None
         self.embeddings = embeddings
         self.paths = list(paths)
         self.labels = list(labels)
@@ -135,7 +169,8 @@ class EmbeddingIndex:
 
     @classmethod
     def from_embeddings(cls, embeddings: Any, paths: Sequence[str | Path], labels: Sequence[str], modality: str,
-                        fingerprint: str, n_trees: int = DEFAULT_N_TREES, seed: int = 0, *, n_jobs: int = 1,
+                        fingerprint: str, n_trees: int = DEFAULT_N_TREES, seed: int = 0, *,
+                        n_shards: int | None = None, n_jobs: int = 1,
                         info: dict[str, Any] | None = None) -> EmbeddingIndex:
         """Build an index in memory from embeddings (re-normalised to unit length).
 
@@ -146,14 +181,17 @@ class EmbeddingIndex:
             modality: ``"photo"`` or ``"sketch"``.
             fingerprint: sha256 of the checkpoint that made the embeddings.
             n_trees: trees of the Annoy forest: more = better recall, slower build, bigger file.
-            seed: Annoy's seed: the same seed, data and ``n_jobs`` give a byte-identical index.
+            seed: Annoy's seed: the same seed, data, ``n_shards`` and ``n_jobs`` give a
+                byte-identical index.
+            n_shards: forests over contiguous id ranges, searched side by side; None =
+                :func:`default_shards` (two from ``SHARD_FROM_ITEMS`` items up).
             n_jobs: build threads (Annoy seeds thread t with ``seed + t``, so the forest depends on
                 it; -1 = all cores).
             info: provenance to keep in the sidecar (``images``, ``checkpoint``).
 
         Raises:
             ValueError: empty or non-finite embeddings, a zero vector, lengths that disagree, an
-                unknown modality, or ``n_trees`` < 1.
+                unknown modality, ``n_trees`` < 1, or ``n_shards`` not in [1, n].
         """
         x = _normalise(embeddings)
         n, dim = x.shape
@@ -167,12 +205,16 @@ class EmbeddingIndex:
             raise ValueError(f"seed must be in [0, 2**31), not {seed}")
         if not isinstance(fingerprint, str) or not fingerprint:
             raise ValueError("fingerprint must be the checkpoint's sha256 (model.info['fingerprint'])")
-        annoy = AnnoyIndex(dim, METRIC)
-        annoy.set_seed(seed)
-        for i, row in enumerate(x):
-            annoy.add_item(i, row)
-        annoy.build(n_trees, n_jobs=n_jobs)
-        return cls(annoy, x, [str(p) for p in paths], [str(lab) for lab in labels], modality, fingerprint,
+        shards = shard_bounds(n, default_shards(n) if n_shards is None else n_shards)
+        forests = []
+        for start, stop in shards:
+            forest = AnnoyIndex(dim, METRIC)
+            forest.set_seed(seed)
+            for i in range(start, stop):
+                forest.add_item(i - start, x[i])
+            forest.build(n_trees, n_jobs=n_jobs)
+            forests.append(forest)
+        return cls(forests, shards, x, [str(p) for p in paths], [str(lab) for lab in labels], modality, fingerprint,
                    n_trees, seed, info)
 
     def __len__(self) -> int:
@@ -181,7 +223,8 @@ class EmbeddingIndex:
 
     def __repr__(self) -> str:
         """Size, modality, dimension, trees and checkpoint, in one line."""
-        return (f"EmbeddingIndex({len(self)} {self.modality} items, dim={self.dim}, n_trees={self.n_trees}, "
+        shards = f", {len(self.shards)} shards" if len(self.shards) > 1 else ""
+        return (f"EmbeddingIndex({len(self)} {self.modality} items, dim={self.dim}, n_trees={self.n_trees}{shards}, "
                 f"checkpoint {self.fingerprint[:12]})")
 
     # ------------------------------------------------------------------ search
@@ -204,11 +247,12 @@ class EmbeddingIndex:
         Args:
             vector: the query embedding (dim,) or (1, dim); it is normalised here.
             k: how many results; more than the gallery returns the whole gallery.
-            search_k: Annoy candidates to collect (-1 = Annoy's own ``n_trees * k * rerank``); None =
-                ``max(DEFAULT_SEARCH_K, n_trees * k * rerank)``. Ignored when ``exact``.
+            search_k: Annoy candidates to collect, shared equally by the shards (-1 = Annoy's own
+                ``n_trees * k * rerank`` in each shard); None = :attr:`default_search_k`, or
+                ``n_trees * k * rerank`` a shard if that is more. Ignored when ``exact``.
             exact: brute force over the stored embeddings (a matrix product) instead of Annoy.
-            rerank: fetch ``k * rerank`` Annoy candidates and order them by their exact cosine, so
-                that the top of the list is exact among what Annoy found. With the default
+            rerank: fetch ``k * rerank`` Annoy candidates (from each shard) and order them by their
+                exact cosine, so that the top of the list is exact among what Annoy found. With the default
                 ``search_k`` a larger ``rerank`` can also collect more candidates; with a fixed ``search_k``
                 it does not change which items come back, since Annoy already sorts its candidates
                 by exact distance.
@@ -240,16 +284,36 @@ class EmbeddingIndex:
             return ids, scores[ids]
         candidates = min(k * int(rerank), n)
         if search_k is None:
-            search_k = max(DEFAULT_SEARCH_K, self.n_trees * candidates)
-        found, distances = self._annoy.get_nns_by_vector(q, candidates, search_k, include_distances=True)
-        ids = np.asarray(found, dtype=np.int64)
+            search_k = max(self.default_search_k, len(self.shards) * self.n_trees * candidates)
+        ids, d = self._annoy_candidates(q, candidates, search_k)
         if rerank > 1:
             scores = np.asarray(self.embeddings[ids] @ q, dtype=np.float32)
         else:  # unit vectors: angular distance d = sqrt(2 - 2 cos)
-            d = np.asarray(distances, dtype=np.float32)
             scores = np.clip(1.0 - d * d / 2.0, -1.0, 1.0).astype(np.float32)
         order = np.lexsort((ids, -scores))[:k]
         return ids[order], scores[order]
+
+    @property
+    def default_search_k(self) -> int:
+        """Annoy candidates a query collects when it names none: ``DEFAULT_SEARCH_K_PER_SHARD`` a shard."""
+        return DEFAULT_SEARCH_K_PER_SHARD * len(self.shards)
+
+    def _annoy_candidates(self, q: np.ndarray, count: int, search_k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and angular distances of up to ``count`` Annoy neighbours from each shard (unsorted across shards)."""
+        vector = q.tolist()  # Annoy converts a list faster than an array
+        per_shard = search_k if search_k < 0 else -(-search_k // len(self.shards))
+
+        def nearest(shard: int) -> tuple[np.ndarray, np.ndarray]:
+            start, stop = self.shards[shard]
+            found, distances = self._forests[shard].get_nns_by_vector(vector, min(count, stop - start), per_shard,
+                                                                      include_distances=True)
+            return np.asarray(found, dtype=np.int64) + start, np.asarray(distances, dtype=np.float32)
+
+        if self._pool is None:
+            return nearest(0)
+        pending = [self._pool.submit(nearest, shard) for shard in range(1, len(self.shards))]
+        parts = [nearest(0)] + [future.result() for future in pending]
+        return np.concatenate([ids for ids, _ in parts]), np.concatenate([d for _, d in parts])
 
     def search(self, vector: Any, k: int = 10, search_k: int | None = None, exact: bool = False,
                rerank: int = 1) -> list[SearchHit]:
@@ -267,7 +331,8 @@ class EmbeddingIndex:
     def _sidecar(self, files: dict[str, dict[str, Any]]) -> dict[str, Any]:
         return {"format": FORMAT, "metric": METRIC, "dim": self.dim, "n_items": len(self), "n_trees": self.n_trees,
                 "seed": self.seed, "modality": self.modality, "fingerprint": self.fingerprint, "info": self.info,
-                "files": files, "paths": self.paths, "labels": self.labels}
+                "shards": [list(bounds) for bounds in self.shards], "files": files, "paths": self.paths,
+                "labels": self.labels}
 
     def save(self, directory: str | Path) -> None:
         """Write the index to a directory, atomically.
@@ -290,13 +355,14 @@ class EmbeddingIndex:
         tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
         try:
             tmp.chmod(0o755)  # mkdtemp makes it private; app workers may run as another user
-            ann, npy = tmp / INDEX_FILE, tmp / EMBEDDINGS_FILE
-            if not self._annoy.save(str(ann)):  # Annoy then re-maps itself from this file; rename keeps it valid
-                raise OSError(f"Annoy could not write {ann}")
-            np.save(npy, np.ascontiguousarray(self.embeddings, dtype=np.float32))
-            files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in (ann, npy)}
+            data = [tmp / name for name in forest_files(len(self._forests))] + [tmp / EMBEDDINGS_FILE]
+            for forest, ann in zip(self._forests, data):
+                if not forest.save(str(ann)):  # Annoy then re-maps itself from this file; rename keeps it valid
+                    raise OSError(f"Annoy could not write {ann}")
+            np.save(data[-1], np.ascontiguousarray(self.embeddings, dtype=np.float32))
+            files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in data}
             _write_json(tmp / SIDECAR_FILE, self._sidecar(files))
-            for path in (ann, npy):
+            for path in data:
                 _fsync(path)
             _fsync(tmp)
             _replace_directory(tmp, directory)
@@ -329,13 +395,14 @@ class EmbeddingIndex:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
             raise IndexMismatchError(f"{sidecar_path} is unreadable or corrupt ({err}); "
                                      f"{_rebuild_hint(directory)}") from err
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        if not isinstance(meta, dict) or meta.get("format") not in FORMATS:
             raise IndexMismatchError(f"{directory} is not a {FORMAT} index; {_rebuild_hint(directory)}")
         try:
             info = dict(meta.get("info") or {})
             modality, dim, n, n_trees = meta["modality"], int(meta["dim"]), int(meta["n_items"]), int(meta["n_trees"])
             seed, stored_fp, files = int(meta["seed"]), str(meta["fingerprint"]), dict(meta["files"])
             paths, labels = [str(p) for p in meta["paths"]], [str(lab) for lab in meta["labels"]]
+            shards = [(int(a), int(b)) for a, b in meta.get("shards", [(0, n)])]  # v1: one forest
         except (KeyError, TypeError, ValueError) as err:
             raise IndexMismatchError(f"{sidecar_path} lacks or garbles {err}; {_rebuild_hint(directory)}") from err
         hint = _rebuild_hint(directory, modality, info.get("images"), info.get("checkpoint"))
@@ -352,8 +419,12 @@ class EmbeddingIndex:
         if len(paths) != n or len(labels) != n:
             raise IndexMismatchError(f"{sidecar_path} lists {len(paths)} paths and {len(labels)} labels for {n} "
                                      f"items; {hint}")
-        ann, npy = directory / INDEX_FILE, directory / EMBEDDINGS_FILE
-        for path in (ann, npy):
+        if not 1 <= len(shards) <= n or shards != shard_bounds(n, len(shards)):  # as from_embeddings splits
+            raise IndexMismatchError(f"{sidecar_path} has shards {shards} that do not split its {n} items into "
+                                     f"equal contiguous ranges; {hint}")
+        anns = [directory / name for name in forest_files(len(shards))]
+        npy = directory / EMBEDDINGS_FILE
+        for path in anns + [npy]:
             record = files.get(path.name) or {}
             if not path.is_file():
                 raise IndexMismatchError(f"{path} is missing; {hint}")
@@ -361,11 +432,12 @@ class EmbeddingIndex:
             if size != record.get("bytes"):
                 raise IndexMismatchError(f"{path} has {size} bytes, the sidecar recorded {record.get('bytes')}: "
                                          f"truncated or replaced; {hint}")
-        if os.path.getsize(ann) % annoy_node_bytes(dim):
-            raise IndexMismatchError(f"{ann} is not made of {dim}-dimensional angular nodes: the sidecar's "
-                                     f"dimension {dim} does not match it; {hint}")
+        for ann in anns:
+            if os.path.getsize(ann) % annoy_node_bytes(dim):
+                raise IndexMismatchError(f"{ann} is not made of {dim}-dimensional angular nodes: the sidecar's "
+                                         f"dimension {dim} does not match it; {hint}")
         if verify:
-            for path in (ann, npy):
+            for path in anns + [npy]:
                 if file_sha256(path) != files[path.name].get("sha256"):
                     raise IndexMismatchError(f"{path} does not match the checksum in the sidecar: corrupt; {hint}")
         try:
@@ -380,20 +452,29 @@ class EmbeddingIndex:
         if embeddings.shape[0] != n:
             raise IndexMismatchError(f"{npy} holds {embeddings.shape[0]} embeddings, the sidecar says {n} items; "
                                      f"{hint}")
-        annoy = AnnoyIndex(dim, METRIC)
-        try:
-            annoy.load(str(ann), prefault=False)
-        except OSError as err:
-            raise IndexMismatchError(f"Annoy cannot load {ann} ({err}); {hint}") from err
-        # with n <= dim + 2 every tree is a single leaf, and Annoy's loader miscounts the roots
-        if annoy.get_n_items() != n or (n > dim + 2 and annoy.get_n_trees() != n_trees):
-            raise IndexMismatchError(f"{ann} holds {annoy.get_n_items()} items in {annoy.get_n_trees()} trees, the "
-                                     f"sidecar says {n} items in {n_trees} trees; {hint}")
-        for i in sorted({0, n // 2, n - 1}):  # the two data files must come from the same build
-            if not np.allclose(annoy.get_item_vector(i), embeddings[i], atol=1e-6):
-                raise IndexMismatchError(f"item {i} differs between {ann} and {npy}: files of different builds; "
-                                         f"{hint}")
-        return cls(annoy, embeddings, paths, labels, modality, stored_fp, n_trees, seed, info)
+        forests = [_load_forest(ann, dim, start, stop, n_trees, embeddings, hint) for ann, (start, stop)
+                   in zip(anns, shards)]
+        return cls(forests, shards, embeddings, paths, labels, modality, stored_fp, n_trees, seed, info)
+
+
+def _load_forest(ann: Path, dim: int, start: int, stop: int, n_trees: int, embeddings: np.ndarray,
+                 hint: str) -> AnnoyIndex:
+    """Memory-map one shard's forest, after checking it against the sidecar and the embeddings it covers."""
+    forest = AnnoyIndex(dim, METRIC)
+    try:
+        forest.load(str(ann), prefault=False)
+    except OSError as err:
+        raise IndexMismatchError(f"Annoy cannot load {ann} ({err}); {hint}") from err
+    n = stop - start
+    # with n <= dim + 2 every tree is a single leaf, and Annoy's loader miscounts the roots
+    if forest.get_n_items() != n or (n > dim + 2 and forest.get_n_trees() != n_trees):
+        raise IndexMismatchError(f"{ann} holds {forest.get_n_items()} items in {forest.get_n_trees()} trees, the "
+                                 f"sidecar says {n} items in {n_trees} trees; {hint}")
+    for i in sorted({0, n // 2, n - 1}):  # the forest and the embeddings must come from the same build
+        if not np.allclose(forest.get_item_vector(i), embeddings[start + i], atol=1e-6):
+            raise IndexMismatchError(f"item {start + i} differs between {ann} and {EMBEDDINGS_FILE}: files of "
+                                     f"different builds; {hint}")
+    return forest
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -453,7 +534,7 @@ def _replace_directory(new: Path, target: Path) -> None:
 
 
 def build_folder_index(model: CrossModalModel, images_dir: str | Path, modality: str, out_dir: str | Path,
-                       n_trees: int = DEFAULT_N_TREES, batch_size: int = 64,
+                       n_trees: int = DEFAULT_N_TREES, n_shards: int | None = None, batch_size: int = 64,
                        progress: bool = True) -> tuple[EmbeddingIndex, list[tuple[Path, str]]]:
     """Embed every image of the model's classes under ``images_dir`` and save the index atomically.
 
@@ -467,7 +548,8 @@ def build_folder_index(model: CrossModalModel, images_dir: str | Path, modality:
         images_dir: folder of ``<class>/<image>`` files.
         modality: ``"photo"`` or ``"sketch"``.
         out_dir: the index directory to write (or replace).
-        n_trees: trees of the Annoy forest.
+        n_trees: trees of the Annoy forest (of each shard).
+        n_shards: forests over equal id ranges (None: :func:`default_shards`).
         batch_size: images decoded and embedded at a time.
         progress: show a progress bar.
 
@@ -485,6 +567,8 @@ def build_folder_index(model: CrossModalModel, images_dir: str | Path, modality:
         raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    if n_shards is not None and n_shards < 1:  # before minutes of embedding, not after
+        raise ValueError(f"n_shards must be at least 1, not {n_shards}")
     fingerprint = getattr(model, "info", {}).get("fingerprint")
     if not fingerprint:
         raise ValueError("the model has no checkpoint fingerprint: load it with crossmodal.checkpoint.load_checkpoint")
@@ -504,6 +588,7 @@ def build_folder_index(model: CrossModalModel, images_dir: str | Path, modality:
         raise ValueError(f"none of the {len(samples)} images under {images_dir} could be read")
     index = EmbeddingIndex.from_embeddings(
         np.concatenate(chunks), [str(s.path.resolve()) for s in kept], [s.label for s in kept], modality,
-        fingerprint, n_trees, info={"images": str(images_dir), "checkpoint": str(model.info.get("path", ""))})
+        fingerprint, n_trees, n_shards=n_shards,
+        info={"images": str(images_dir), "checkpoint": str(model.info.get("path", ""))})
     index.save(out_dir)
     return index, skipped

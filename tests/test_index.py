@@ -14,11 +14,13 @@ from crossmodal.index import (
     EMBEDDINGS_FILE,
     INDEX_FILE,
     SIDECAR_FILE,
+    SHARD_FILE,
     EmbeddingIndex,
     IndexMismatchError,
     IndexNotFoundError,
     SearchHit,
     build_folder_index,
+    shard_bounds,
 )
 
 FP = "a" * 64
@@ -29,10 +31,12 @@ def unit_rows(n: int, dim: int, seed: int = 0) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def make_index(x: np.ndarray, n_trees: int = 10, seed: int = 0, modality: str = "photo") -> EmbeddingIndex:
+def make_index(x: np.ndarray, n_trees: int = 10, seed: int = 0, modality: str = "photo",
+               n_shards: int | None = None) -> EmbeddingIndex:
     n = len(x)
     return EmbeddingIndex.from_embeddings(x, [f"/gallery/{i}.jpg" for i in range(n)],
-                                          [f"c{i % 3}" for i in range(n)], modality, FP, n_trees=n_trees, seed=seed)
+                                          [f"c{i % 3}" for i in range(n)], modality, FP, n_trees=n_trees, seed=seed,
+                                          n_shards=n_shards)
 
 
 def fan(degrees: list[float]) -> np.ndarray:
@@ -83,6 +87,38 @@ def test_annoy_with_enough_trees_matches_exact_search():
         # the exact result is the naive loop's
         naive = sorted(range(len(x)), key=lambda i: (-float(x[i] @ (q / np.linalg.norm(q))), i))[:10]
         assert exact.tolist() == naive
+
+
+def test_shards_split_ids_into_equal_contiguous_ranges():
+    assert shard_bounds(10, 1) == [(0, 10)]
+    assert shard_bounds(10, 3) == [(0, 3), (3, 6), (6, 10)]
+    assert shard_bounds(2, 2) == [(0, 1), (1, 2)]
+    for bad in (0, 11):
+        with pytest.raises(ValueError, match="n_shards"):
+            shard_bounds(10, bad)
+
+
+def test_large_galleries_are_sharded_by_default(monkeypatch):
+    monkeypatch.setattr(index_module, "SHARD_FROM_ITEMS", 40)
+    assert make_index(unit_rows(39, 8)).shards == [(0, 39)]
+    assert make_index(unit_rows(40, 8)).shards == [(0, 20), (20, 40)]
+    assert make_index(unit_rows(40, 8), n_shards=1).shards == [(0, 40)]
+
+
+@pytest.mark.parametrize("n_shards", [2, 3])
+def test_sharded_annoy_matches_exact_search_with_global_ids(n_shards):
+    x = unit_rows(300, 8)
+    idx = make_index(x, n_trees=100, n_shards=n_shards)
+    assert len(idx.shards) == n_shards
+    for q in unit_rows(20, 8, seed=1):
+        approx, approx_scores = idx.query(q, k=10, search_k=-1)
+        exact, exact_scores = idx.query(q, k=10, exact=True)
+        assert approx.tolist() == exact.tolist()  # ids of the whole gallery, not of a shard
+        assert approx_scores == pytest.approx(exact_scores, abs=1e-5)
+        reranked, _ = idx.query(q, k=10, search_k=-1, rerank=3)
+        assert reranked.tolist() == exact.tolist()
+    # the item nearest to itself is found in whichever shard holds it
+    assert [idx.search(x[i], k=1)[0].id for i in (0, 149, 150, 299)] == [0, 149, 150, 299]
 
 
 def test_rerank_scores_are_exact_and_sorted():
@@ -155,6 +191,50 @@ def test_save_load_round_trip(tmp_path):
     loaded.save(tmp_path / "idx")
     assert EmbeddingIndex.load(tmp_path / "idx").search(x[0], k=1)[0].id == 0
     assert loaded.search(x[0], k=1)[0].id == 0
+
+
+def test_sharded_save_load_round_trip(tmp_path):
+    x = unit_rows(90, 8)
+    built = make_index(x, n_trees=6, n_shards=3)
+    built.save(tmp_path / "idx")
+    forests = [SHARD_FILE.format(i) for i in range(3)]
+    assert sorted(p.name for p in (tmp_path / "idx").iterdir()) == sorted(forests + [EMBEDDINGS_FILE, SIDECAR_FILE])
+    sidecar = json.loads((tmp_path / "idx" / SIDECAR_FILE).read_text())
+    assert sidecar["shards"] == [[0, 30], [30, 60], [60, 90]]
+    loaded = EmbeddingIndex.load(tmp_path / "idx", fingerprint=FP)
+    assert loaded.shards == built.shards
+    for q in unit_rows(5, 8, seed=4):
+        assert loaded.search(q, k=7) == built.search(q, k=7)
+
+
+def test_a_bad_shard_is_refused(tmp_path):
+    make_index(unit_rows(90, 8), n_trees=6, n_shards=3).save(tmp_path / "idx")
+    middle = tmp_path / "idx" / SHARD_FILE.format(1)
+    data = bytearray(middle.read_bytes())
+    data[200] ^= 0xFF
+    middle.write_bytes(bytes(data))
+    with pytest.raises(IndexMismatchError, match=r"index-1\.ann does not match the checksum.*rebuild"):
+        EmbeddingIndex.load(tmp_path / "idx")
+    middle.unlink()
+    with pytest.raises(IndexMismatchError, match=r"index-1\.ann is missing"):
+        EmbeddingIndex.load(tmp_path / "idx")
+
+
+def test_shards_that_do_not_split_the_items_are_refused(tmp_path):
+    make_index(unit_rows(90, 8), n_trees=6, n_shards=3).save(tmp_path / "idx")
+    edit_sidecar(tmp_path / "idx", shards=[[0, 30], [40, 60], [60, 90]])
+    with pytest.raises(IndexMismatchError, match="contiguous"):
+        EmbeddingIndex.load(tmp_path / "idx")
+
+
+def test_an_index_of_the_first_format_still_loads(saved):
+    meta = json.loads((saved / SIDECAR_FILE).read_text())
+    del meta["shards"]
+    meta["format"] = "crossmodal-index-v1"  # as written before shards existed: one forest in index.ann
+    (saved / SIDECAR_FILE).write_text(json.dumps(meta))
+    loaded = EmbeddingIndex.load(saved)
+    assert loaded.shards == [(0, 50)]
+    assert loaded.search(loaded.embeddings[7], k=1)[0].id == 7
 
 
 @pytest.fixture
@@ -354,3 +434,23 @@ def test_search_cli_refuses_an_index_of_another_checkpoint(tiny_data, tiny_check
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "python -m crossmodal index" in err and str(out) in err
+
+
+def test_index_cli_writes_shards_that_search_like_exact(tiny_data, tiny_checkpoint, tmp_path, capsys):
+    photos, sketches = tiny_data
+    out = tmp_path / "sharded"
+    assert main(["index", "--checkpoint", str(tiny_checkpoint), "--images", str(photos), "--modality", "photo",
+                 "--out", str(out), "--n-trees", "8", "--shards", "2"]) == 0
+    assert "8 trees in each of 2 shards" in capsys.readouterr().out
+    assert (out / SHARD_FILE.format(1)).is_file()
+    base = ["search", "--index", str(out), "--checkpoint", str(tiny_checkpoint), "--query",
+            str(sketches / "runway" / "0.png"), "--modality", "sketch", "-k", "21", "--json"]
+    found = []
+    for extra in ([], ["--exact"]):
+        assert main(base + extra) == 0
+        found.append([r["path"] for r in json.loads(capsys.readouterr().out)["results"]])
+    assert found[0] == found[1] and len(found[0]) == 21  # the whole gallery, from both shards, in exact order
+    assert main(["index", "--checkpoint", str(tiny_checkpoint), "--images", str(photos), "--modality", "photo",
+                 "--out", str(out), "--shards", "0"]) == 2
+    assert "n_shards must be at least 1" in capsys.readouterr().err
+    assert len(EmbeddingIndex.load(out)) == 21  # the refused build left the index as it was

@@ -1,0 +1,26 @@
+"""The ANN benchmark still runs end to end (on a few hundred vectors: its numbers are not checked here)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "ann.py"
+
+
+def test_ann_benchmark_runs_on_a_tiny_set(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("ann_bench", BENCH)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "rows.json"
+    assert bench.main(["--sizes", "400", "--clusters", "5", "--queries", "30", "--exact-queries", "10",
+                       "--trees", "50", "--shards", "1", "2", "--search-k", "40", "--runs", "2",
+                       "--no-peak-memory", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    methods = {r["method"] for r in rows}
+    assert {"exact numpy, 1 query", "annoy", "annoy, 2 shards", "annoy, 2 clients"} <= methods
+    assert all(0.0 <= r["recall"] <= 1.0 for r in rows)
+    assert all(r["recall"] == 1.0 for r in rows if r["method"].startswith("exact"))
+    assert all(len(r["p50_ms_runs"]) == 2 for r in rows if r["method"] == "annoy")
+    assert "recall@10" in capsys.readouterr().out
