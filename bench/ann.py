@@ -133,8 +133,8 @@ def bench_exact(data: str, index: EmbeddingIndex, queries: np.ndarray, truth: np
     return rows
 
 
-def concurrent_qps(index: EmbeddingIndex, queries: np.ndarray, threads: int) -> tuple[float, float]:
-    """Queries per second, and recall's ids, with ``threads`` client threads querying at once (default settings)."""
+def concurrent_qps(index: EmbeddingIndex, queries: np.ndarray, threads: int) -> tuple[float, list[np.ndarray]]:
+    """Queries per second with ``threads`` client threads querying at once (default settings), and the ids found."""
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(lambda q: index.query(q, K), queries[:50]))  # start the threads
         t = time.perf_counter()
@@ -250,7 +250,7 @@ def fmt(value: Any, spec: str) -> str:
     return "" if value is None else format(value, spec)
 
 
-HEADER = (f"{'data':<12}{'n':>9}  {'method':<30}{'trees':>6}{'search_k':>9}{'build s':>9}{'.ann MB':>9}"
+HEADER = (f"{'data':<12}{'n':>9}  {'method':<30}{'trees':>6}{'search_k':>9}{'build s':>9}{'.ann MiB':>9}"
           f"{'p50 ms':>9}{'p99 ms':>9}{'QPS':>9}{'recall@10':>10}")
 
 
