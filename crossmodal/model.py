@@ -196,6 +196,11 @@ class CrossModalModel(nn.Module):
             joint["sketch_cross"] = self.projection.cross(b["tokens"], a["pooled"])
         return {"photo": a, "sketch": b, "joint": joint}
 
+    @property
+    def device(self) -> torch.device:
+        """Where the model's tensors are: inference moves its inputs there and returns CPU arrays."""
+        return self.photo_mean.device
+
     def preprocess(self, images: Sequence[str | Path | Image.Image | np.ndarray], modality: str) -> torch.Tensor:
         """Load and resize images (files, PIL images or RGB arrays) into a model input batch.
 
@@ -231,7 +236,7 @@ class CrossModalModel(nn.Module):
         for start in range(0, len(images), batch_size):
             x = batch[start:start + batch_size] if batch is not None else \
                 self.preprocess(images[start:start + batch_size], modality)
-            x = x.to(self.photo_mean.device)
+            x = x.to(self.device)
             views = dihedral_views(x) if tta else x
             v = F.normalize(self.encode(views, modality)["V"], dim=1)
             if tta:
@@ -245,7 +250,7 @@ class CrossModalModel(nn.Module):
         """Class probabilities (n, k) from the cosine prototypes, in ``class_names`` order."""
         self.eval()
         x = images if isinstance(images, torch.Tensor) else self.preprocess(images, modality)
-        return torch.softmax(self.encode(x.to(self.photo_mean.device), modality)["proto_logits"], 1).cpu().numpy()
+        return torch.softmax(self.encode(x.to(self.device), modality)["proto_logits"], 1).cpu().numpy()
 
     @torch.no_grad()
     def attention_map(self, image: Any, modality: str) -> np.ndarray:
@@ -254,7 +259,7 @@ class CrossModalModel(nn.Module):
         The grid-level weights sum to one; they are upsampled bilinearly to the input size.
         """
         self.eval()
-        x = self.preprocess([image], modality).to(self.photo_mean.device)
+        x = self.preprocess([image], modality).to(self.device)
         weights = self.encode(x, modality)["weights"][None].cpu()
         size = self.config.image_size
         heat = F.interpolate(weights, size=(size, size), mode="bilinear", align_corners=False)[0, 0]
