@@ -120,7 +120,7 @@ def _run_index(args: argparse.Namespace) -> int:
     model = load_checkpoint(args.checkpoint)
     index, skipped = build_folder_index(model, args.images, args.modality, args.out, n_trees=args.n_trees,
                                         n_shards=args.shards, batch_size=args.batch_size,
-                                        progress=sys.stderr.isatty())
+                                        progress=True)
     for path, reason in skipped:
         print(f"skipped unreadable file {path}: {reason}")
     size = sum(f.stat().st_size for f in Path(args.out).iterdir())
