@@ -145,7 +145,10 @@ def load_image(source: str | Path | Image.Image, max_side: int = MAX_SIDE,
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = source if isinstance(source, Image.Image) else Image.open(source)
-            image.draft("RGB", (max_side, max_side))  # JPEG decodes at a reduced scale: cheap for huge files
+            # a JPEG decodes at a reduced scale, cheap for huge files; draft keeps at least the size
+            # asked for on both sides, so ask for the bounded size of this image's own shape
+            scale = min(1.0, max_side / max(image.size))
+            image.draft("RGB", (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
             if not isinstance(source, Image.Image) and image.width * image.height > max_pixels:
                 image.close()
                 raise ImageTooLargeError(
