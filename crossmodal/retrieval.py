@@ -334,34 +334,56 @@ def gallery_samples(folder: str | Path, class_names: Sequence[str]) -> tuple[lis
     return [str(s.path.resolve()) for s in samples], [s.label for s in samples]
 
 
-def open_index(model: CrossModalModel, folder: str | Path, modality: str, index_dir: str | Path,
-               progress: bool = True) -> EmbeddingIndex:
-    """Load the index in ``index_dir`` if it was built by this model from these files; else build it.
+def _skipped_file(index_dir: str | Path) -> Path:
+    return Path(f"{Path(index_dir).absolute()}.skipped.json")  # unreadable files, not a reason to rebuild
 
-    An index is rebuilt when it is missing, damaged, from another checkpoint, or when the
-    folder's image files changed (added, removed or renamed), so it always matches what is on disk.
+
+def load_current_index(model: CrossModalModel, folder: str | Path, modality: str,
+                       index_dir: str | Path) -> tuple[EmbeddingIndex | None, str]:
+    """The index in ``index_dir`` if this model built it, and why it should be rebuilt ('' if it should not).
+
+    Returns:
+        ``(index, "")`` when it matches the folder's files; ``(index, reason)`` when it is a valid
+        index of this model but the folder changed since (it can still be served meanwhile);
+        ``(None, reason)`` when there is no usable index.
     """
     fingerprint = model.info.get("fingerprint", "")
     paths, _ = gallery_samples(folder, model.class_names)
-    skipped_file = Path(f"{Path(index_dir).absolute()}.skipped.json")  # unreadable files, not a reason to rebuild
+    skipped_file = _skipped_file(index_dir)
     try:
         index = EmbeddingIndex.load(index_dir, fingerprint=fingerprint)
-        unreadable = set(json.loads(skipped_file.read_text())) if skipped_file.is_file() else set()
-        if index.modality == modality and set(index.paths) == set(paths) - unreadable:
-            return index
-        reason = f"the {modality} folder changed since it was built"
     except IndexNotFoundError:
-        reason = "no index yet"
+        return None, "no index yet"
     except IndexMismatchError as err:
-        reason = str(err).split(";")[0]
+        return None, str(err).split(";")[0]
+    if index.modality != modality:
+        return None, f"it holds {index.modality} images"
+    try:
+        unreadable = set(json.loads(skipped_file.read_text())) if skipped_file.is_file() else set()
     except (OSError, ValueError) as err:  # an unreadable list of skipped files
-        reason = f"unreadable index files ({err})"
+        return index, f"unreadable list of skipped files ({err})"
+    if set(index.paths) != set(paths) - unreadable:
+        return index, f"the {modality} folder changed since it was built"
+    return index, ""
+
+
+def open_index(model: CrossModalModel, folder: str | Path, modality: str, index_dir: str | Path,
+               progress: bool = True, stale_ok: bool = False) -> EmbeddingIndex:
+    """Load the index in ``index_dir`` if it was built by this model from these files; else build it.
+
+    An index is rebuilt when it is missing, damaged, from another checkpoint, or when the
+    folder's image files changed (added, removed or renamed), so it always matches what is on disk;
+    with ``stale_ok`` a valid index of an earlier state of the folder is returned as it is.
+    """
+    index, reason = load_current_index(model, folder, modality, index_dir)
+    if index is not None and (not reason or stale_ok):
+        return index
     if progress:
         print(f"building the {modality} index in {index_dir} ({reason})", flush=True)
     index, skipped = build_folder_index(model, folder, modality, index_dir, progress=progress)
     for path, why in skipped:
         print(f"skipped unreadable file {path}: {why}", flush=True)
-    skipped_file.write_text(json.dumps(sorted(str(Path(p).resolve()) for p, _ in skipped)))
+    _skipped_file(index_dir).write_text(json.dumps(sorted(str(Path(p).resolve()) for p, _ in skipped)))
     return index
 
 
@@ -401,22 +423,39 @@ class Retriever:
                        for m, index in self.indexes.items()}
         self._files: dict[str, dict[str, str]] = {}  # id -> path of each gallery, made on first use
         self._missing: set[str] = set()  # gallery files found gone while serving: skipped, logged once
+        self.stale: dict[str, str] = {}  # modality -> why its index should be rebuilt (see :meth:`open`)
 
     @classmethod
     def open(cls, checkpoint: str | Path, photos_dir: str | Path, sketches_dir: str | Path | None,
-             index_dir: str | Path, progress: bool = True, thumb_dir: str | Path | None = None) -> Retriever:
+             index_dir: str | Path, progress: bool = True, thumb_dir: str | Path | None = None,
+             stale_ok: bool = False) -> Retriever:
         """Load a checkpoint and the gallery indexes under ``index_dir`` (``photo/``, ``sketch/``); build missing ones.
+
+        Args:
+            stale_ok: keep a valid index of this checkpoint even if its folder changed since it was
+                built (:attr:`stale` then says what to rebuild), so that a server can answer at once
+                and rebuild in the background; missing or unusable indexes are always built.
 
         Raises:
             CheckpointError: the checkpoint cannot be loaded.
             DatasetNotFoundError: a gallery folder is missing or has none of the model's classes.
+            ValueError: an index that must be built cannot be written (before any embedding).
         """
         model = load_checkpoint(checkpoint)
         index_dir = Path(index_dir)
-        photo_index = open_index(model, photos_dir, "photo", index_dir / "photo", progress)
-        sketch_index = open_index(model, sketches_dir, "sketch", index_dir / "sketch", progress) \
-            if sketches_dir else None
-        return cls(model, photo_index, sketch_index, thumb_dir)
+        folders = {"photo": photos_dir, "sketch": sketches_dir}
+        indexes, stale = {}, {}
+        for modality, folder in folders.items():
+            if folder:
+                index, reason = load_current_index(model, folder, modality, index_dir / modality)
+                if index is None or (reason and not stale_ok):
+                    index = open_index(model, folder, modality, index_dir / modality, progress)
+                elif reason:
+                    stale[modality] = reason
+                indexes[modality] = index
+        retriever = cls(model, indexes["photo"], indexes.get("sketch"), thumb_dir)
+        retriever.stale = stale
+        return retriever
 
     @property
     def class_names(self) -> list[str]:
