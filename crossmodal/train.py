@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
 from dataclasses import dataclass
@@ -196,7 +197,8 @@ def initial_weights(model: CrossModalModel, path: str | Path) -> str:
     from .checkpoint import load_checkpoint
 
     source = load_checkpoint(path)
-    if source.config != model.config:
+    # the sketch normalisation is input processing, not architecture: weights carry over between them
+    if dataclasses.replace(source.config, sketch_input=model.config.sketch_input) != model.config:
         raise ValueError(f"{path} has another architecture ({source.config}) than this run ({model.config}): "
                          f"pass the same --image-size and model options it was trained with")
     if list(source.class_names) != list(model.class_names):
