@@ -50,7 +50,7 @@ import numpy as np
 from annoy import AnnoyIndex
 
 from .data import load_arrays, scan_folder
-from .files import file_sha256
+from .files import file_sha256, process_alive
 
 if TYPE_CHECKING:
     from .model import CrossModalModel
@@ -509,18 +509,6 @@ def _temp_prefix(directory: Path, kind: str) -> str:
     return f".{directory.name}.{kind}-{os.getpid()}-"
 
 
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # someone else's process: alive
-        return True
-    return True
-
-
 STALE_UNOWNED_SECONDS = 3600  # temporary folders without a pid (older versions) count as left over after this
 
 
@@ -543,7 +531,7 @@ def remove_stale_temporaries(directory: str | Path) -> list[Path]:
     for entry in entries:
         pid = pattern.match(entry.name).group(1)
         try:
-            stale = not _process_alive(int(pid)) if pid else \
+            stale = not process_alive(int(pid)) if pid else \
                 time.time() - entry.stat().st_mtime > STALE_UNOWNED_SECONDS
         except OSError:
             continue
