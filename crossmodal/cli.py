@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import ModelConfig, TrainConfig
+from .config import DEFAULT_N_TREES, SHARD_FROM_ITEMS, ModelConfig, TrainConfig
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -97,8 +97,6 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _add_index(sub: argparse._SubParsersAction) -> None:
-    from .index import DEFAULT_N_TREES, SHARD_FROM_ITEMS
-
     p = sub.add_parser("index", help="embed a folder of images and write an Annoy index of them (atomically)")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--images", required=True, help="folder of <class>/<image>; the checkpoint's classes are indexed")
@@ -225,12 +223,20 @@ def _run_download(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments and run one command; errors print one line and return 2."""
-    from .checkpoint import CheckpointError
-    from .data import DatasetNotFoundError, ImageLoadError
-    from .model import PretrainedWeightsUnavailable
+# Errors that mean bad input rather than a bug: (module, class name). They are looked up only in modules
+# the command has imported (one never imported cannot have raised), so the CLI itself imports no torch.
+USER_ERRORS = (("checkpoint", "CheckpointError"), ("data", "DatasetNotFoundError"), ("data", "ImageLoadError"),
+               ("model", "PretrainedWeightsUnavailable"))
 
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    loaded = [getattr(sys.modules[f"{__package__}.{module}"], name) for module, name in USER_ERRORS
+              if f"{__package__}.{module}" in sys.modules]
+    return (ValueError, *loaded)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command; building it imports no model code (``--help`` stays fast)."""
     parser = argparse.ArgumentParser(prog="python -m crossmodal", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
@@ -239,12 +245,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_search(sub)
     _add_synth(sub)
     _add_download(sub)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and run one command; errors print one line and return 2."""
+    args = build_parser().parse_args(argv)
     runners = {"train": _run_train, "evaluate": _run_evaluate, "index": _run_index, "search": _run_search,
                "synth": _run_synth, "download": _run_download}
     try:
         return runners[args.command](args)
-    except (CheckpointError, DatasetNotFoundError, ImageLoadError, PretrainedWeightsUnavailable, ValueError) as err:
+    except _user_errors() as err:  # evaluated only when an error arrives, after the command's imports
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
