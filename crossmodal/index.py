@@ -577,7 +577,8 @@ def build_folder_index(model: CrossModalModel, images_dir: str | Path, modality:
     chunks, kept, skipped = [], [], []
     with tqdm(total=len(samples), desc=f"embedding {modality} images", unit="img", disable=not progress) as bar:
         for start in range(0, len(samples), batch_size):
-            arrays, ok, bad = load_arrays(samples[start:start + batch_size], modality, size)
+            arrays, ok, bad = load_arrays(samples[start:start + batch_size], modality, size,
+                                          sketch_input=model.config.sketch_input)
             if ok:
                 chunks.append(model.embed(torch.from_numpy(arrays).float() / 255.0, modality, batch_size))
             kept.extend(ok)
