@@ -125,7 +125,7 @@ def _run_index(args: argparse.Namespace) -> int:
     model = load_checkpoint(args.checkpoint)
     index, skipped = build_folder_index(model, args.images, args.modality, args.out, n_trees=args.n_trees,
                                         n_shards=args.shards, batch_size=args.batch_size,
-                                        progress=sys.stderr.isatty())
+                                        progress=True)
     for path, reason in skipped:
         print(f"skipped unreadable file {path}: {reason}")
     size = sum(f.stat().st_size for f in Path(args.out).iterdir())
@@ -147,7 +147,9 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--search-k", type=int, help="Annoy candidates per query, over all shards (default: 5,000 a shard)")
     p.add_argument("--rerank", type=int, default=1, help="re-rank k * RERANK Annoy candidates exactly")
     p.add_argument("--json", action="store_true",
-                   help="print {results: [...], latency_ms} as JSON (latency of the index lookup, not the embedding)")
+                   help="print {results: [{rank, id, class, score, url}], latency_ms} as JSON, as the app's API "
+                        "answers (id: the file inside the indexed folder; url: a file:// URL; latency of the "
+                        "index lookup, not the embedding)")
 
 
 def _run_search(args: argparse.Namespace) -> int:
@@ -167,8 +169,12 @@ def _run_search(args: argparse.Namespace) -> int:
     hits = index.search(vector, k=args.k, search_k=args.search_k, exact=args.exact, rerank=args.rerank)
     latency_ms = (time.perf_counter() - embedded) * 1000.0
     if args.json:
-        print(json.dumps({"results": [{"rank": h.rank, "path": h.path, "class": h.label, "score": h.score}
-                                      for h in hits], "latency_ms": latency_ms}))
+        from .retrieval import gallery_id
+
+        root = Path(index.info["images"]).resolve() if index.info.get("images") else None
+        print(json.dumps({"results": [{"rank": h.rank, "id": gallery_id(h.path, root), "class": h.label,
+                                       "score": h.score, "url": Path(h.path).as_uri()} for h in hits],
+                          "latency_ms": latency_ms}))
         return 0
     print(f"{'rank':>4}  {'class':<17}{'score':>7}  file")
     for h in hits:
