@@ -107,10 +107,10 @@ def _add_robustness(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", help="write the report as JSON to this file")
     p.add_argument("--per-class", type=int, default=10, help="generated sketches of each class in each style")
     p.add_argument("--seed", type=int, default=0, help="the same seed draws the same sketches and photo shifts")
-    p.add_argument("--styles", nargs="+", default=[*STYLES, REFERENCE_STYLE], choices=[*STYLES, REFERENCE_STYLE],
-                   metavar="STYLE", help="sketch styles (default: all: %(default)s)")
-    p.add_argument("--shifts", nargs="+", default=[REFERENCE_SHIFT, *SHIFTS], choices=[REFERENCE_SHIFT, *SHIFTS],
-                   metavar="SHIFT", help="imagery shifts (default: all: %(default)s)")
+    p.add_argument("--styles", nargs="*", default=[*STYLES, REFERENCE_STYLE], choices=[*STYLES, REFERENCE_STYLE],
+                   metavar="STYLE", help="sketch styles; none when given no name (default: all: %(default)s)")
+    p.add_argument("--shifts", nargs="*", default=[REFERENCE_SHIFT, *SHIFTS], choices=[REFERENCE_SHIFT, *SHIFTS],
+                   metavar="SHIFT", help="imagery shifts; none when given no name (default: all: %(default)s)")
     p.add_argument("--sketches", action="append", default=[], metavar="NAME=DIR",
                    help="also score a folder of <class>/<sketch> files as suite NAME, e.g. eoc=DIR or canvas=DIR "
                    "(files the checkpoint trained on are left out); repeatable")
