@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import ModelConfig, TrainConfig
+from .config import DEFAULT_N_TREES, SHARD_FROM_ITEMS, ModelConfig, TrainConfig
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +35,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--synthetic-sketches", type=int, default=0, metavar="N",
                    help="add N procedural sketches per class (the demo world's renderer)")
     p.add_argument("--synthetic-prob", type=float, default=TrainConfig.synthetic_prob)
+    p.add_argument("--restyle-prob", type=float, default=TrainConfig.restyle_prob,
+                   help="chance that a training sketch is redrawn in another style (close-up, pen, scan, pencil)")
+    p.add_argument("--photo-augment", default=TrainConfig.photo_augment, choices=("robust", "basic"),
+                   help="robust: other resolutions, colours, haze, blur, JPEG; basic: crops and colour only")
+    p.add_argument("--sketch-input", default=ModelConfig.sketch_input, choices=("skeleton", "legacy"),
+                   help="sketch normalisation: skeleton (crop to the drawing, one pen width) or legacy (resize)")
     p.add_argument("--no-attention", action="store_true", help="average pooling instead of attention (ablation)")
     p.add_argument("--no-orthogonality", action="store_true", help="drop the soft orthogonality term (ablation)")
     p.add_argument("--no-decoders", action="store_true", help="drop the cross-domain decoders L5 (ablation)")
@@ -53,7 +59,7 @@ def _run_train(args: argparse.Namespace) -> int:
     from .train import DEFAULT_CACHE, train
 
     model_config = ModelConfig(image_size=args.image_size, backbone=args.backbone, pretrained=args.pretrained,
-                               widths=tuple(args.widths),
+                               widths=tuple(args.widths), sketch_input=args.sketch_input,
                                attention=not args.no_attention, decoders=not args.no_decoders,
                                cross_attention=not args.no_cross_attention, share_backbone=args.share_backbone)
     train_config = TrainConfig(
@@ -61,6 +67,7 @@ def _run_train(args: argparse.Namespace) -> int:
         branch_epochs=args.branch_epochs, holdout_fold=args.holdout_fold, pseudo_style=args.pseudo_style,
         real_sketches=not args.no_real_sketches, real_sketch_prob=args.real_sketch_prob,
         synthetic_sketches=args.synthetic_sketches, synthetic_prob=args.synthetic_prob,
+        restyle_prob=args.restyle_prob, photo_augment=args.photo_augment,
         w_orthogonality=0.0 if args.no_orthogonality else TrainConfig.w_orthogonality,
         w_decoder=0.0 if args.no_decoders else TrainConfig.w_decoder,
         classes=tuple(args.classes) if args.classes else (), init_checkpoint=args.init)
@@ -144,8 +151,6 @@ def _run_robustness(args: argparse.Namespace) -> int:
 
 
 def _add_index(sub: argparse._SubParsersAction) -> None:
-    from .index import DEFAULT_N_TREES, SHARD_FROM_ITEMS
-
     p = sub.add_parser("index", help="embed a folder of images and write an Annoy index of them (atomically)")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--images", required=True, help="folder of <class>/<image>; the checkpoint's classes are indexed")
@@ -167,7 +172,7 @@ def _run_index(args: argparse.Namespace) -> int:
     model = load_checkpoint(args.checkpoint)
     index, skipped = build_folder_index(model, args.images, args.modality, args.out, n_trees=args.n_trees,
                                         n_shards=args.shards, batch_size=args.batch_size,
-                                        progress=sys.stderr.isatty())
+                                        progress=True)
     for path, reason in skipped:
         print(f"skipped unreadable file {path}: {reason}")
     size = sum(f.stat().st_size for f in Path(args.out).iterdir())
@@ -189,7 +194,9 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--search-k", type=int, help="Annoy candidates per query, over all shards (default: 5,000 a shard)")
     p.add_argument("--rerank", type=int, default=1, help="re-rank k * RERANK Annoy candidates exactly")
     p.add_argument("--json", action="store_true",
-                   help="print {results: [...], latency_ms} as JSON (latency of the index lookup, not the embedding)")
+                   help="print {results: [{rank, id, class, score, url}], latency_ms} as JSON, as the app's API "
+                        "answers (id: the file inside the indexed folder; url: a file:// URL; latency of the "
+                        "index lookup, not the embedding)")
 
 
 def _run_search(args: argparse.Namespace) -> int:
@@ -209,8 +216,12 @@ def _run_search(args: argparse.Namespace) -> int:
     hits = index.search(vector, k=args.k, search_k=args.search_k, exact=args.exact, rerank=args.rerank)
     latency_ms = (time.perf_counter() - embedded) * 1000.0
     if args.json:
-        print(json.dumps({"results": [{"rank": h.rank, "path": h.path, "class": h.label, "score": h.score}
-                                      for h in hits], "latency_ms": latency_ms}))
+        from .retrieval import gallery_id
+
+        root = Path(index.info["images"]).resolve() if index.info.get("images") else None
+        print(json.dumps({"results": [{"rank": h.rank, "id": gallery_id(h.path, root), "class": h.label,
+                                       "score": h.score, "url": Path(h.path).as_uri()} for h in hits],
+                          "latency_ms": latency_ms}))
         return 0
     print(f"{'rank':>4}  {'class':<17}{'score':>7}  file")
     for h in hits:
@@ -272,12 +283,20 @@ def _run_download(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments and run one command; errors print one line and return 2."""
-    from .checkpoint import CheckpointError
-    from .data import DatasetNotFoundError, ImageLoadError
-    from .model import PretrainedWeightsUnavailable
+# Errors that mean bad input rather than a bug: (module, class name). They are looked up only in modules
+# the command has imported (one never imported cannot have raised), so the CLI itself imports no torch.
+USER_ERRORS = (("checkpoint", "CheckpointError"), ("data", "DatasetNotFoundError"), ("data", "ImageLoadError"),
+               ("model", "PretrainedWeightsUnavailable"))
 
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    loaded = [getattr(sys.modules[f"{__package__}.{module}"], name) for module, name in USER_ERRORS
+              if f"{__package__}.{module}" in sys.modules]
+    return (ValueError, *loaded)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command; building it imports no model code (``--help`` stays fast)."""
     parser = argparse.ArgumentParser(prog="python -m crossmodal", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
@@ -287,12 +306,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     _add_search(sub)
     _add_synth(sub)
     _add_download(sub)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and run one command; errors print one line and return 2."""
+    args = build_parser().parse_args(argv)
     runners = {"train": _run_train, "evaluate": _run_evaluate, "robustness": _run_robustness, "index": _run_index,
                "search": _run_search, "synth": _run_synth, "download": _run_download}
     try:
         return runners[args.command](args)
-    except (CheckpointError, DatasetNotFoundError, ImageLoadError, PretrainedWeightsUnavailable, ValueError) as err:
+    except _user_errors() as err:  # evaluated only when an error arrives, after the command's imports
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

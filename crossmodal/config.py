@@ -1,10 +1,18 @@
-"""Frozen configuration dataclasses, saved inside every checkpoint."""
+"""Frozen configuration dataclasses, saved inside every checkpoint; and the index defaults.
+
+Nothing here imports numpy or torch, so the command line shows these defaults in its help at once.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
+
+# Index defaults, chosen with bench/ann.py (crossmodal.index explains them; docs/benchmarks.md has the table)
+DEFAULT_N_TREES = 50  # Annoy trees in each forest
+DEFAULT_SEARCH_K_PER_SHARD = 5_000  # Annoy candidates a shard collects when a search gives none
+SHARD_FROM_ITEMS = 500_000  # galleries this large get two shards by default
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,7 @@ class ModelConfig:
     share_backbone: bool = False  # one backbone for both modalities (ablation)
     decoders: bool = True  # cross-domain decoders V_a -> Z_b and V_b -> Z_a (L5)
     cross_attention: bool = True  # training-time cross-attention between paired photo and sketch
+    sketch_input: str = "skeleton"  # sketch normalisation (data.sketch_array): "skeleton" or "legacy"
     pretrained: bool = False  # torchvision ImageNet weights for the photo branch (needs them on disk)
 
 
@@ -51,6 +60,8 @@ class TrainConfig:
     holdout_fold: int = 0  # the fold never trained on; evaluation uses it
     val_from: int = 70  # training photos numbered val_from..79 are validation, not trained on
     classes: tuple[str, ...] = ()  # empty = the 14 Earth on Canvas classes
+    restyle_prob: float = 0.5  # chance that a training sketch is redrawn in another style (sketchify.DrawingStyle)
+    photo_augment: str = "robust"  # "robust": other resolutions, colours, haze, blur, JPEG; "basic": crops, colour
     init_checkpoint: str = ""  # checkpoint whose weights start the run (fine-tuning); empty = from scratch
 
 

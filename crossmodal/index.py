@@ -20,7 +20,8 @@ query collects from the trees and scores exactly (Annoy's default: ``n_trees * k
 with query time, almost linearly. Angular distance d between unit vectors converts to cosine as
 ``1 - d*d/2``.
 
-The defaults below come from ``bench/ann.py`` (table in the README), on the quiet 2-core CPU with a
+The defaults (``DEFAULT_N_TREES``, ``DEFAULT_SEARCH_K_PER_SHARD``, ``SHARD_FROM_ITEMS``, kept in
+``crossmodal.config``) come from ``bench/ann.py`` (table in docs/benchmarks.md), on a quiet 2-core CPU with a
 million clustered 128-d vectors. One forest of 50 trees is at the edge of the 1 ms target: 7 500
 candidates gave recall@10 0.959 at 1.04-1.07 ms a query (p50). Two shards of 500 000, each walked
 by its own core, halve the work a core does: 5 000 candidates a shard gave 0.972 at 0.85-0.90 ms.
@@ -35,9 +36,11 @@ import ctypes
 import errno
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -47,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from annoy import AnnoyIndex
 
+from .config import DEFAULT_N_TREES, DEFAULT_SEARCH_K_PER_SHARD, SHARD_FROM_ITEMS
 from .data import load_arrays, scan_folder
 from .files import file_sha256
 
@@ -61,9 +65,6 @@ INDEX_FILE = "index.ann"  # the forest of an unsharded index
 SHARD_FILE = "index-{}.ann"  # the forest of shard i
 EMBEDDINGS_FILE = "embeddings.npy"
 SIDECAR_FILE = "index.json"
-DEFAULT_N_TREES = 50  # chosen from bench/ann.py: see the module docstring and the README
-DEFAULT_SEARCH_K_PER_SHARD = 5_000  # Annoy candidates each shard collects when a search gives none; see README
-SHARD_FROM_ITEMS = 500_000  # galleries this large get two shards by default (bench/ann.py; see README)
 
 
 class IndexMismatchError(ValueError):
@@ -343,16 +344,11 @@ class EmbeddingIndex:
         previous index untouched and loadable. Workers that have the old index open keep reading it.
 
         Raises:
-            ValueError: ``directory`` exists and is not an index directory (it is never replaced).
+            ValueError: ``directory`` is not usable (see :func:`check_index_dir`; it is never replaced).
             OSError: the files cannot be written.
         """
-        directory = Path(directory).absolute()
-        if directory.exists() and not (directory / SIDECAR_FILE).is_file() and \
-                (not directory.is_dir() or any(directory.iterdir())):
-            raise ValueError(f"refusing to replace {directory}: it exists and is not an index directory "
-                             f"(no {SIDECAR_FILE}); choose a new or empty --out folder")
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
+        directory = check_index_dir(directory)
+        tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=_temp_prefix(directory, "tmp")))
         try:
             tmp.chmod(0o755)  # mkdtemp makes it private; app workers may run as another user
             data = [tmp / name for name in forest_files(len(self._forests))] + [tmp / EMBEDDINGS_FILE]
@@ -477,6 +473,85 @@ def _load_forest(ann: Path, dim: int, start: int, stop: int, n_trees: int, embed
     return forest
 
 
+def check_index_dir(directory: str | Path) -> Path:
+    """Make sure an index can be written at ``directory``, before any time is spent embedding for it.
+
+    The folder may be missing (its parents are created), empty, or hold an index (which a new one
+    replaces); its parent must be writable, since the index is written beside it and swapped in.
+
+    Returns:
+        ``directory`` as an absolute path.
+
+    Raises:
+        ValueError: ``directory`` or one of its parents is a file, ``directory`` holds other files
+            (it is never replaced), or the parent cannot be written; the message names the folder.
+    """
+    directory = Path(directory).absolute()
+    existing = next(p for p in (directory, *directory.parents) if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        raise ValueError(f"cannot write the index {directory}: {existing} is a file, not a folder; "
+                         f"choose another index folder")
+    try:
+        if existing == directory and not (directory / SIDECAR_FILE).is_file() and any(directory.iterdir()):
+            raise ValueError(f"refusing to replace {directory}: it exists and is not an index directory "
+                             f"(no {SIDECAR_FILE}); choose a new or empty index folder")
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.probe-"))
+    except OSError as err:
+        raise ValueError(f"cannot write the index {directory}: cannot create a folder in {directory.parent} "
+                         f"({err.strerror or err}); choose a writable index folder") from None
+    return directory
+
+
+def _temp_prefix(directory: Path, kind: str) -> str:
+    """Name prefix of a temporary folder beside ``directory``; the pid says whether its writer still runs."""
+    return f".{directory.name}.{kind}-{os.getpid()}-"
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process: alive
+        return True
+    return True
+
+
+STALE_UNOWNED_SECONDS = 3600  # temporary folders without a pid (older versions) count as left over after this
+
+
+def remove_stale_temporaries(directory: str | Path) -> list[Path]:
+    """Delete the temporary folders that killed or crashed writes of the index at ``directory`` left beside it.
+
+    A folder is left over when the process that made it (named in the folder) no longer runs;
+    folders of writes in progress, in this process or another, are kept.
+
+    Returns:
+        The folders removed.
+    """
+    directory = Path(directory).absolute()
+    pattern = re.compile(rf"\.{re.escape(directory.name)}\.(?:tmp|old|probe)-(?:(\d+)-)?")
+    try:
+        entries = [entry for entry in directory.parent.iterdir() if pattern.match(entry.name) and entry.is_dir()]
+    except OSError:  # no parent yet, or unreadable: nothing of ours is there
+        return []
+    removed = []
+    for entry in entries:
+        pid = pattern.match(entry.name).group(1)
+        try:
+            stale = not _process_alive(int(pid)) if pid else \
+                time.time() - entry.stat().st_mtime > STALE_UNOWNED_SECONDS
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
 def _write_json(path: Path, obj: Any) -> None:
     with open(path, "w") as handle:
         json.dump(obj, handle)
@@ -522,7 +597,7 @@ def _replace_directory(new: Path, target: Path) -> None:
         return
     if _exchange(new, target):
         return
-    aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+    aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=_temp_prefix(target, "old")))
     os.rmdir(aside)
     os.rename(target, aside)
     try:
@@ -551,17 +626,19 @@ def build_folder_index(model: CrossModalModel, images_dir: str | Path, modality:
         n_trees: trees of the Annoy forest (of each shard).
         n_shards: forests over equal id ranges (None: :func:`default_shards`).
         batch_size: images decoded and embedded at a time.
-        progress: show a progress bar.
+        progress: show a progress bar (a line every few seconds when stderr is not a terminal).
 
     Returns:
         The index, and ``(path, reason)`` of each skipped file.
 
     Raises:
         DatasetNotFoundError: ``images_dir`` is missing or holds none of the model's classes.
-        ValueError: no readable image, bad modality or batch size, or a model without a fingerprint.
+        ValueError: no readable image, bad modality or batch size, a model without a fingerprint, or
+            an unusable ``out_dir`` (checked before embedding: see :func:`check_index_dir`).
     """
     import torch
-    from tqdm import tqdm
+
+    from .progress import progress_bar
 
     if modality not in MODALITIES:
         raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
@@ -572,13 +649,18 @@ def build_folder_index(model: CrossModalModel, images_dir: str | Path, modality:
     fingerprint = getattr(model, "info", {}).get("fingerprint")
     if not fingerprint:
         raise ValueError("the model has no checkpoint fingerprint: load it with crossmodal.checkpoint.load_checkpoint")
+    check_index_dir(out_dir)
+    for folder in remove_stale_temporaries(out_dir):
+        print(f"removed {folder}, left over by an interrupted index build", file=sys.stderr, flush=True)
     images_dir = Path(images_dir).absolute()
     samples = scan_folder(images_dir, tuple(model.class_names))
     size = model.config.image_size
     chunks, kept, skipped = [], [], []
-    with tqdm(total=len(samples), desc=f"embedding {modality} images", unit="img", disable=not progress) as bar:
+    with progress_bar(total=len(samples), desc=f"embedding {modality} images", unit="img",
+                      disable=not progress) as bar:
         for start in range(0, len(samples), batch_size):
-            arrays, ok, bad = load_arrays(samples[start:start + batch_size], modality, size)
+            arrays, ok, bad = load_arrays(samples[start:start + batch_size], modality, size,
+                                          sketch_input=model.config.sketch_input)
             if ok:
                 chunks.append(model.embed(torch.from_numpy(arrays).float() / 255.0, modality, batch_size))
             kept.extend(ok)
