@@ -11,6 +11,9 @@ The sketch generator shares no code with the training renderers (``crossmodal.sy
 constants below are importable without torch (the command line lists them in its help).
 """
 
+SUITE_VERSION = "1"
+"""Changes whenever the suites' images for a given seed change: reports of other versions are not comparable."""
+
 STYLES: tuple[str, ...] = ("iconic", "mouse", "pencil", "wobbly", "partial", "lowres")
 """Drawing styles of the style-shift suite; its overall numbers pool these."""
 
