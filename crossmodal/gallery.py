@@ -53,7 +53,6 @@ NOT_IMAGE = "not an image file"
 EMPTY_FILE = "empty file"
 HIDDEN = "hidden"
 UNREADABLE = "unreadable image"
-BAD_SCENE = "unreadable scene"
 
 
 @dataclass
@@ -374,8 +373,19 @@ def build_index(model: CrossModalModel, out_dir: str | Path, images: str | Path 
     if len({r["path"] for r in records}) != len(records):
         raise ValueError("a file is given twice (a scene inside the image folder, or the same scene twice)")
     reuse = {r["path"] for r in records if r["path"] in old_sources and _unchanged(old_sources[r["path"]], r)}
+    old_unreadable = old.info.get("unreadable", {}) if old is not None else {}
+    unreadable = {r["path"]: r for r in records
+                  if r["path"] in old_unreadable and _unchanged(old_unreadable[r["path"]], r)}
+    for source in sources:  # not tried again until the file changes
+        if str(source.path) in unreadable:
+            report.skipped.add(source.id, UNREADABLE)
     report.removed = len(set(old_sources) - {r["path"] for r in records})
-    to_embed = [s for s, r in zip(sources, records) if r["path"] not in reuse]
+    to_embed = [s for s, r in zip(sources, records) if r["path"] not in reuse and r["path"] not in unreadable]
+    if old is not None and not to_embed and not report.removed and old.n_trees == n_trees and \
+            n_shards in (None, len(old.shards)) and len(reuse) == len(old_sources):
+        report.reused, report.sources = len(old), len(records)
+        report.labelled = sum(bool(label) for label in old.labels)
+        return old, report  # nothing changed: the index on disk is this one
 
     scenes_open: dict[Path, Scene] = {}
     try:
@@ -402,9 +412,12 @@ def build_index(model: CrossModalModel, out_dir: str | Path, images: str | Path 
             if record["path"] in reuse:
                 _add_stored(collector, old, old_sources[record["path"]], record)
                 continue
+            if record["path"] in unreadable:
+                continue
             if source.kind == "image":
                 if source.path not in new_images:
-                    continue  # unreadable: in the report
+                    unreadable[record["path"]] = record  # in the report too
+                    continue
                 vectors, arrays = new_images[source.path], _image_arrays(1)
             else:
                 scene, vectors, windows = new_scenes[source.path]
@@ -430,7 +443,8 @@ def build_index(model: CrossModalModel, out_dir: str | Path, images: str | Path 
     report.labelled = sum(bool(label) for label in collector.labels)
     info = {"images": str(Path(images).absolute()) if images is not None else "",
             "scenes": [str(Path(p).absolute()) for p in scenes], "checkpoint": str(model.info.get("path", "")),
-            "classes": list(model.class_names), "sources": collector.records, "skipped": report.skipped.to_json()}
+            "classes": list(model.class_names), "sources": collector.records, "unreadable": unreadable,
+            "skipped": report.skipped.to_json()}
     items = {name: np.concatenate(parts) for name, parts in collector.arrays.items()}
     index = EmbeddingIndex.from_embeddings(np.concatenate(collector.embeddings), collector.paths, collector.labels,
                                            modality, fingerprint, n_trees, n_shards=n_shards, info=info, items=items)
@@ -503,11 +517,16 @@ def item_record(index: EmbeddingIndex, i: int) -> dict[str, Any]:
 
 
 def search_gallery(index: EmbeddingIndex, vector: Any, k: int = 10, nms_iou: float | None = DEFAULT_NMS_IOU,
-                   exact: bool = False, search_k: int | None = None, rerank: int = 1) -> list[dict[str, Any]]:
-    """The top ``k`` items for a query embedding as records (:func:`item_record` plus ``rank`` and ``score``).
+                   exact: bool = False, search_k: int | None = None, rerank: int = 1,
+                   url: Callable[[int], str] | None = None) -> list[dict[str, Any]]:
+    """The top ``k`` items for a query embedding as records (:func:`item_record` plus ``rank``, ``score``, ``url``).
 
     Chips of one scene that overlap a better hit by more than ``nms_iou`` are merged into it
     (non-maximum suppression), so one place is one result; ``None`` keeps every chip.
+
+    Args:
+        url: where a client fetches item ``i``'s image (default: the ``file:`` URI of its file,
+            the scene's for a chip).
 
     Raises:
         ValueError: as :meth:`EmbeddingIndex.query`.
@@ -518,5 +537,6 @@ def search_gallery(index: EmbeddingIndex, vector: Any, k: int = 10, nms_iou: flo
     score_of = {int(i): float(s) for i, s in zip(ids, scores)}
     order = non_max_suppression(ids, index.items["source"], index.items["window"], nms_iou, k) if chips \
         else [int(i) for i in ids[:k]]
-    return [{"rank": rank, **item_record(index, i), "score": round(score_of[i], 4)}
+    url = url or (lambda i: Path(index.paths[i]).as_uri())
+    return [{"rank": rank, **item_record(index, i), "score": round(score_of[i], 4), "url": url(i)}
             for rank, i in enumerate(order, start=1)]

@@ -387,8 +387,8 @@ def test_index_and_search_cli_end_to_end(tiny_data, tiny_checkpoint, tmp_path, c
     assert main(["index", "--checkpoint", str(tiny_checkpoint), "--images", str(photos), "--modality", "photo",
                  "--out", str(out), "--n-trees", "8", "--batch-size", "5"]) == 0
     printed = capsys.readouterr().out
-    assert "skipped unreadable file" in printed and "airplane99.png" in printed
-    assert "21 photo images of 3 classes" in printed
+    assert "skipped 1 unreadable image (airplane/airplane99.png)" in printed
+    assert "21 photo items from 21 files (21 embedded" in printed and "21 labelled by class folders" in printed
 
     query = sketches / "runway" / "0.png"
     base = ["search", "--index", str(out), "--checkpoint", str(tiny_checkpoint), "--query", str(query),
@@ -398,19 +398,21 @@ def test_index_and_search_cli_end_to_end(tiny_data, tiny_checkpoint, tmp_path, c
     assert set(report) == {"results", "latency_ms"} and report["latency_ms"] >= 0
     results = report["results"]
     assert [r["rank"] for r in results] == [1, 2, 3, 4, 5]
-    assert all(set(r) == {"rank", "path", "class", "score"} for r in results)
-    assert all(Path(r["path"]).is_file() and r["class"] in ("airplane", "runway", "tenniscourt") for r in results)
+    assert all(set(r) == {"rank", "id", "class", "predicted_class", "predicted_probability", "score", "url"}
+               for r in results)
+    assert all((photos / r["id"]).is_file() and r["id"].startswith(r["class"] + "/") for r in results)
+    assert all(r["url"] == (photos / r["id"]).as_uri() for r in results)
     scores = [r["score"] for r in results]
     assert scores == sorted(scores, reverse=True) and all(-1.0 <= s <= 1.0 for s in scores)
 
     assert main(base + ["--json", "--exact"]) == 0
     exact = json.loads(capsys.readouterr().out)["results"]
-    assert [r["path"] for r in exact] == [r["path"] for r in results]  # 21 items, 8 trees: Annoy is exact here
+    assert [r["id"] for r in exact] == [r["id"] for r in results]  # 21 items, 8 trees: Annoy is exact here
 
     assert main(base) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["rank", "class", "score", "file"]
-    assert table[1].split()[0] == "1" and table[1].split()[3] == results[0]["path"]
+    assert table[0].split() == ["rank", "class", "score", "lon,", "lat", "item"]
+    assert table[1].split()[0] == "1" and table[1].split()[3] == results[0]["id"]
 
 
 def test_search_cli_refuses_an_index_of_another_checkpoint(tiny_data, tiny_checkpoint, tmp_path, capsys):
@@ -448,7 +450,7 @@ def test_index_cli_writes_shards_that_search_like_exact(tiny_data, tiny_checkpoi
     found = []
     for extra in ([], ["--exact"]):
         assert main(base + extra) == 0
-        found.append([r["path"] for r in json.loads(capsys.readouterr().out)["results"]])
+        found.append([r["id"] for r in json.loads(capsys.readouterr().out)["results"]])
     assert found[0] == found[1] and len(found[0]) == 21  # the whole gallery, from both shards, in exact order
     assert main(["index", "--checkpoint", str(tiny_checkpoint), "--images", str(photos), "--modality", "photo",
                  "--out", str(out), "--shards", "0"]) == 2
