@@ -33,11 +33,19 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-import pandas as pd
-from PIL import Image
 
-from crossmodal.data import ImageLoadError
-from crossmodal.retrieval import DEFAULT_K, MAX_K, BlankSketchError, Retriever, SearchResult
+from crossmodal.retrieval import DEFAULT_K, MAX_K, Retriever
+from crossmodal.ui import (
+    AUTO,
+    DEMO_BANNER,
+    LEGEND,
+    PANEL,
+    class_ap_frame,
+    gallery_examples,
+    load_eval_report,
+    model_card,
+    search_panel,
+)
 
 ROOT = Path(__file__).resolve().parent
 ASSETS = ROOT / "assets"
@@ -45,8 +53,6 @@ REAL_CHECKPOINT = ROOT / "checkpoints" / "ucm14.pt"
 DEMO_CHECKPOINT = ROOT / "checkpoints" / "demo.pt"
 DEMO_PER_CLASS = 60  # scenes a class in the generated demo world
 DEMO_SEED = 1  # demo.pt trained on the seed-0 world: seed 1 shows scenes it has never seen
-AUTO = "auto"  # the target-class dropdown value meaning "the predicted class"
-PANEL = ("predicted", "summary", "gallery", "chart", "query", "json")  # what a search handler returns, in order
 SELECT_BRUSH_JS = """() => {
   const pick = (tries) => {
     const brush = document.querySelector('#sketch-canvas button[aria-label="Brush"]');
@@ -245,187 +251,6 @@ def open_retriever(settings: Settings, progress: bool = True) -> Retriever:
     return retriever
 
 
-# ---------------------------------------------------------------------------- handlers
-
-
-def _user_message(err: ImageLoadError) -> str:
-    """A readable reason an image could not be used, without server paths."""
-    cause = err.__cause__
-    from PIL import UnidentifiedImageError
-
-    if isinstance(cause, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
-        return ("This image is too large to decode safely (Pillow's decompression-bomb guard). "
-                "Please downscale it, e.g. to 4000 pixels a side, and try again.")
-    if isinstance(cause, UnidentifiedImageError):
-        return "This file is not an image that can be read (use PNG, JPEG, TIFF, WebP, BMP or GIF)."
-    if isinstance(cause, FileNotFoundError):
-        return "The uploaded file is gone; please upload it again."
-    if cause is not None and "truncat" in str(cause).lower():
-        return "This image file is truncated or damaged; please upload a complete file."
-    text = str(cause or err)
-    return f"This image could not be read: {text.split(': ', 1)[-1] if '/' in text else text}"
-
-
-def empty_panel(message: str) -> tuple:
-    """The values of a result panel that shows only a message."""
-    return (None, message, [], chart_frame(None), None, {})
-
-
-def chart_frame(result: SearchResult | None) -> pd.DataFrame:
-    """The class-wise precision of the top 50 results as a DataFrame for ``gr.BarPlot``."""
-    if result is None:
-        return pd.DataFrame({"class": [], "precision": [], "kind": []})
-    return pd.DataFrame({
-        "class": list(result.class_precision),
-        "precision": [round(v, 3) for v in result.class_precision.values()],
-        "kind": ["target class" if c == result.target_class else "other classes" for c in result.class_precision],
-    })
-
-
-def summary_markdown(result: SearchResult, gallery_size: int, chosen: bool) -> str:
-    """One line above the gallery: target class, P@k and how long the search took."""
-    matches = round(result.precision_at_k * min(result.k, len(result.hits)))
-    how = "your choice" if chosen else "predicted; pick another class on the left if you meant one"
-    noun = "photos" if result.gallery == "photo" else "sketches"
-    return (f"**Target class: {result.target_class}** ({how}) · **P@{result.k} = {result.precision_at_k:.2f}** "
-            f"({matches} of {min(result.k, len(result.hits))} results) · {gallery_size:,} {noun} searched in "
-            f"{result.latency_ms:.0f} ms")
-
-
-def search_panel(retriever: Retriever, source: Any, query_modality: str, gallery: str, k: float = DEFAULT_K,
-                 target: str | None = AUTO, attention: bool = False, live: bool = False) -> tuple:
-    """Run one search and return a result panel's values (see ``PANEL``).
-
-    Args:
-        retriever: the search engine.
-        source: the query: a file path, PIL image, array or Sketchpad dict; None when nothing was given.
-        query_modality: ``"sketch"`` or ``"photo"``.
-        gallery: ``"photo"`` or ``"sketch"``.
-        k: number of results.
-        target: the class to judge results against; ``"auto"`` / None = the predicted class.
-        attention: draw attention heat maps over the query and the results.
-        live: a search triggered while drawing: an empty query shows a hint instead of an error.
-
-    Returns:
-        (top-3 classes for ``gr.Label``, summary markdown, gallery items, chart DataFrame,
-        query image, JSON result).
-
-    Raises:
-        gr.Error: a readable message for the user: blank canvas, unreadable or huge image, no gallery.
-    """
-    started = time.perf_counter()
-    if source is None or (isinstance(source, dict) and source.get("composite") is None):
-        if live:
-            return empty_panel("✏️ Draw a scene as seen from above: results appear as you draw.")
-        raise gr.Error("No query yet: draw something on the canvas or upload an image file.")
-    if not retriever.has_gallery(gallery):
-        plural = "photos" if gallery == "photo" else "sketches"
-        raise gr.Error(f"No {gallery} gallery is loaded: start the app with --{plural} DIR to search {plural}.")
-    chosen = target not in (None, "", AUTO)
-    try:
-        result = retriever.search(source, query_modality, gallery, int(k), target if chosen else None)
-    except BlankSketchError:
-        if live:
-            return empty_panel("✏️ The canvas is blank: draw something and results appear as you draw.")
-        raise gr.Error("The sketch is blank: draw something first.") from None
-    except ImageLoadError as err:
-        raise gr.Error(_user_message(err)) from None
-    except ValueError as err:
-        raise gr.Error(str(err)) from None
-    items = retriever.thumbnails(result, attention)
-    view = Retriever.query_view(result.query, attention)
-    payload = result.to_json()
-    payload["search_ms"] = payload["latency_ms"]
-    payload["latency_ms"] = round((time.perf_counter() - started) * 1000.0, 1)  # handler total, thumbnails included
-    result.latency_ms = payload["latency_ms"]
-    summary = summary_markdown(result, retriever.gallery_size(gallery), chosen)
-    return dict(result.predicted), summary, items, chart_frame(result), view, payload
-
-
-# ---------------------------------------------------------------------------- about
-
-
-def load_eval_report(path: Path | None) -> dict[str, Any] | None:
-    """An evaluation report written by ``python -m crossmodal evaluate --json``, or None."""
-    if path is None or not Path(path).is_file():
-        return None
-    try:
-        report = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return None
-    return report if isinstance(report, dict) and "sketch_to_photo" in report else None
-
-
-def model_card(retriever: Retriever, settings: Settings | None, report: dict[str, Any] | None) -> str:
-    """The About tab's markdown: data, split, training time and retrieval numbers of the checkpoint."""
-    model = retriever.model
-    info = getattr(model, "info", {}) or {}
-    meta = info.get("meta", {}) or {}
-    config = model.config
-    lines = ["### Model card", "",
-             f"- **Checkpoint:** `{Path(info.get('path', '?')).name}` "
-             f"(sha256 `{str(info.get('fingerprint', ''))[:12]}`)",
-             f"- **Classes ({len(model.class_names)}):** {', '.join(model.class_names)}",
-             f"- **Model:** {config.backbone} {tuple(config.widths)}, {config.image_size} px input, "
-             f"{config.embed_dim}-d shared space, attention pooling {'on' if config.attention else 'off'}"]
-    if meta.get("photos_dir"):
-        lines.append(f"- **Trained on:** photos `{meta['photos_dir']}`"
-                     + (f", sketches `{meta['sketches_dir']}`" if meta.get("sketches_dir") else ""))
-    n_photos, n_sketches = len(meta.get("train_photos", [])), len(meta.get("train_sketches", []))
-    if n_photos or n_sketches:
-        lines.append(f"- **Split:** {n_photos} training photos (numbers 00-69 of each class; 70-79 validation, "
-                     f"80-99 test gallery never trained on), {n_sketches} real sketches trained on, "
-                     f"{len(meta.get('heldout_sketches', []))} held out for evaluation")
-    if meta.get("training_seconds"):
-        lines.append(f"- **Training time:** {meta['training_seconds'] / 60:.1f} min"
-                     + (f" on {meta['machine']}" if meta.get("machine") else "")
-                     + (f", finished {meta['finished']}" if meta.get("finished") else ""))
-    validation = meta.get("validation") or {}
-    if validation:
-        metrics = {k: v for k, v in validation.items()
-                   if isinstance(v, float) and any(word in k for word in ("accuracy", "mAP", "P@"))}
-        if metrics:
-            lines.append("- **Validation (last epoch, photos 70-79):** " + ", ".join(
-                f"{k.replace('_', ' ')} {v:.3f}" for k, v in metrics.items()))
-    if not meta.get("training_seconds") and not n_photos:
-        lines.append("- **This checkpoint is untrained** (random weights): results are not meaningful.")
-    lines += ["", "### Retrieval quality", ""]
-    if report:
-        lines += ["| direction | mAP | P@10 | queries | gallery |", "|---|---|---|---|---|"]
-        for direction, name in (("sketch_to_photo", "sketch → photo"), ("photo_to_sketch", "photo → sketch")):
-            r = report.get(direction, {})
-            lines.append(f"| {name} | {r.get('mAP', float('nan')):.3f} | {r.get('P@10', float('nan')):.3f} | "
-                         f"{report.get('n_queries', {}).get(direction, '?')} | "
-                         f"{report.get('n_gallery', {}).get(direction, '?')} |")
-        lines.append(f"\n(split `{report.get('split', '?')}`; sketches trained on are never queries)")
-    else:
-        checkpoint = Path(info.get("path", "CHECKPOINT.pt"))
-        lines.append(f"No evaluation report found. Write one with `python -m crossmodal evaluate --checkpoint "
-                     f"{checkpoint} --photos DIR --sketches DIR --json {checkpoint.with_suffix('.eval.json')}` "
-                     f"and restart the app.")
-    if settings is not None:
-        sketches = f"`{settings.sketches.name}/`" if settings.sketches else "none"
-        lines += ["", "### This server", "",
-                  f"- photo gallery: `{settings.photos.name if settings.photos else '?'}/` "
-                  f"({retriever.gallery_size('photo')} images of the model's classes)",
-                  f"- sketch gallery: {sketches} ({retriever.gallery_size('sketch')} images)",
-                  f"- searched with Annoy ({retriever.indexes['photo'].n_trees} trees), top {MAX_K} at most"]
-    return "\n".join(lines)
-
-
-def class_ap_frame(report: dict[str, Any] | None, direction: str) -> pd.DataFrame:
-    """Per-class AP of one direction of an evaluation report, for ``gr.BarPlot``."""
-    per_class = (report or {}).get(direction, {}).get("per_class_AP", {})
-    return pd.DataFrame({"class": list(per_class), "AP": [round(float(v), 3) for v in per_class.values()]})
-
-
-DEMO_BANNER = """**You are looking at the synthetic demo world**: generated scenes and sketches searched with the
-small model `checkpoints/demo.pt`, so that the app works on a fresh machine without any dataset. To search real
-aerial imagery, run `python -m crossmodal download ucmerced` (UC Merced photos into
-`~/.cache/crossmodal/data/ucmerced`; put Earth on Canvas sketches in `~/.cache/crossmodal/data/eoc-sketches`)
-and restart, or start with `python app.py --photos DIR --sketches DIR` (model `checkpoints/ucm14.pt`)."""
-
-
 # ---------------------------------------------------------------------------- the interface
 
 
@@ -508,7 +333,7 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
                         ph_attention = gr.Checkbox(False, label="Show attention heat maps")
                         ph_button = gr.Button("Search", variant="primary")
                     ph_predicted = gr.Label(num_top_classes=3, label="Predicted class of the photo")
-                    examples = _gallery_examples(retriever)
+                    examples = gallery_examples(retriever)
                     photo_examples = gr.Examples([[p] for p in examples], inputs=[photo_file], examples_per_page=8,
                                                  label="Try a photo from the gallery",
                                                  api_visibility="private") if examples else None
@@ -528,9 +353,7 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
                                x_label_angle=-40, title="Class-wise AP, sketch → photo", height=300)
                     gr.BarPlot(class_ap_frame(report, "photo_to_sketch"), x="class", y="AP", y_lim=[0, 1],
                                x_label_angle=-40, title="Class-wise AP, photo → sketch", height=300)
-            gr.Markdown("Thumbnails: a **green** border and tick mark results of the target class, a **red** border "
-                        "and cross the others; P@k is the share of green among the first k. The bar chart is the "
-                        "class-wise precision of the top 50 results for this query (the paper's per-class P@50).")
+            gr.Markdown(LEGEND)
 
         # ------------------------------------------------------------ events
         sk_out = [sk_predicted, sk["summary"], sk["gallery"], sk["chart"], sk_query, sk["json"]]
@@ -610,19 +433,6 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
                                                  show_progress="minimal")
         demo.load(None, None, None, js=SELECT_BRUSH_JS)  # the canvas opens with the pen in hand
     return demo
-
-
-def _gallery_examples(retriever: Retriever, n: int = 8) -> list[str]:
-    """A few gallery photos of different classes, as examples for the photo tab."""
-    index = retriever.indexes["photo"]
-    seen, picks = set(), []
-    for path, label in zip(index.paths, index.labels):
-        if label not in seen and Path(path).is_file():
-            seen.add(label)
-            picks.append(path)
-        if len(picks) >= n:
-            break
-    return picks
 
 
 def launch_kwargs(retriever: Retriever, settings: Settings) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 Usage:
     python bench/ablation.py --data ../shared/data --epochs 8 [--variants full "no orthogonality" ...]
+        [--init runs/pretrain-world.pt]
 
 Prints a Markdown table (sketch -> photo and photo -> sketch mAP / P@10 on the test gallery) and
 writes each run's checkpoint and evaluation JSON under ``--out`` (default ``runs/ablation``).
@@ -28,12 +29,21 @@ VARIANTS = {  # name -> (replace the base recipe?, extra flags)
     "no procedural sketches": (True, []),
     "contour pseudo-sketches only": (True, ["--no-real-sketches"]),
     "canny pseudo-sketches only": (True, ["--no-real-sketches", "--pseudo-style", "canny"]),
+    # the means of robustness to other drawings and imagery, one at a time
+    "no drawing-style restyling": (False, ["--restyle-prob", "0"]),
+    "basic photo augmentation": (False, ["--photo-augment", "basic"]),
+    "no sketch normalisation (legacy input)": (False, ["--sketch-input", "legacy"]),
+    "none of the three (the previous recipe)": (False, ["--sketch-input", "legacy", "--photo-augment", "basic"]),
 }
 
 
-def run_variant(name: str, extra: list[str], data: Path, out: Path, epochs: int, fold: int, threads: int) -> dict:
+def run_variant(name: str, extra: list[str], data: Path, out: Path, epochs: int, fold: int, threads: int,
+                init: str = "") -> dict:
     """Train and evaluate one variant; returns its evaluation report plus training minutes."""
     slug = "".join(c if c.isalnum() else "-" for c in name.split(" (")[0]) + f"-e{epochs}-fold{fold}"
+    if init:
+        slug += "-init"
+        extra = [*extra, "--init", init]
     checkpoint, report_file = out / f"{slug}.pt", out / f"{slug}.json"
     if not report_file.exists():
         started = time.time()
@@ -58,13 +68,14 @@ def main() -> None:
     parser.add_argument("--fold", type=int, default=0, help="held-out fold of real sketches")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("runs/ablation"))
+    parser.add_argument("--init", default="", help="fine-tune every variant from this checkpoint (e.g. the pretraining)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     args = parser.parse_args()
     rows = []
     for name in args.variants:
         replace, extra = VARIANTS[name]
         r = run_variant(name, extra if replace else BASE + extra, args.data, args.out, args.epochs, args.fold,
-                        args.threads)
+                        args.threads, args.init)
         rows.append(f"| {name} | {r['sketch_to_photo']['mAP']:.3f} | {r['sketch_to_photo']['P@10']:.3f} | "
                     f"{r['photo_to_sketch']['mAP']:.3f} | {r['photo_to_sketch']['P@10']:.3f} | "
                     f"{r.get('train_minutes', float('nan')):.1f} |")

@@ -75,7 +75,8 @@ def load_checkpoint(path: str | Path) -> CrossModalModel:
     """
     data = read_checkpoint(path)
     try:
-        model_config = config_from_dict(ModelConfig, data["model_config"])
+        # checkpoints from before sketch normalisation saw plain resized sketches: keep feeding them those
+        model_config = config_from_dict(ModelConfig, {"sketch_input": "legacy", **data["model_config"]})
         train_config = config_from_dict(TrainConfig, data["train_config"])
         model = CrossModalModel(model_config, data["class_names"])
         model.load_state_dict({k: v.float() if v.is_floating_point() else v

@@ -35,6 +35,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--synthetic-sketches", type=int, default=0, metavar="N",
                    help="add N procedural sketches per class (the demo world's renderer)")
     p.add_argument("--synthetic-prob", type=float, default=TrainConfig.synthetic_prob)
+    p.add_argument("--restyle-prob", type=float, default=TrainConfig.restyle_prob,
+                   help="chance that a training sketch is redrawn in another style (close-up, pen, scan, pencil)")
+    p.add_argument("--photo-augment", default=TrainConfig.photo_augment, choices=("robust", "basic"),
+                   help="robust: other resolutions, colours, haze, blur, JPEG; basic: crops and colour only")
+    p.add_argument("--sketch-input", default=ModelConfig.sketch_input, choices=("skeleton", "legacy"),
+                   help="sketch normalisation: skeleton (crop to the drawing, one pen width) or legacy (resize)")
     p.add_argument("--no-attention", action="store_true", help="average pooling instead of attention (ablation)")
     p.add_argument("--no-orthogonality", action="store_true", help="drop the soft orthogonality term (ablation)")
     p.add_argument("--no-decoders", action="store_true", help="drop the cross-domain decoders L5 (ablation)")
@@ -53,7 +59,7 @@ def _run_train(args: argparse.Namespace) -> int:
     from .train import DEFAULT_CACHE, train
 
     model_config = ModelConfig(image_size=args.image_size, backbone=args.backbone, pretrained=args.pretrained,
-                               widths=tuple(args.widths),
+                               widths=tuple(args.widths), sketch_input=args.sketch_input,
                                attention=not args.no_attention, decoders=not args.no_decoders,
                                cross_attention=not args.no_cross_attention, share_backbone=args.share_backbone)
     train_config = TrainConfig(
@@ -61,6 +67,7 @@ def _run_train(args: argparse.Namespace) -> int:
         branch_epochs=args.branch_epochs, holdout_fold=args.holdout_fold, pseudo_style=args.pseudo_style,
         real_sketches=not args.no_real_sketches, real_sketch_prob=args.real_sketch_prob,
         synthetic_sketches=args.synthetic_sketches, synthetic_prob=args.synthetic_prob,
+        restyle_prob=args.restyle_prob, photo_augment=args.photo_augment,
         w_orthogonality=0.0 if args.no_orthogonality else TrainConfig.w_orthogonality,
         w_decoder=0.0 if args.no_decoders else TrainConfig.w_decoder,
         classes=tuple(args.classes) if args.classes else (), init_checkpoint=args.init)

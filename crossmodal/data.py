@@ -160,11 +160,24 @@ def photo_array(image: Image.Image, size: int) -> np.ndarray:
     return np.asarray(image.resize((size, size), Image.Resampling.BILINEAR)).transpose(2, 0, 1).copy()
 
 
-def sketch_array(image: Image.Image, size: int) -> np.ndarray:
+SKETCH_INPUTS = ("skeleton", "legacy")
+
+
+def sketch_array(image: Image.Image, size: int, method: str = "skeleton") -> np.ndarray:
     """A sketch as a (1, size, size) uint8 *ink* map: 255 where the strokes are, 0 on paper.
 
-    Thin strokes are thickened before a large reduction so that they survive it.
+    Args:
+        method: ``"skeleton"`` normalises the drawing (``crossmodal.ink``): cropped to its strokes,
+            which are thinned and redrawn at one pen width, so pen, canvas size and framing do not
+            change what the model sees. ``"legacy"`` is the plain resize of checkpoints trained
+            before it (thin strokes thickened before a large reduction).
     """
+    if method == "skeleton":
+        from .ink import normalize_sketch
+
+        return normalize_sketch(image, size)[None]
+    if method != "legacy":
+        raise ValueError(f"sketch input must be one of {SKETCH_INPUTS}, not {method!r}")
     gray = ImageOps.grayscale(image)
     factor = max(gray.size) / size
     if factor >= 2:
@@ -181,9 +194,9 @@ def is_blank_sketch(ink: np.ndarray, min_fraction: float = 0.001) -> bool:
     return float((ink > 64).mean()) < min_fraction
 
 
-def load_arrays(samples: list[Sample], modality: str, size: int,
-                progress: bool = False) -> tuple[np.ndarray, list[Sample], list[tuple[Path, str]]]:
-    """Decode samples into one array, skipping unreadable files.
+def load_arrays(samples: list[Sample], modality: str, size: int, progress: bool = False,
+                sketch_input: str = "skeleton") -> tuple[np.ndarray, list[Sample], list[tuple[Path, str]]]:
+    """Decode samples into one array, skipping unreadable files (sketches by ``sketch_input``).
 
     Returns:
         The (n, c, size, size) uint8 array, the samples that were kept, and (path, reason) of each
@@ -191,11 +204,11 @@ def load_arrays(samples: list[Sample], modality: str, size: int,
     """
     from tqdm import tqdm
 
-    to_array = photo_array if modality == "photo" else sketch_array
     arrays, kept, skipped = [], [], []
     for sample in tqdm(samples, desc=f"loading {modality}s", disable=not progress, leave=False):
         try:
-            arrays.append(to_array(load_image(sample.path), size))
+            image = load_image(sample.path)
+            arrays.append(photo_array(image, size) if modality == "photo" else sketch_array(image, size, sketch_input))
             kept.append(sample)
         except ImageLoadError as err:
             skipped.append((sample.path, str(err)))

@@ -42,7 +42,7 @@ def evaluate_model(model: CrossModalModel, photos_dir: str | Path, sketches_dir:
         raise ValueError("the checkpoint trained on test-gallery photos (80-99): its numbers would not be honest")
     size = model.config.image_size
     photo_x, photos, skipped_p = load_arrays(photos, "photo", size, progress)
-    sketch_x, sketches, skipped_s = load_arrays(sketches, "sketch", size, progress)
+    sketch_x, sketches, skipped_s = load_arrays(sketches, "sketch", size, progress, model.config.sketch_input)
     for path, reason in skipped_p + skipped_s:
         print(f"skipped unreadable file {path}: {reason}")
 

@@ -22,7 +22,7 @@ query collects from the trees and scores exactly (Annoy's default: ``n_trees * k
 with query time, almost linearly. Angular distance d between unit vectors converts to cosine as
 ``1 - d*d/2``.
 
-The defaults below come from ``bench/ann.py`` (table in the README), on the quiet 2-core CPU with a
+The defaults below come from ``bench/ann.py`` (table in docs/benchmarks.md), on the quiet 2-core CPU with a
 million clustered 128-d vectors. One forest of 50 trees is at the edge of the 1 ms target: 7 500
 candidates gave recall@10 0.959 at 1.04-1.07 ms a query (p50). Two shards of 500 000, each walked
 by its own core, halve the work a core does: 5 000 candidates a shard gave 0.972 at 0.85-0.90 ms.
@@ -64,9 +64,9 @@ SHARD_FILE = "index-{}.ann"  # the forest of shard i
 EMBEDDINGS_FILE = "embeddings.npy"
 ITEMS_FILE = "items.npz"  # optional per-item arrays (e.g. chip footprints), one row per id
 SIDECAR_FILE = "index.json"
-DEFAULT_N_TREES = 50  # chosen from bench/ann.py: see the module docstring and the README
-DEFAULT_SEARCH_K_PER_SHARD = 5_000  # Annoy candidates each shard collects when a search gives none; see README
-SHARD_FROM_ITEMS = 500_000  # galleries this large get two shards by default (bench/ann.py; see README)
+DEFAULT_N_TREES = 50  # chosen from bench/ann.py: see the module docstring and docs/benchmarks.md
+DEFAULT_SEARCH_K_PER_SHARD = 5_000  # Annoy candidates a shard collects when a search gives none; see docs/benchmarks.md
+SHARD_FROM_ITEMS = 500_000  # galleries this large get two shards by default (bench/ann.py; see docs/benchmarks.md)
 
 
 class IndexMismatchError(ValueError):
@@ -608,7 +608,8 @@ def build_folder_index(model: CrossModalModel, images_dir: str | Path, modality:
     chunks, kept, skipped = [], [], []
     with tqdm(total=len(samples), desc=f"embedding {modality} images", unit="img", disable=not progress) as bar:
         for start in range(0, len(samples), batch_size):
-            arrays, ok, bad = load_arrays(samples[start:start + batch_size], modality, size)
+            arrays, ok, bad = load_arrays(samples[start:start + batch_size], modality, size,
+                                          sketch_input=model.config.sketch_input)
             if ok:
                 chunks.append(model.embed(torch.from_numpy(arrays).float() / 255.0, modality, batch_size))
             kept.extend(ok)

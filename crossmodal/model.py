@@ -208,12 +208,13 @@ class CrossModalModel(nn.Module):
             ImageLoadError: a file cannot be decoded.
         """
         size = self.config.image_size
-        to_array = photo_array if modality == "photo" else sketch_array
         arrays = []
         for image in images:
             if isinstance(image, np.ndarray):
                 image = Image.fromarray(image)
-            arrays.append(to_array(load_image(image), size))
+            image = load_image(image)
+            arrays.append(photo_array(image, size) if modality == "photo"
+                          else sketch_array(image, size, self.config.sketch_input))
         return torch.from_numpy(np.stack(arrays)).float() / 255.0
 
     @torch.no_grad()

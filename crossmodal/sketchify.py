@@ -21,6 +21,7 @@ from PIL import Image
 from torchvision.transforms import v2
 
 from .data import Sample, load_image, sketch_array
+from .ink import normalize_darkness
 
 WORK_SIDE = 256  # contours are traced at the sketches' own resolution
 MIN_CONTOUR_LENGTH = 70.0  # pixels at WORK_SIDE: shorter contours are texture, not structure
@@ -55,38 +56,92 @@ def pseudo_sketch(image: Image.Image, style: str = "contours") -> Image.Image:
     return Image.fromarray(canvas)
 
 
-def _pseudo_ink(args: tuple[str, int, str, str | None]) -> np.ndarray:
-    path, size, style, cache_dir = args
+def _pseudo_ink(args: tuple[str, int, str, str | None, str]) -> np.ndarray:
+    path, size, style, cache_dir, sketch_input = args
     cache_file = None
     if cache_dir:
         stat = os.stat(path)
         key = hashlib.sha1(f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{style}|{PSEUDO_VERSION}".encode()).hexdigest()
         cache_file = Path(cache_dir) / f"{key}.png"
         if cache_file.exists():
-            return sketch_array(Image.open(cache_file), size)
+            return sketch_array(Image.open(cache_file), size, sketch_input)
     drawing = pseudo_sketch(load_image(path), style)
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache_file.with_suffix(f".{os.getpid()}.tmp.png")
         drawing.save(tmp)
         os.replace(tmp, cache_file)
-    return sketch_array(drawing, size)
+    return sketch_array(drawing, size, sketch_input)
 
 
 def pseudo_sketch_arrays(samples: list[Sample], size: int, style: str = "contours",
-                         cache_dir: str | Path | None = None, workers: int | None = None) -> np.ndarray:
+                         cache_dir: str | Path | None = None, workers: int | None = None,
+                         sketch_input: str = "skeleton") -> np.ndarray:
     """Pseudo-sketch ink maps (n, 1, size, size) of photo samples, in parallel and cached on disk.
 
-    ``workers``: processes tracing contours (None: one per CPU core, at most 16).
+    ``workers``: processes tracing contours (None: one per CPU core, at most 16). ``sketch_input``:
+    the normalisation of ``data.sketch_array``.
     """
     workers = min(os.cpu_count() or 1, 16) if workers is None else workers
-    jobs = [(str(s.path), size, style, str(cache_dir) if cache_dir else None) for s in samples]
+    jobs = [(str(s.path), size, style, str(cache_dir) if cache_dir else None, sketch_input) for s in samples]
     if workers <= 1 or len(jobs) < 8:
         arrays = [_pseudo_ink(job) for job in jobs]
     else:
         with ProcessPoolExecutor(workers) as pool:
             arrays = list(pool.map(_pseudo_ink, jobs, chunksize=8))
     return np.stack(arrays) if arrays else np.zeros((0, 1, size, size), np.uint8)
+
+
+class DrawingStyle:
+    """Redraw a normalised ink map as another hand, pen or scanner would, then normalise it again.
+
+    Works on the (WORK_SIDE, WORK_SIDE) uint8 maps that ``sketch_array(..., ink.WORK_SIDE)`` makes
+    and returns a (size, size) uint8 map as ``sketch_array(..., size)`` would. With probability
+    ``p`` one or more of: a close-up of one part (an iconic, object-filling drawing), a thick pen
+    that merges nearby strokes, a small low-resolution scan, a faint grey pencil with paper noise.
+    Otherwise the map is only reduced to ``size``. Draws from ``numpy.random`` (seeded by training).
+    """
+
+    def __init__(self, size: int, p: float = 0.5):
+        """``size``: output side; ``p``: chance that the drawing is restyled at all."""
+        self.size, self.p = size, p
+
+    def __call__(self, ink: np.ndarray) -> np.ndarray:
+        """Restyle one (side, side) uint8 ink map into a (size, size) uint8 ink map."""
+        if np.random.rand() >= self.p:
+            return cv2.resize(ink, (self.size, self.size), interpolation=cv2.INTER_AREA)
+        darkness = ink.astype(np.float32) / 255.0
+        side = darkness.shape[0]
+        if np.random.rand() < 0.4:
+            darkness = _close_up(darkness)
+        if np.random.rand() < 0.5:
+            radius = np.random.randint(1, 8)
+            darkness = cv2.dilate(darkness, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2))
+        if np.random.rand() < 0.25:
+            small = np.random.randint(40, 81)
+            darkness = cv2.resize(cv2.resize(darkness, (small, small), interpolation=cv2.INTER_AREA), (side, side),
+                                  interpolation=cv2.INTER_LINEAR)
+        if np.random.rand() < 0.25:
+            grain = cv2.GaussianBlur(np.random.normal(0, 0.04, darkness.shape).astype(np.float32), (0, 0), 1.0)
+            darkness = darkness * np.random.uniform(0.25, 0.7) + grain
+        out = normalize_darkness(np.clip(darkness, 0.0, 1.0).astype(np.float32), self.size)
+        # a restyling that erased the drawing (a close-up of empty paper) keeps the original
+        if out.max() == 0:
+            return cv2.resize(ink, (self.size, self.size), interpolation=cv2.INTER_AREA)
+        return out
+
+
+def _close_up(darkness: np.ndarray) -> np.ndarray:
+    """A square window of 30-70 % of the side around a random stroke pixel, scaled to the full side."""
+    ys, xs = np.nonzero(darkness > 0.5)
+    if len(xs) == 0:
+        return darkness
+    side = darkness.shape[0]
+    window = int(side * np.random.uniform(0.3, 0.7))
+    i = np.random.randint(len(xs))
+    x0 = int(np.clip(xs[i] - window // 2, 0, side - window))
+    y0 = int(np.clip(ys[i] - window // 2, 0, side - window))
+    return cv2.resize(darkness[y0:y0 + window, x0:x0 + window], (side, side), interpolation=cv2.INTER_LINEAR)
 
 
 class StrokeWidth(torch.nn.Module):
@@ -116,13 +171,73 @@ def sketch_augmentation(size: int) -> v2.Compose:
     ])
 
 
-def photo_augmentation(size: int) -> v2.Compose:
-    """Aerial-photo augmentation for (3, size, size) uint8 tensors: crop, any orientation, colour."""
+class ReflectZoomOut(torch.nn.Module):
+    """Show the scene from higher up: shrink it by a random factor and complete it by mirroring.
+
+    Other sensors image the same ground at a coarser resolution; mirrored borders continue the
+    scene's texture instead of adding a frame the model could key on.
+    """
+
+    def __init__(self, smallest: float = 0.5):
+        """``smallest``: the strongest zoom-out, as a share of the side."""
+        super().__init__()
+        self.smallest = smallest
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """Zoom a (C, H, W) uint8 image out; the output has the input's size."""
+        _, h, w = image.shape
+        factor = float(torch.empty(()).uniform_(self.smallest, 1.0))
+        small = v2.functional.resize(image, [max(2, round(h * factor)), max(2, round(w * factor))], antialias=True)
+        top, left = (h - small.shape[1]) // 2, (w - small.shape[2]) // 2
+        padding = (left, w - small.shape[2] - left, top, h - small.shape[1] - top)
+        return F.pad(small[None].float(), padding, mode="reflect")[0].round().to(image.dtype)
+
+
+class Haze(torch.nn.Module):
+    """Atmospheric haze: blend the image towards a light grey by a random amount."""
+
+    def __init__(self, strength: tuple[float, float] = (0.1, 0.4)):
+        """``strength``: range of the blend weight of the haze colour."""
+        super().__init__()
+        self.strength = strength
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """Haze a (C, H, W) uint8 image."""
+        amount = float(torch.empty(()).uniform_(*self.strength))
+        level = float(torch.empty(()).uniform_(190, 235))
+        return (image.float() * (1 - amount) + level * amount).round().clamp(0, 255).to(image.dtype)
+
+
+PHOTO_AUGMENTS = ("robust", "basic")
+
+
+def photo_augmentation(size: int, kind: str = "robust") -> v2.Compose:
+    """Aerial-photo augmentation for (3, S, S) uint8 tensors (S >= size) into (3, size, size) uint8.
+
+    ``"robust"``: other ground resolutions (zoom-out by mirroring, crops down to a quarter of the
+    area), any orientation, other colours, haze, blur and JPEG compression: imagery from other
+    sources. ``"basic"``: crops down to 35 %, orientation and colour only.
+    """
+    if kind == "basic":
+        return v2.Compose([
+            v2.RandomResizedCrop(size, scale=(0.35, 1.0), ratio=(0.8, 1.25), antialias=True),
+            v2.RandomHorizontalFlip(),
+            v2.RandomVerticalFlip(),
+            v2.RandomChoice([v2.RandomRotation((a, a)) for a in (0, 90, 180, 270)]),
+            v2.ColorJitter(0.3, 0.3, 0.3, 0.04),
+            v2.RandomGrayscale(0.1),
+        ])
+    if kind != "robust":
+        raise ValueError(f"photo augmentation must be one of {PHOTO_AUGMENTS}, not {kind!r}")
     return v2.Compose([
-        v2.RandomResizedCrop(size, scale=(0.35, 1.0), ratio=(0.8, 1.25), antialias=True),
+        v2.RandomApply([ReflectZoomOut(0.5)], p=0.25),
+        v2.RandomResizedCrop(size, scale=(0.25, 1.0), ratio=(0.8, 1.25), antialias=True),
         v2.RandomHorizontalFlip(),
         v2.RandomVerticalFlip(),
         v2.RandomChoice([v2.RandomRotation((a, a)) for a in (0, 90, 180, 270)]),
-        v2.ColorJitter(0.3, 0.3, 0.3, 0.04),
+        v2.ColorJitter(0.4, 0.4, 0.4, 0.06),
         v2.RandomGrayscale(0.1),
+        v2.RandomApply([Haze()], p=0.2),
+        v2.RandomApply([v2.GaussianBlur(5, sigma=(0.3, 1.5))], p=0.2),
+        v2.RandomApply([v2.JPEG((15, 90))], p=0.2),
     ])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
 from dataclasses import dataclass
@@ -19,7 +20,9 @@ from .data import EOC_CLASSES, Sample, load_arrays, photo_split, scan_folder, sk
 from .losses import UnifiedLoss
 from .metrics import retrieval_metrics
 from .model import CrossModalModel
-from .sketchify import photo_augmentation, pseudo_sketch_arrays, sketch_augmentation
+from .ink import VERSION as INK_VERSION
+from .ink import WORK_SIDE
+from .sketchify import DrawingStyle, photo_augmentation, pseudo_sketch_arrays, sketch_augmentation
 
 DEFAULT_CACHE = Path.home() / ".cache" / "crossmodal" / "pseudo-sketches"
 
@@ -33,12 +36,12 @@ def relative_name(sample: Sample) -> str:
 class TrainingData:
     """Everything one run trains and validates on, decoded into memory."""
 
-    photos: np.ndarray  # (n, 3, S, S) uint8, training photos
+    photos: np.ndarray  # (n, 3, 2S, 2S) uint8, training photos at twice the model input S
     photo_labels: np.ndarray  # (n,) class indices
-    pseudo: np.ndarray  # (n, 1, S, S) uint8 pseudo-sketch ink of each training photo
-    real: np.ndarray  # (m, 1, S, S) uint8 ink of the real sketches of the training folds
+    pseudo: np.ndarray  # (n, 1, W, W) uint8 pseudo-sketch ink of each training photo, W: the sketch side
+    real: np.ndarray  # (m, 1, W, W) uint8 ink of the real sketches of the training folds
     real_labels: np.ndarray  # (m,)
-    synthetic: np.ndarray  # (s, 1, S, S) uint8 ink of procedural sketches in the real ones' style
+    synthetic: np.ndarray  # (s, 1, W, W) uint8 ink of procedural sketches in the real ones' style
     synthetic_labels: np.ndarray  # (s,)
     val_photos: np.ndarray
     val_labels: np.ndarray
@@ -51,8 +54,12 @@ class TrainingData:
 
 def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classes: tuple[str, ...],
                  config: TrainConfig, image_size: int, cache_dir: str | Path | None = DEFAULT_CACHE,
-                 progress: bool = True) -> TrainingData:
+                 progress: bool = True, sketch_input: str = "skeleton") -> TrainingData:
     """Scan, split and decode the training data. Test photos (80-99) are never loaded here.
+
+    Training photos are kept at twice the model input (crops then zoom in on real pixels) and
+    training sketches, when normalised, at the normalisation's working side (restyling redraws
+    them there); validation data is at the model input.
 
     Raises:
         DatasetNotFoundError: a folder is missing or has none of the classes.
@@ -62,14 +69,15 @@ def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classe
     samples = scan_folder(photos_dir, classes)
     train = [s for s in samples if photo_split(s.path, config.val_from) == "train"]
     val = [s for s in samples if photo_split(s.path, config.val_from) == "val"]
-    photos, train, skipped = load_arrays(train, "photo", image_size, progress)
+    sketch_side = WORK_SIDE if sketch_input == "skeleton" else image_size
+    photos, train, skipped = load_arrays(train, "photo", 2 * image_size, progress)
     val_photos, val, skipped_val = load_arrays(val, "photo", image_size, progress)
     missing = sorted(set(classes) - {s.label for s in train})
     if missing:
         raise ValueError(f"no readable training photos (numbers 00-{config.val_from - 1:02d}) for classes {missing} "
                          f"under {photos_dir}")
-    pseudo = pseudo_sketch_arrays(train, image_size, config.pseudo_style, cache_dir)
-    val_pseudo = pseudo_sketch_arrays(val, image_size, config.pseudo_style, cache_dir)
+    pseudo = pseudo_sketch_arrays(train, sketch_side, config.pseudo_style, cache_dir, sketch_input=sketch_input)
+    val_pseudo = pseudo_sketch_arrays(val, image_size, config.pseudo_style, cache_dir, sketch_input=sketch_input)
 
     real_train: list[Sample] = []
     heldout: list[Sample] = []
@@ -78,12 +86,12 @@ def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classe
         folds = sketch_fold(sketches, config.sketch_folds)
         real_train = [s for s in sketches if folds[s.path] != config.holdout_fold]
         heldout = [s for s in sketches if folds[s.path] == config.holdout_fold]
-    real, real_train, skipped_real = load_arrays(real_train, "sketch", image_size, progress)
+    real, real_train, skipped_real = load_arrays(real_train, "sketch", sketch_side, progress, sketch_input)
     synthetic, synthetic_samples = np.zeros((0, 1, image_size, image_size), np.uint8), []
     if config.synthetic_sketches:
         world = synthetic_world(config.synthetic_sketches, config.seed, classes, cache_dir, progress)
         synthetic, synthetic_samples, _ = load_arrays(scan_folder(world / "sketches", classes), "sketch",
-                                                      image_size, progress)
+                                                      sketch_side, progress, sketch_input)
     return TrainingData(
         photos=photos, photo_labels=np.array([index[s.label] for s in train]), pseudo=pseudo,
         real=real, real_labels=np.array([index[s.label] for s in real_train], dtype=np.int64),
@@ -127,7 +135,9 @@ class PairDataset(Dataset):
 
     def __init__(self, data: TrainingData, config: TrainConfig, image_size: int):
         self.data, self.config = data, config
-        self.photo_aug, self.sketch_aug = photo_augmentation(image_size), sketch_augmentation(image_size)
+        self.photo_aug = photo_augmentation(image_size, config.photo_augment)
+        self.sketch_aug = sketch_augmentation(image_size)
+        self.restyle = DrawingStyle(image_size, config.restyle_prob)
         self.by_class = {c: np.flatnonzero(data.photo_labels == c) for c in np.unique(data.photo_labels)}
         self.real_by_class = {c: np.flatnonzero(data.real_labels == c) for c in np.unique(data.real_labels)}
         self.synthetic_by_class = {c: np.flatnonzero(data.synthetic_labels == c)
@@ -149,6 +159,8 @@ class PairDataset(Dataset):
             j = i if np.random.rand() < 0.5 else np.random.choice(self.by_class[label])
             ink = self.data.pseudo[j]
         photo = self.photo_aug(torch.from_numpy(self.data.photos[i])).float() / 255.0
+        if ink.shape[-1] != self.restyle.size:
+            ink = self.restyle(ink[0])[None]
         sketch = self.sketch_aug(torch.from_numpy(ink).float() / 255.0)
         return {"photo": photo, "sketch": sketch, "label": label}
 
@@ -185,7 +197,8 @@ def initial_weights(model: CrossModalModel, path: str | Path) -> str:
     from .checkpoint import load_checkpoint
 
     source = load_checkpoint(path)
-    if source.config != model.config:
+    # the sketch normalisation is input processing, not architecture: weights carry over between them
+    if dataclasses.replace(source.config, sketch_input=model.config.sketch_input) != model.config:
         raise ValueError(f"{path} has another architecture ({source.config}) than this run ({model.config}): "
                          f"pass the same --image-size and model options it was trained with")
     if list(source.class_names) != list(model.class_names):
@@ -220,7 +233,8 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
     classes = config.classes or EOC_CLASSES
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
-    data = prepare_data(photos_dir, sketches_dir, classes, config, model_config.image_size, cache_dir, progress)
+    data = prepare_data(photos_dir, sketches_dir, classes, config, model_config.image_size, cache_dir, progress,
+                        model_config.sketch_input)
     for path, reason in data.skipped:
         print(f"skipped unreadable file {path}: {reason}")
     model = CrossModalModel(model_config, classes)
@@ -287,6 +301,7 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
         "train_photos": data.train_photo_names, "train_sketches": data.train_sketch_names,
         "heldout_sketches": data.heldout_sketch_names, "training_seconds": round(state["seconds"], 1),
         "init_checkpoint_sha256": init_sha256, "device": str(device),
+        "sketch_normalisation": INK_VERSION if model_config.sketch_input == "skeleton" else "legacy",
         "validation": state["history"][-1] if state["history"] else {}, "history": state["history"],
         "photos_dir": str(photos_dir), "sketches_dir": str(sketches_dir) if sketches_dir else "",
         "torch": str(torch.__version__), "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",

@@ -1,4 +1,4 @@
-"""The demo app: search handlers called directly, the served HTTP API, start-up settings and a fresh-machine start."""
+"""The demo app: search panels (crossmodal.ui) called directly, the served API, settings and a fresh-machine start."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from conftest import free_port, import_app
+from crossmodal import ui
 from crossmodal.data import ImageLoadError
 from crossmodal.retrieval import (
     CLASS_TOP,
@@ -83,7 +84,7 @@ def check_payload(payload: dict, k: int, gallery_size: int, classes: list[str]) 
 
 @pytest.mark.parametrize("k", [1, 5, 12, 50])
 def test_sketch_search_sorted_k_respected_and_json_fields(retriever, tiny_data, k):
-    predicted, summary, items, chart, query, payload = app.search_panel(retriever, str(a_sketch(tiny_data)),
+    predicted, summary, items, chart, query, payload = ui.search_panel(retriever, str(a_sketch(tiny_data)),
                                                                         "sketch", "photo", k)
     n = retriever.gallery_size("photo")
     assert n == 21  # 3 classes x 7 photos, all indexed
@@ -99,8 +100,8 @@ def test_sketch_search_sorted_k_respected_and_json_fields(retriever, tiny_data, 
 
 def test_photo_searches_both_galleries(retriever, tiny_data):
     photo = str(a_photo(tiny_data))
-    *_, to_sketches = app.search_panel(retriever, photo, "photo", "sketch", 12)
-    *_, to_photos = app.search_panel(retriever, photo, "photo", "photo", 12)
+    *_, to_sketches = ui.search_panel(retriever, photo, "photo", "sketch", 12)
+    *_, to_photos = ui.search_panel(retriever, photo, "photo", "photo", 12)
     check_payload(to_sketches, 12, retriever.gallery_size("sketch"), retriever.class_names)
     check_payload(to_photos, 12, retriever.gallery_size("photo"), retriever.class_names)
     assert all("/sketches/" in r["path"] for r in to_sketches["results"])
@@ -133,20 +134,20 @@ def test_class_precision_of_top_50(retriever, tiny_data):
 def test_live_drawing_dict_and_blank_canvas(retriever):
     drawing = Image.new("RGB", (512, 512), "white")
     blank = {"background": None, "layers": [], "composite": drawing}
-    message = app.search_panel(retriever, blank, "sketch", "photo", live=True)[1]
+    message = ui.search_panel(retriever, blank, "sketch", "photo", live=True)[1]
     assert "draw something" in message.lower()
     with pytest.raises(gr.Error, match="blank"):
-        app.search_panel(retriever, blank, "sketch", "photo")
+        ui.search_panel(retriever, blank, "sketch", "photo")
     with pytest.raises(BlankSketchError):
         retriever.search(drawing, "sketch", "photo")
-    assert "Draw" in app.search_panel(retriever, None, "sketch", "photo", live=True)[1]
+    assert "Draw" in ui.search_panel(retriever, None, "sketch", "photo", live=True)[1]
     with pytest.raises(gr.Error, match="No query"):
-        app.search_panel(retriever, None, "sketch", "photo")
+        ui.search_panel(retriever, None, "sketch", "photo")
 
     from PIL import ImageDraw
 
     ImageDraw.Draw(drawing).line([(100, 50), (100, 450)], fill="black", width=8)
-    payload = app.search_panel(retriever, {"background": None, "layers": [], "composite": drawing},
+    payload = ui.search_panel(retriever, {"background": None, "layers": [], "composite": drawing},
                                "sketch", "photo", 7, live=True)[-1]
     assert len(payload["results"]) == 7
 
@@ -165,7 +166,7 @@ def test_bad_files_get_readable_messages(retriever, tmp_path):
         with pytest.raises(ImageLoadError):
             retriever.search(str(path), "photo", "photo")
         with pytest.raises(gr.Error, match=message) as info:
-            app.search_panel(retriever, str(path), "photo", "photo")
+            ui.search_panel(retriever, str(path), "photo", "photo")
         assert str(tmp_path) not in info.value.message  # no server paths in messages
 
 
@@ -180,7 +181,7 @@ def test_any_image_mode_is_accepted(retriever, tmp_path, mode):
         image = Image.fromarray(rng.integers(0, 255, (80, 60, 3), dtype=np.uint8)).convert(mode)
     path = tmp_path / ("q.tif" if mode in ("I;16", "I", "F", "CMYK") else "q.png")
     image.save(path)
-    payload = app.search_panel(retriever, str(path), "photo", "photo", 3)[-1]
+    payload = ui.search_panel(retriever, str(path), "photo", "photo", 3)[-1]
     assert len(payload["results"]) == 3
 
 
@@ -194,11 +195,11 @@ def test_large_image_is_downscaled(retriever, tmp_path):
 
 def test_bad_k_and_missing_gallery(retriever, tiny_checkpoint, tiny_data, tmp_path):
     with pytest.raises(gr.Error, match="k must be"):
-        app.search_panel(retriever, str(a_sketch(tiny_data)), "sketch", "photo", 0)
+        ui.search_panel(retriever, str(a_sketch(tiny_data)), "sketch", "photo", 0)
     photos_only = Retriever.open(tiny_checkpoint, tiny_data[0], None, tmp_path / "only", progress=False)
     assert not photos_only.has_gallery("sketch")
     with pytest.raises(gr.Error, match="--sketches"):
-        app.search_panel(photos_only, str(a_photo(tiny_data)), "photo", "sketch")
+        ui.search_panel(photos_only, str(a_photo(tiny_data)), "photo", "sketch")
 
 
 # ---------------------------------------------------------------------------- library pieces
@@ -301,18 +302,18 @@ def test_missing_checkpoint_is_one_clear_line(tiny_data, tmp_path, capsys):
 
 
 def test_model_card_and_evaluation_report(retriever, settings, tmp_path):
-    card = app.model_card(retriever, settings, None)
+    card = ui.model_card(retriever, settings, None)
     assert "untrained" in card and "No evaluation report" in card
     report = {"sketch_to_photo": {"mAP": 0.5, "P@10": 0.6, "per_class_AP": {"runway": 0.7}},
               "photo_to_sketch": {"mAP": 0.4, "P@10": 0.3, "per_class_AP": {"runway": 0.2}},
               "n_queries": {"sketch_to_photo": 6, "photo_to_sketch": 6}, "n_gallery": {}, "split": "test"}
     path = tmp_path / "tiny.eval.json"
     path.write_text(json.dumps(report))
-    loaded = app.load_eval_report(path)
-    assert "| sketch → photo | 0.500 | 0.600 |" in app.model_card(retriever, settings, loaded)
-    assert list(app.class_ap_frame(loaded, "photo_to_sketch")["AP"]) == [0.2]
+    loaded = ui.load_eval_report(path)
+    assert "| sketch → photo | 0.500 | 0.600 |" in ui.model_card(retriever, settings, loaded)
+    assert list(ui.class_ap_frame(loaded, "photo_to_sketch")["AP"]) == [0.2]
     (tmp_path / "bad.json").write_text("{not json")
-    assert app.load_eval_report(tmp_path / "bad.json") is None
+    assert ui.load_eval_report(tmp_path / "bad.json") is None
 
 
 def test_build_demo_names_its_api(retriever, settings):

@@ -88,10 +88,20 @@ def test_huge_images_are_bounded_or_refused(tmp_path, monkeypatch):
 
 def test_sketch_ink_map_keeps_thin_strokes():
     image = Image.new("RGB", (256, 256), "white")
-    image.paste((0, 0, 0), (100, 0, 101, 256))  # a one-pixel pen line
+    image.paste((0, 0, 0), (100, 0, 101, 256))  # a one-pixel pen line, off centre
     ink = sketch_array(image, 64)
     assert ink.shape == (1, 64, 64)
+    # normalised: the line is framed in the middle, redrawn along its whole length, paper beside it
+    assert ink[0, 8:56, 30:34].max(axis=1).min() > 100 and ink[0, :, :20].max() == 0
+
+
+def test_legacy_sketch_input_is_the_plain_resize():
+    image = Image.new("RGB", (256, 256), "white")
+    image.paste((0, 0, 0), (100, 0, 101, 256))
+    ink = sketch_array(image, 64, "legacy")
     assert ink[0, :, 25].min() > 100 and ink[0, :, :20].max() == 0
+    with pytest.raises(ValueError, match="sketch input"):
+        sketch_array(image, 64, "sharpie")
 
 
 def test_pseudo_sketch_is_dark_strokes_on_white(tiny_data):

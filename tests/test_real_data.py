@@ -27,6 +27,6 @@ def test_committed_checkpoint_never_saw_what_it_is_evaluated_on(real_data):
     sketches = scan_folder(real_data / "eoc-sketches")
     assert report["n_queries"]["sketch_to_photo"] == len([s for s in sketches
                                                            if relative_name(s) not in meta["train_sketches"]])
-    # the targets on held-out real sketches; the README's table has the exact numbers
+    # targets on held-out real sketches; docs/results.md has the exact numbers
     assert report["sketch_to_photo"]["mAP"] >= 0.60
     assert report["sketch_to_photo"]["P@10"] >= 0.65
