@@ -540,3 +540,71 @@ def search_gallery(index: EmbeddingIndex, vector: Any, k: int = 10, nms_iou: flo
     url = url or (lambda i: Path(index.paths[i]).as_uri())
     return [{"rank": rank, **item_record(index, i), "score": round(score_of[i], 4), "url": url(i)}
             for rank, i in enumerate(order, start=1)]
+
+
+# ---------------------------------------------------------------------------- large query photos
+
+LARGE_QUERY_CHIPS = 2  # a query photo at least this many chips wide and high is searched chip by chip
+MAX_QUERY_CHIPS_A_SIDE = 4  # at most this many chips a side are embedded for one query (bounded work)
+
+
+@dataclass(frozen=True)
+class ChipQuery:
+    """The chip of a large query photo that matches the gallery best, and how it was found."""
+
+    image: Any  # the chosen chip, RGB PIL image at the model's resolution
+    window: tuple[float, float, float, float]  # where it is in the photo: col_off, row_off, width, height (pixels)
+    photo_size: tuple[int, int]  # the photo's width and height in pixels
+    chips: int  # chips that were compared
+    gsd: float  # the photo's ground resolution used (metres a pixel)
+    assumed_gsd: bool  # True when the photo had no georeferencing and the model's resolution was assumed
+
+    def describe(self) -> str:
+        """One sentence for the user: what was searched and on which assumption."""
+        how = (f"assuming {self.gsd:.2f} m a pixel like the gallery (the file says nothing about its resolution)"
+               if self.assumed_gsd else f"at its georeferenced {self.gsd:.2f} m a pixel")
+        return (f"Your photo ({self.photo_size[0]} x {self.photo_size[1]} px) covers more ground than one gallery "
+                f"scene: it was cut into {self.chips} chips of {DEFAULT_CHIP * TRAINING_GSD:.0f} m, {how}; the "
+                f"outlined chip matched the gallery best and is the query.")
+
+
+def is_large_photo(path: str | Path) -> bool:
+    """True when a photo covers at least ``LARGE_QUERY_CHIPS`` chips a side at its (or the model's) resolution."""
+    try:
+        with Scene(path, fallback_gsd=TRAINING_GSD) as scene:
+            return min(scene.grid_width, scene.grid_height) >= LARGE_QUERY_CHIPS * scene.chip
+    except SceneError:
+        return False
+
+
+def best_query_chip(model: CrossModalModel, index: EmbeddingIndex, path: str | Path, top: int = 5) -> ChipQuery:
+    """Cut a large query photo into chips at the model's resolution and pick the one the gallery matches best.
+
+    At most ``MAX_QUERY_CHIPS_A_SIDE`` chips a side are taken, spread evenly over the photo (a
+    huge photo is sampled, not embedded whole); each chip's score is the mean cosine of its
+    ``top`` nearest gallery items.
+
+    Raises:
+        SceneError: the photo cannot be read or is smaller than a chip.
+    """
+    import torch
+    from PIL import Image
+
+    from .data import photo_array
+
+    with Scene(path, fallback_gsd=TRAINING_GSD) as scene:
+        extent = max(scene.grid_width, scene.grid_height) - scene.chip
+        scene.set_stride(max(scene.chip, -(-extent // (MAX_QUERY_CHIPS_A_SIDE - 1))))
+        tiles, windows = [], []
+        for pixels, block in scene.chips():
+            tiles.extend(pixels)
+            windows.extend(block)
+        if not tiles:
+            raise SceneError(f"{Path(path).name} has no chip with content (blank or nodata)")
+        size = model.config.image_size
+        x = torch.from_numpy(np.stack([photo_array(Image.fromarray(t.transpose(1, 2, 0)), size) for t in tiles]))
+        vectors = model.embed(x.float() / 255.0, "photo", tta=False)
+        scores = [float(np.mean(index.query(v, k=min(top, len(index)), exact=True)[1])) for v in vectors]
+        best = int(np.argmax(scores))
+        return ChipQuery(Image.fromarray(tiles[best].transpose(1, 2, 0)), tuple(float(v) for v in windows[best]),
+                         (scene.width, scene.height), len(tiles), scene.gsd[0], not scene.georeferenced)

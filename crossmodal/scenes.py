@@ -104,10 +104,11 @@ class Scene:
     Args:
         path: a GeoTIFF (or any raster GDAL reads) or a plain PNG/JPEG.
         gsd: the scene's ground resolution in metres a pixel; overrides the transform. Needed for
-            images without georeferencing.
+            images without georeferencing, unless ``fallback_gsd`` is given.
         chip: chip side in pixels at ``target_gsd``.
         stride: chip spacing in pixels at ``target_gsd``.
         target_gsd: the resolution chips are resampled to (the model's training resolution).
+        fallback_gsd: the resolution assumed for an image without georeferencing when ``gsd`` is None.
 
     Raises:
         SceneError: the file cannot be opened, has no known resolution, or is smaller than a chip.
@@ -116,7 +117,7 @@ class Scene:
     """
 
     def __init__(self, path: str | Path, gsd: float | None = None, chip: int = DEFAULT_CHIP,
-                 stride: int = DEFAULT_STRIDE, target_gsd: float = TRAINING_GSD):
+                 stride: int = DEFAULT_STRIDE, target_gsd: float = TRAINING_GSD, fallback_gsd: float | None = None):
         """Open the scene and lay out its chip grid; see the class docstring for the arguments."""
         import rasterio
         from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
@@ -140,7 +141,7 @@ class Scene:
             self._env.__exit__(None, None, None)
             raise SceneError(f"cannot read scene {self.path}: {err}") from err
         try:
-            self._setup(gsd)
+            self._setup(gsd if gsd is not None or self._src.crs is not None else fallback_gsd)
         except BaseException:
             self.close()
             raise
@@ -169,8 +170,7 @@ class Scene:
             raise SceneError(f"{self.path} covers {self.width * self.gsd[0]:.0f} x {self.height * self.gsd[1]:.0f} m, "
                              f"less than one chip ({metres:.0f} m a side): index it as an image instead, or give a "
                              f"smaller --chip")
-        self.cols = grid_offsets(self.grid_width, self.chip, self.stride)
-        self.rows = grid_offsets(self.grid_height, self.chip, self.stride)
+        self.set_stride(self.stride)
         interp = src.colorinterp
         self._lut = None
         if interp and interp[0] == ColorInterp.palette:
@@ -186,6 +186,19 @@ class Scene:
         self.dtype = np.dtype(src.dtypes[self.bands[0] - 1])
         self.value_range = self._value_range()
         self.skipped: Counter[str] = Counter()
+
+    @classmethod
+    def pixels(cls, path: str | Path) -> Scene:
+        """A scene opened only to read pixels (windows, overview), whatever its resolution or georeferencing."""
+        return cls(path, gsd=1.0, chip=16, stride=16, target_gsd=1.0)
+
+    def set_stride(self, stride: int) -> None:
+        """Lay the chip grid out again with another spacing (pixels at the model's resolution)."""
+        if not (isinstance(stride, int) and stride >= 1):
+            raise SceneError(f"stride must be a positive integer, not {stride}")
+        self.stride = stride
+        self.cols = grid_offsets(self.grid_width, self.chip, stride)
+        self.rows = grid_offsets(self.grid_height, self.chip, stride)
 
     def close(self) -> None:
         """Close the file and GDAL's environment."""
@@ -312,12 +325,17 @@ class Scene:
             data = out
         return data if len(data) == 3 else np.repeat(data[:1], 3, 0)
 
-    def read(self, window: Any, out_shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-        """RGB uint8 pixels (3, h, w) and the valid mask (h, w, bool) of a window, resampled to ``out_shape``."""
+    def read(self, window: Any, out_shape: tuple[int, int], resampling: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """RGB uint8 pixels (3, h, w) and the valid mask (h, w, bool) of a window, resampled to ``out_shape``.
+
+        ``resampling`` defaults to :attr:`resampling` (nearest for paletted scenes).
+        """
         from rasterio.enums import Resampling
 
+        if self._lut is not None:
+            resampling = Resampling.nearest
         data = self._src.read(self.bands, window=window, out_shape=(len(self.bands), *out_shape),
-                              resampling=Resampling.nearest if self._lut is not None else self.resampling)
+                              resampling=resampling if resampling is not None else self.resampling)
         mask = self._src.dataset_mask(window=window, out_shape=out_shape, resampling=Resampling.nearest) > 0
         return self._to_rgb8(data), mask
 
@@ -355,19 +373,25 @@ class Scene:
 
     def overview(self, max_side: int = 1024) -> Image.Image:
         """The whole scene reduced to at most ``max_side`` pixels a side (nodata drawn black), as RGB."""
+        from rasterio.enums import Resampling
         from rasterio.windows import Window
 
         factor = max(1.0, max(self.width, self.height) / max_side)
         shape = (max(1, round(self.height / factor)), max(1, round(self.width / factor)))
-        pixels, mask = self.read(Window(0, 0, self.width, self.height), shape)
+        pixels, mask = self.read(Window(0, 0, self.width, self.height), shape, Resampling.average)
         return Image.fromarray((pixels * mask[None]).transpose(1, 2, 0))
 
-    def chip_image(self, window: Any) -> Image.Image:
-        """One chip (a window in scene pixels) at the model's resolution, as RGB."""
+    def window_image(self, window: Any, side: int) -> Image.Image:
+        """A window as an RGB image ``side`` pixels wide (the height follows the window's shape).
+
+        ``window`` is a ``Window`` or ``col_off, row_off, width, height`` in scene pixels.
+        """
+        from rasterio.enums import Resampling
         from rasterio.windows import Window
 
         w = window if isinstance(window, Window) else Window(*window)
-        pixels, _ = self.read(w, (self.chip, self.chip))
+        shape = (max(1, round(side * w.height / w.width)), side)
+        pixels, _ = self.read(w, shape, Resampling.average if w.width > side else Resampling.bilinear)
         return Image.fromarray(pixels.transpose(1, 2, 0))
 
 

@@ -221,3 +221,38 @@ def test_index_and_search_cli_on_a_scene_with_geojson(tiny_checkpoint, tiny_data
                  "--modality", "sketch", "-k", "3"]) == 0
     table = capsys.readouterr().out.splitlines()
     assert "(predicted)" in table[1] and "area.tif:" in table[1]
+
+
+def test_overview_draws_numbered_footprints(tmp_path):
+    from crossmodal.overview import BEST_COLOR, FOOTPRINT_COLOR, Overviews
+
+    scene = make_scene(tmp_path / "area.tif", width=200, height=100)
+    overviews = Overviews(side=100)
+    base, size = overviews.get(scene)
+    assert base.size == (100, 50) and size == (200, 100)
+    hits = [{"rank": 1, "window": [0, 0, 40, 40]}, {"rank": 2, "window": [100, 50, 40, 40]}]
+    drawn = np.asarray(overviews.draw(scene, hits))
+    assert tuple(drawn[19, 0]) == BEST_COLOR  # left edge of the first footprint, below its label
+    assert tuple(drawn[45, 50]) == FOOTPRINT_COLOR  # left edge of the second, scaled by one half
+    assert np.array_equal(np.asarray(overviews.get(scene)[0]), np.asarray(base))  # the cached overview is untouched
+
+
+def test_a_large_query_photo_is_searched_by_its_best_chip(model, tmp_path):
+    from PIL import Image
+
+    from crossmodal.gallery import best_query_chip, is_large_photo
+
+    root = tmp_path / "photos"
+    for i in range(3):
+        put(root / "runway" / f"r{i}.png", seed=i)
+    index, _ = build_index(model, tmp_path / "idx", images=root, n_trees=2, progress=False)
+    big = tmp_path / "big.png"
+    Image.fromarray(np.random.default_rng(4).integers(0, 255, (700, 900, 3), dtype=np.uint8)).save(big)
+    assert is_large_photo(big) and not is_large_photo(root / "runway" / "r0.png")
+    chosen = best_query_chip(model, index, big)
+    assert chosen.chips == 4 * 3  # columns 0, 256, 512, 644; rows 0, 256, 444
+    assert chosen.assumed_gsd and chosen.photo_size == (900, 700)
+    assert chosen.image.size == (256, 256)
+    col, row, width, height = chosen.window
+    assert width == height == 256 and 0 <= col <= 900 - 256 and 0 <= row <= 700 - 256
+    assert "12 chips" in chosen.describe() and "assuming" in chosen.describe()
