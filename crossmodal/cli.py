@@ -147,7 +147,7 @@ def _run_index(args: argparse.Namespace) -> int:
                                 gsd=args.gsd, chip=args.chip, stride=args.stride, n_trees=args.n_trees,
                                 n_shards=args.shards, batch_size=args.batch_size,
                                 tta=False if args.no_tta else None, rebuild=args.rebuild,
-                                progress=sys.stderr.isatty())
+                                progress=True)
     if report.rebuilt_because:
         print(f"embedded everything again: the index in {args.out} could not be reused ({report.rebuilt_because})")
     for line in report.skipped.lines():
@@ -179,7 +179,10 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
                    help="scene chips overlapping a better hit by more than this IoU are merged into it "
                    "(default %(default)s; 1 keeps every chip)")
     p.add_argument("--json", action="store_true",
-                   help="print {results: [...], latency_ms} as JSON (latency of the index lookup, not the embedding)")
+                   help="print {results: [{rank, id, class, score, url, ...}], latency_ms} as JSON, as the app's "
+                        "API answers (id: the file inside the indexed folder, or scene.tif:col,row for a chip; url: "
+                        "a file:// URL; scene chips add footprint and centre in lon/lat; latency of the index "
+                        "lookup, not the embedding)")
     p.add_argument("--geojson", metavar="OUT", help="write the results' footprints as a GeoJSON FeatureCollection")
 
 

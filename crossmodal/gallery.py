@@ -23,7 +23,6 @@ overlapping chips of one place merged.
 from __future__ import annotations
 
 import os
-import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,10 +36,11 @@ from .footprints import DEFAULT_NMS_IOU, non_max_suppression
 from .index import (
     DEFAULT_N_TREES,
     MODALITIES,
-    SIDECAR_FILE,
     EmbeddingIndex,
     IndexMismatchError,
     IndexNotFoundError,
+    check_index_dir,
+    remove_stale_temporaries,
 )
 from .scenes import DEFAULT_CHIP, DEFAULT_STRIDE, TRAINING_GSD, Scene, SceneError, is_scene_file
 
@@ -131,7 +131,7 @@ def scan_images(root: str | Path, class_names: Sequence[str], report: SkipReport
     Raises:
         DatasetNotFoundError: ``root`` is not a folder, or holds no image at all.
     """
-    root = Path(root).absolute()
+    root = Path(root).resolve()
     if not root.is_dir():
         raise DatasetNotFoundError(f"image folder {root} does not exist")
     report = report if report is not None else SkipReport()
@@ -166,7 +166,7 @@ def scene_sources(paths: Sequence[str | Path]) -> list[Source]:
     Raises:
         SceneError: a file does not exist.
     """
-    resolved = [Path(p).absolute() for p in paths]
+    resolved = [Path(p).resolve() for p in paths]
     for path in resolved:
         if not path.is_file():
             raise SceneError(f"scene {path} does not exist")
@@ -332,7 +332,7 @@ def build_index(model: CrossModalModel, out_dir: str | Path, images: str | Path 
         tta: embed each item as the mean of its 8 rotations and flips (None: the model's default,
             on for photos).
         rebuild: embed everything again, ignoring the index at ``out_dir``.
-        progress: show a progress bar.
+        progress: show a progress bar (a line every few seconds when stderr is not a terminal).
 
     Returns:
         The saved index and a :class:`BuildReport`.
@@ -340,9 +340,10 @@ def build_index(model: CrossModalModel, out_dir: str | Path, images: str | Path 
     Raises:
         DatasetNotFoundError: the folder is missing or has no image.
         SceneError: a scene cannot be read or chipped.
-        ValueError: nothing to index, no readable item, bad arguments, or ``out_dir`` is not an index folder.
+        ValueError: nothing to index, no readable item, bad arguments, or an unusable ``out_dir``
+            (checked before embedding: see :func:`~crossmodal.index.check_index_dir`).
     """
-    from tqdm import tqdm
+    from .progress import progress_bar
 
     if modality not in MODALITIES:
         raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
@@ -357,8 +358,8 @@ def build_index(model: CrossModalModel, out_dir: str | Path, images: str | Path 
     fingerprint = getattr(model, "info", {}).get("fingerprint")
     if not fingerprint:
         raise ValueError("the model has no checkpoint fingerprint: load it with crossmodal.checkpoint.load_checkpoint")
-    out_dir = Path(out_dir).absolute()
-    check_index_dir(out_dir)
+    out_dir = check_index_dir(out_dir)
+    remove_stale_temporaries(out_dir)
     report = BuildReport()
     sources = scan_images(images, model.class_names, report.skipped) if images is not None else []
     if modality != "photo":
@@ -396,8 +397,7 @@ def build_index(model: CrossModalModel, out_dir: str | Path, images: str | Path 
                 total += len(scenes_open[s.path])
             else:
                 total += 1
-        with tqdm(total=total, desc=f"embedding {modality}s", unit="item", disable=not progress,
-                  file=sys.stderr) as bar:
+        with progress_bar(total=total, desc=f"embedding {modality}s", unit="item", disable=not progress) as bar:
             new_images = {s.path: v for s, v in _embed_images(
                 model, [s for s in to_embed if s.kind == "image"], modality, batch_size, tta, report.skipped,
                 bar.update)}
@@ -459,19 +459,6 @@ def _add_stored(collector: _Collector, old: EmbeddingIndex, stored: dict[str, An
     kept = {key: stored[key] for key in ("scene", "chips_skipped") if key in stored}
     collector.add({**record, **kept}, np.asarray(old.embeddings[start:stop]), arrays, old.labels[start] if
                   stop > start else "")
-
-
-def check_index_dir(out_dir: Path) -> None:
-    """Refuse, before any embedding, an output folder that is a file or a folder of something else.
-
-    Raises:
-        ValueError: ``out_dir`` is a file, or a non-empty folder that is not an index.
-    """
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ValueError(f"--out {out_dir} is a file: give a folder for the index")
-    if out_dir.is_dir() and not (out_dir / SIDECAR_FILE).is_file() and any(out_dir.iterdir()):
-        raise ValueError(f"refusing to write an index into {out_dir}: it holds other files; choose a new or empty "
-                         f"--out folder")
 
 
 # ---------------------------------------------------------------------------- searching

@@ -37,9 +37,11 @@ import ctypes
 import errno
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -354,16 +356,11 @@ class EmbeddingIndex:
         previous index untouched and loadable. Workers that have the old index open keep reading it.
 
         Raises:
-            ValueError: ``directory`` exists and is not an index directory (it is never replaced).
+            ValueError: ``directory`` is not usable (see :func:`check_index_dir`; it is never replaced).
             OSError: the files cannot be written.
         """
-        directory = Path(directory).absolute()
-        if directory.exists() and not (directory / SIDECAR_FILE).is_file() and \
-                (not directory.is_dir() or any(directory.iterdir())):
-            raise ValueError(f"refusing to replace {directory}: it exists and is not an index directory "
-                             f"(no {SIDECAR_FILE}); choose a new or empty --out folder")
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
+        directory = check_index_dir(directory)
+        tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=_temp_prefix(directory, "tmp")))
         try:
             tmp.chmod(0o755)  # mkdtemp makes it private; app workers may run as another user
             data = [tmp / name for name in forest_files(len(self._forests))] + [tmp / EMBEDDINGS_FILE]
@@ -507,6 +504,85 @@ def _load_forest(ann: Path, dim: int, start: int, stop: int, n_trees: int, embed
     return forest
 
 
+def check_index_dir(directory: str | Path) -> Path:
+    """Make sure an index can be written at ``directory``, before any time is spent embedding for it.
+
+    The folder may be missing (its parents are created), empty, or hold an index (which a new one
+    replaces); its parent must be writable, since the index is written beside it and swapped in.
+
+    Returns:
+        ``directory`` as an absolute path.
+
+    Raises:
+        ValueError: ``directory`` or one of its parents is a file, ``directory`` holds other files
+            (it is never replaced), or the parent cannot be written; the message names the folder.
+    """
+    directory = Path(directory).absolute()
+    existing = next(p for p in (directory, *directory.parents) if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        raise ValueError(f"cannot write the index {directory}: {existing} is a file, not a folder; "
+                         f"choose another index folder")
+    try:
+        if existing == directory and not (directory / SIDECAR_FILE).is_file() and any(directory.iterdir()):
+            raise ValueError(f"refusing to replace {directory}: it exists and is not an index directory "
+                             f"(no {SIDECAR_FILE}); choose a new or empty index folder")
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.probe-"))
+    except OSError as err:
+        raise ValueError(f"cannot write the index {directory}: cannot create a folder in {directory.parent} "
+                         f"({err.strerror or err}); choose a writable index folder") from None
+    return directory
+
+
+def _temp_prefix(directory: Path, kind: str) -> str:
+    """Name prefix of a temporary folder beside ``directory``; the pid says whether its writer still runs."""
+    return f".{directory.name}.{kind}-{os.getpid()}-"
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process: alive
+        return True
+    return True
+
+
+STALE_UNOWNED_SECONDS = 3600  # temporary folders without a pid (older versions) count as left over after this
+
+
+def remove_stale_temporaries(directory: str | Path) -> list[Path]:
+    """Delete the temporary folders that killed or crashed writes of the index at ``directory`` left beside it.
+
+    A folder is left over when the process that made it (named in the folder) no longer runs;
+    folders of writes in progress, in this process or another, are kept.
+
+    Returns:
+        The folders removed.
+    """
+    directory = Path(directory).absolute()
+    pattern = re.compile(rf"\.{re.escape(directory.name)}\.(?:tmp|old|probe)-(?:(\d+)-)?")
+    try:
+        entries = [entry for entry in directory.parent.iterdir() if pattern.match(entry.name) and entry.is_dir()]
+    except OSError:  # no parent yet, or unreadable: nothing of ours is there
+        return []
+    removed = []
+    for entry in entries:
+        pid = pattern.match(entry.name).group(1)
+        try:
+            stale = not _process_alive(int(pid)) if pid else \
+                time.time() - entry.stat().st_mtime > STALE_UNOWNED_SECONDS
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
+
+
 def _write_json(path: Path, obj: Any) -> None:
     with open(path, "w") as handle:
         json.dump(obj, handle)
@@ -552,7 +628,7 @@ def _replace_directory(new: Path, target: Path) -> None:
         return
     if _exchange(new, target):
         return
-    aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+    aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=_temp_prefix(target, "old")))
     os.rmdir(aside)
     os.rename(target, aside)
     try:
@@ -581,17 +657,19 @@ def build_folder_index(model: CrossModalModel, images_dir: str | Path, modality:
         n_trees: trees of the Annoy forest (of each shard).
         n_shards: forests over equal id ranges (None: :func:`default_shards`).
         batch_size: images decoded and embedded at a time.
-        progress: show a progress bar.
+        progress: show a progress bar (a line every few seconds when stderr is not a terminal).
 
     Returns:
         The index, and ``(path, reason)`` of each skipped file.
 
     Raises:
         DatasetNotFoundError: ``images_dir`` is missing or holds none of the model's classes.
-        ValueError: no readable image, bad modality or batch size, or a model without a fingerprint.
+        ValueError: no readable image, bad modality or batch size, a model without a fingerprint, or
+            an unusable ``out_dir`` (checked before embedding: see :func:`check_index_dir`).
     """
     import torch
-    from tqdm import tqdm
+
+    from .progress import progress_bar
 
     if modality not in MODALITIES:
         raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
@@ -602,11 +680,15 @@ def build_folder_index(model: CrossModalModel, images_dir: str | Path, modality:
     fingerprint = getattr(model, "info", {}).get("fingerprint")
     if not fingerprint:
         raise ValueError("the model has no checkpoint fingerprint: load it with crossmodal.checkpoint.load_checkpoint")
+    check_index_dir(out_dir)
+    for folder in remove_stale_temporaries(out_dir):
+        print(f"removed {folder}, left over by an interrupted index build", file=sys.stderr, flush=True)
     images_dir = Path(images_dir).absolute()
     samples = scan_folder(images_dir, tuple(model.class_names))
     size = model.config.image_size
     chunks, kept, skipped = [], [], []
-    with tqdm(total=len(samples), desc=f"embedding {modality} images", unit="img", disable=not progress) as bar:
+    with progress_bar(total=len(samples), desc=f"embedding {modality} images", unit="img",
+                      disable=not progress) as bar:
         for start in range(0, len(samples), batch_size):
             arrays, ok, bad = load_arrays(samples[start:start + batch_size], modality, size,
                                           sketch_input=model.config.sketch_input)

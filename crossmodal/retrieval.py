@@ -12,9 +12,13 @@ Everything here is plain Python: the app wires it to Gradio, tests call it direc
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
+import logging
+import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -31,7 +35,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 
 from .checkpoint import load_checkpoint
-from .data import ImageLoadError, is_blank_sketch, load_image, scan_folder
+from .data import MAX_SIDE, ImageLoadError, is_blank_sketch, load_image, scan_folder
 from .index import EmbeddingIndex, IndexMismatchError, IndexNotFoundError, build_folder_index
 from .model import MODALITIES, CrossModalModel
 
@@ -44,6 +48,9 @@ DISPLAY_SIDE = 512  # queries are kept at most this large for display (recent qu
 MATCH_COLOR = (34, 160, 70)  # border of a result whose class is the target class
 MISS_COLOR = (214, 45, 45)  # border of a result of another class
 _THUMB_VERSION = "v1"  # part of the thumbnail cache key: change it when drawing changes
+TRIM_AFTER_PIXELS = 2_000_000  # a query decoded this large gives its freed memory back to the system
+
+log = logging.getLogger(__name__)
 
 
 class BlankSketchError(ValueError):
@@ -59,6 +66,7 @@ class EncodedQuery:
     embedding: np.ndarray  # (d,) L2-normalised float32
     probabilities: np.ndarray  # (k,) over the model's class names
     attention: np.ndarray  # (S, S) float32 in [0, 1]
+    decoded_pixels: int = 0  # pixels of the query as decoded, before it was reduced for display
 
 
 @dataclass(frozen=True)
@@ -66,7 +74,8 @@ class Hit:
     """One search result: rank from 1, gallery file, class and cosine similarity to the query."""
 
     rank: int
-    path: str
+    id: str  # the file's stable name in its gallery, e.g. "runway/runway49.jpg": what clients see
+    path: str  # the file on this machine: for reading it here, never sent to clients
     label: str
     score: float
 
@@ -87,7 +96,12 @@ class SearchResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        """The machine-readable result: plain values only."""
+        """The machine-readable result: plain values only, no server paths.
+
+        Each result is ``{"rank", "id", "class", "score"}``; ``id`` is the file's path inside its
+        gallery folder. (No key is called ``path``: web clients such as Gradio's take any object
+        with one for a file to download.)
+        """
         return {
             "query_modality": self.query.modality,
             "gallery": self.gallery,
@@ -96,7 +110,7 @@ class SearchResult:
             "predicted": [[c, round(p, 4)] for c, p in self.predicted],
             "precision_at_k": round(self.precision_at_k, 4),
             "class_precision_top50": {c: round(v, 4) for c, v in self.class_precision.items()},
-            "results": [{"rank": h.rank, "path": h.path, "class": h.label, "score": round(h.score, 4)}
+            "results": [{"rank": h.rank, "id": h.id, "class": h.label, "score": round(h.score, 4)}
                         for h in self.hits],
             "latency_ms": round(self.latency_ms, 1),
             **self.extra,
@@ -138,7 +152,7 @@ def top_predictions(probabilities: np.ndarray, class_names: Sequence[str], n: in
 # ---------------------------------------------------------------------------- encoding
 
 
-def _as_image(source: Any) -> Image.Image:
+def _as_image(source: Any, max_side: int = MAX_SIDE) -> Image.Image:
     """A query as an RGB PIL image; accepts files, PIL images, RGB(A)/gray arrays and Sketchpad dicts."""
     if isinstance(source, dict):  # a gr.Sketchpad / gr.ImageEditor value: the composite is the drawing
         source = source.get("composite")
@@ -148,7 +162,7 @@ def _as_image(source: Any) -> Image.Image:
         if source.dtype != np.uint8:
             source = np.clip(source, 0, 255).astype(np.uint8)
         source = Image.fromarray(source)
-    return load_image(source)
+    return load_image(source, max_side=max_side)
 
 
 @torch.no_grad()
@@ -167,7 +181,10 @@ def encode_query(model: CrossModalModel, source: Any, modality: str) -> EncodedQ
     """
     if modality not in MODALITIES:
         raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
-    image = _as_image(source)
+    # a photo is shown at DISPLAY_SIDE and seen by the model smaller still: a huge JPEG decodes at a
+    # reduced scale; a sketch keeps more pixels, so that thin strokes survive until the ink is traced
+    image = _as_image(source, DISPLAY_SIDE if modality == "photo" else MAX_SIDE)
+    decoded_pixels = image.width * image.height
     x = model.preprocess([image], modality)
     if modality == "sketch" and is_blank_sketch((x[0].numpy() * 255).astype(np.uint8)):
         raise BlankSketchError("the sketch is blank: draw something")
@@ -176,7 +193,36 @@ def encode_query(model: CrossModalModel, source: Any, modality: str) -> EncodedQ
     embedding = F.normalize(out["V"], dim=1)[0].numpy().astype(np.float32)
     probabilities = torch.softmax(out["proto_logits"], 1)[0].numpy()
     image.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE), Image.Resampling.BILINEAR)  # kept for display only
-    return EncodedQuery(modality, image, embedding, probabilities, _upsample(out["weights"], x.shape[-1])[0])
+    return EncodedQuery(modality, image, embedding, probabilities, _upsample(out["weights"], x.shape[-1])[0],
+                        decoded_pixels)
+
+
+def release_memory() -> None:
+    """Hand the heap's free memory back to the system.
+
+    glibc keeps the memory of freed large buffers (a decoded 2048^2 image is 12 MB) for reuse, so a
+    server's resident size would otherwise stay at its largest query's peak.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+def gallery_id(path: str | Path, root: str | Path | None) -> str:
+    """A gallery file's stable public name: its path inside the gallery folder, with ``/`` separators.
+
+    Files outside ``root`` (or without one) are named ``<folder>/<file>``, the class layout.
+    """
+    path = Path(path)
+    if root:
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return f"{path.parent.name}/{path.name}"
 
 
 def _upsample(weights: torch.Tensor, size: int) -> np.ndarray:
@@ -288,34 +334,56 @@ def gallery_samples(folder: str | Path, class_names: Sequence[str]) -> tuple[lis
     return [str(s.path.resolve()) for s in samples], [s.label for s in samples]
 
 
-def open_index(model: CrossModalModel, folder: str | Path, modality: str, index_dir: str | Path,
-               progress: bool = True) -> EmbeddingIndex:
-    """Load the index in ``index_dir`` if it was built by this model from these files; else build it.
+def _skipped_file(index_dir: str | Path) -> Path:
+    return Path(f"{Path(index_dir).absolute()}.skipped.json")  # unreadable files, not a reason to rebuild
 
-    An index is rebuilt when it is missing, damaged, from another checkpoint, or when the
-    folder's image files changed (added, removed or renamed), so it always matches what is on disk.
+
+def load_current_index(model: CrossModalModel, folder: str | Path, modality: str,
+                       index_dir: str | Path) -> tuple[EmbeddingIndex | None, str]:
+    """The index in ``index_dir`` if this model built it, and why it should be rebuilt ('' if it should not).
+
+    Returns:
+        ``(index, "")`` when it matches the folder's files; ``(index, reason)`` when it is a valid
+        index of this model but the folder changed since (it can still be served meanwhile);
+        ``(None, reason)`` when there is no usable index.
     """
     fingerprint = model.info.get("fingerprint", "")
     paths, _ = gallery_samples(folder, model.class_names)
-    skipped_file = Path(f"{Path(index_dir).absolute()}.skipped.json")  # unreadable files, not a reason to rebuild
+    skipped_file = _skipped_file(index_dir)
     try:
         index = EmbeddingIndex.load(index_dir, fingerprint=fingerprint)
-        unreadable = set(json.loads(skipped_file.read_text())) if skipped_file.is_file() else set()
-        if index.modality == modality and set(index.paths) == set(paths) - unreadable:
-            return index
-        reason = f"the {modality} folder changed since it was built"
     except IndexNotFoundError:
-        reason = "no index yet"
+        return None, "no index yet"
     except IndexMismatchError as err:
-        reason = str(err).split(";")[0]
+        return None, str(err).split(";")[0]
+    if index.modality != modality:
+        return None, f"it holds {index.modality} images"
+    try:
+        unreadable = set(json.loads(skipped_file.read_text())) if skipped_file.is_file() else set()
     except (OSError, ValueError) as err:  # an unreadable list of skipped files
-        reason = f"unreadable index files ({err})"
+        return index, f"unreadable list of skipped files ({err})"
+    if set(index.paths) != set(paths) - unreadable:
+        return index, f"the {modality} folder changed since it was built"
+    return index, ""
+
+
+def open_index(model: CrossModalModel, folder: str | Path, modality: str, index_dir: str | Path,
+               progress: bool = True, stale_ok: bool = False) -> EmbeddingIndex:
+    """Load the index in ``index_dir`` if it was built by this model from these files; else build it.
+
+    An index is rebuilt when it is missing, damaged, from another checkpoint, or when the
+    folder's image files changed (added, removed or renamed), so it always matches what is on disk;
+    with ``stale_ok`` a valid index of an earlier state of the folder is returned as it is.
+    """
+    index, reason = load_current_index(model, folder, modality, index_dir)
+    if index is not None and (not reason or stale_ok):
+        return index
     if progress:
         print(f"building the {modality} index in {index_dir} ({reason})", flush=True)
     index, skipped = build_folder_index(model, folder, modality, index_dir, progress=progress)
     for path, why in skipped:
         print(f"skipped unreadable file {path}: {why}", flush=True)
-    skipped_file.write_text(json.dumps(sorted(str(Path(p).resolve()) for p, _ in skipped)))
+    _skipped_file(index_dir).write_text(json.dumps(sorted(str(Path(p).resolve()) for p, _ in skipped)))
     return index
 
 
@@ -350,22 +418,44 @@ class Retriever:
         self.exact = exact
         self._cache: OrderedDict[tuple, EncodedQuery] = OrderedDict()
         self._lock = threading.Lock()
+        # ids are relative to the folder each index was built from (its real path: indexes store real paths)
+        self._roots = {m: Path(index.info["images"]).resolve() if index.info.get("images") else None
+                       for m, index in self.indexes.items()}
+        self._files: dict[str, dict[str, str]] = {}  # id -> path of each gallery, made on first use
+        self._missing: set[str] = set()  # gallery files found gone while serving: skipped, logged once
+        self.stale: dict[str, str] = {}  # modality -> why its index should be rebuilt (see :meth:`open`)
 
     @classmethod
     def open(cls, checkpoint: str | Path, photos_dir: str | Path, sketches_dir: str | Path | None,
-             index_dir: str | Path, progress: bool = True, thumb_dir: str | Path | None = None) -> Retriever:
+             index_dir: str | Path, progress: bool = True, thumb_dir: str | Path | None = None,
+             stale_ok: bool = False) -> Retriever:
         """Load a checkpoint and the gallery indexes under ``index_dir`` (``photo/``, ``sketch/``); build missing ones.
+
+        Args:
+            stale_ok: keep a valid index of this checkpoint even if its folder changed since it was
+                built (:attr:`stale` then says what to rebuild), so that a server can answer at once
+                and rebuild in the background; missing or unusable indexes are always built.
 
         Raises:
             CheckpointError: the checkpoint cannot be loaded.
             DatasetNotFoundError: a gallery folder is missing or has none of the model's classes.
+            ValueError: an index that must be built cannot be written (before any embedding).
         """
         model = load_checkpoint(checkpoint)
         index_dir = Path(index_dir)
-        photo_index = open_index(model, photos_dir, "photo", index_dir / "photo", progress)
-        sketch_index = open_index(model, sketches_dir, "sketch", index_dir / "sketch", progress) \
-            if sketches_dir else None
-        return cls(model, photo_index, sketch_index, thumb_dir)
+        folders = {"photo": photos_dir, "sketch": sketches_dir}
+        indexes, stale = {}, {}
+        for modality, folder in folders.items():
+            if folder:
+                index, reason = load_current_index(model, folder, modality, index_dir / modality)
+                if index is None or (reason and not stale_ok):
+                    index = open_index(model, folder, modality, index_dir / modality, progress)
+                elif reason:
+                    stale[modality] = reason
+                indexes[modality] = index
+        retriever = cls(model, indexes["photo"], indexes.get("sketch"), thumb_dir)
+        retriever.stale = stale
+        return retriever
 
     @property
     def class_names(self) -> list[str]:
@@ -398,6 +488,8 @@ class Retriever:
                     self._cache.move_to_end(key)
                     return self._cache[key]
         query = encode_query(self.model, source, modality)
+        if query.decoded_pixels > TRIM_AFTER_PIXELS:
+            release_memory()
         if key is not None:
             with self._lock:
                 self._cache[key] = query
@@ -429,9 +521,13 @@ class Retriever:
             raise ValueError(f"k must be between 1 and {MAX_K}, not {k}")
         query = source if isinstance(source, EncodedQuery) else self.encode(source, query_modality)
         index = self.indexes[gallery]
-        found = index.search(query.embedding, k=min(max(k, CLASS_TOP), len(index)), exact=self.exact)
+        wanted = max(k, CLASS_TOP)
+        found = index.search(query.embedding, k=min(wanted + len(self._missing), len(index)), exact=self.exact)
+        found = [h for h in found if self._present(h.path, gallery)][:wanted]
         found = sorted(found, key=lambda h: -h.score)  # Annoy is approximate: show best first regardless
-        hits = [Hit(rank, h.path, h.label, float(h.score)) for rank, h in enumerate(found, 1)]
+        root = self._roots.get(gallery)
+        hits = [Hit(rank, gallery_id(h.path, root), h.path, h.label, float(h.score))
+                for rank, h in enumerate(found, 1)]
         predicted = top_predictions(query.probabilities, self.class_names)
         target = target_class if target_class in self.class_names else predicted[0][0]
         labels = [h.label for h in hits]
@@ -441,12 +537,44 @@ class Retriever:
             class_precision=class_precision(labels, self.class_names, CLASS_TOP),
             latency_ms=(time.perf_counter() - started) * 1000.0)
 
+    def _present(self, path: str, gallery: str) -> bool:
+        """False for a gallery file that is gone from the disk (logged the first time it is found gone)."""
+        if path in self._missing:
+            return False
+        if os.path.exists(path):
+            return True
+        with self._lock:
+            if path not in self._missing:
+                self._missing.add(path)
+                log.warning("gallery file %s is gone from the %s gallery; skipped until the index is rebuilt",
+                            gallery_id(path, self._roots.get(gallery)), gallery)
+        return False
+
+    def gallery_file(self, gallery: str, item_id: str) -> Path | None:
+        """The file on this machine of a gallery item's public id; None when the id is not in the index.
+
+        Only ids of indexed items resolve: nothing else under the gallery folder, and no path a
+        client makes up (``..`` included), ever maps to a file.
+        """
+        if gallery not in self.indexes:
+            return None
+        files = self._files.get(gallery)
+        if files is None:
+            root = self._roots.get(gallery)
+            files = {gallery_id(path, root): path for path in self.indexes[gallery].paths}
+            self._files[gallery] = files
+        path = files.get(item_id)
+        return Path(path) if path is not None and path not in self._missing else None
+
     def thumbnails(self, result: SearchResult, attention: bool = False) -> list[tuple[str, str]]:
         """(thumbnail file, caption) of each result, bordered green / red for the target class.
 
         Thumbnails are rendered once per (file, marker, attention) and cached in ``thumb_dir``.
         """
         wanted = [(h, self._thumb_path(h.path, h.label == result.target_class, attention)) for h in result.hits]
+        # a file gone since the search gets a grey tile (not cached); the next search skips it
+        wanted = [(h, p if p.exists() or self._present(h.path, result.gallery) else self._placeholder())
+                  for h, p in wanted]
         missing = [(h, p) for h, p in wanted if not p.exists()]
         if missing:
             heats = attention_maps(self.model, [h.path for h, _ in missing], result.gallery) if attention else None
@@ -459,6 +587,15 @@ class Retriever:
                 thumb.save(tmp, format="JPEG", quality=88)
                 tmp.replace(path)
         return [(str(p), caption(h)) for h, p in wanted]
+
+    def _placeholder(self) -> Path:
+        """A grey tile shown in place of a gallery file that can no longer be read."""
+        path = self.thumb_dir / f"missing-{THUMB_SIZE}.jpg"
+        if not path.exists():
+            tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
+            Image.new("RGB", (THUMB_SIZE, THUMB_SIZE), (200, 200, 200)).save(tmp, format="JPEG")
+            tmp.replace(path)
+        return path
 
     def _thumb_path(self, path: str, match: bool, attention: bool) -> Path:
         key = hashlib.sha1(f"{_THUMB_VERSION}|{path}|{match}|{attention}|{THUMB_SIZE}".encode()).hexdigest()[:20]

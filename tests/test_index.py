@@ -380,6 +380,57 @@ def test_build_folder_index_interrupted_mid_embedding_keeps_old_index(tiny_data,
     assert len(EmbeddingIndex.load(tmp_path / "idx", fingerprint=model.info["fingerprint"])) == 21
 
 
+@pytest.mark.parametrize("place", ["a regular file", "inside a regular file", "unwritable"])
+def test_unusable_index_folder_is_refused_before_any_embedding(tiny_data, tiny_checkpoint, tmp_path, capsys, place):
+    from crossmodal.checkpoint import load_checkpoint
+
+    model = load_checkpoint(tiny_checkpoint)
+    model.embed = lambda *args, **kwargs: pytest.fail("embedded images for an index that cannot be written")
+    (tmp_path / "file").write_text("x")
+    out = {"a regular file": tmp_path / "file", "inside a regular file": tmp_path / "file" / "idx",
+           "unwritable": Path("/proc/crossmodal-index")}[place]  # /proc refuses new folders, even to root
+    with pytest.raises(ValueError, match=f"cannot write the index {out}"):
+        build_folder_index(model, tiny_data[0], "photo", out, progress=False)
+    code = main(["index", "--checkpoint", str(tiny_checkpoint), "--images", str(tiny_data[0]),
+                 "--modality", "photo", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: cannot write the index") and err.count("\n") == 1
+
+
+def test_next_build_removes_the_temporary_folder_of_a_killed_one(tiny_data, tiny_checkpoint, tmp_path, capsys):
+    import os
+    import subprocess
+    import sys
+
+    from crossmodal.checkpoint import load_checkpoint
+
+    out = tmp_path / "idx"
+    killed_mid_save = (  # the forest and embeddings are written, then the process dies before the swap
+        "import os, signal, numpy as np; from crossmodal import index as m;"
+        "m._write_json = lambda *a: os.kill(os.getpid(), signal.SIGKILL);"
+        "x = np.eye(4, dtype=np.float32);"
+        f"m.EmbeddingIndex.from_embeddings(x, list('abcd'), list('abab'), 'photo', 'f' * 64, 2).save({str(out)!r})")
+    process = subprocess.run([sys.executable, "-c", killed_mid_save], cwd=Path(__file__).resolve().parents[1])
+    assert process.returncode == -9
+    left = [p for p in tmp_path.iterdir() if p.name.startswith(".idx.tmp-")]
+    assert len(left) == 1 and (left[0] / EMBEDDINGS_FILE).is_file()
+    in_progress = tmp_path / f".idx.tmp-{os.getpid()}-writing"  # a write of a process that still runs
+    in_progress.mkdir()
+
+    build_folder_index(load_checkpoint(tiny_checkpoint), tiny_data[0], "photo", out, n_trees=2, progress=False)
+    assert not left[0].exists() and in_progress.is_dir()
+    assert f"removed {left[0]}, left over by an interrupted index build" in capsys.readouterr().err
+    assert len(EmbeddingIndex.load(out)) == 21
+
+
+def test_build_progress_is_plain_lines_when_stderr_is_not_a_terminal(tiny_data, tiny_checkpoint, tmp_path, capsys):
+    from crossmodal.checkpoint import load_checkpoint
+
+    build_folder_index(load_checkpoint(tiny_checkpoint), tiny_data[0], "photo", tmp_path / "idx", n_trees=2)
+    err = capsys.readouterr().err
+    assert "\r" not in err and "embedding photo images: 21/21 (100%)" in err.splitlines()[-1]
+
+
 def test_index_and_search_cli_end_to_end(tiny_data, tiny_checkpoint, tmp_path, capsys):
     photos, sketches = tiny_data
     (photos / "airplane" / "airplane99.png").write_bytes(b"not an image")
@@ -400,8 +451,9 @@ def test_index_and_search_cli_end_to_end(tiny_data, tiny_checkpoint, tmp_path, c
     assert [r["rank"] for r in results] == [1, 2, 3, 4, 5]
     assert all(set(r) == {"rank", "id", "class", "predicted_class", "predicted_probability", "score", "url"}
                for r in results)
-    assert all((photos / r["id"]).is_file() and r["id"].startswith(r["class"] + "/") for r in results)
-    assert all(r["url"] == (photos / r["id"]).as_uri() for r in results)
+    assert all(r["id"] == f"{r['class']}/{Path(r['url']).name}" for r in results)  # e.g. runway/runway03.png
+    assert all(r["url"] == (photos / r["id"]).resolve().as_uri() for r in results)
+    assert all(r["class"] in ("airplane", "runway", "tenniscourt") for r in results)
     scores = [r["score"] for r in results]
     assert scores == sorted(scores, reverse=True) and all(-1.0 <= s <= 1.0 for s in scores)
 
