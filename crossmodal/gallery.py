@@ -310,6 +310,74 @@ def _embed_scene(model: CrossModalModel, scene: Scene, batch_size: int, tta: boo
     return np.concatenate(vectors), np.concatenate(windows)
 
 
+@dataclass
+class IndexPlan:
+    """What :func:`build_index` would do: the sources found, what can be reused, what must be embedded."""
+
+    out_dir: Path
+    sources: list[Source]
+    records: list[dict[str, Any]]  # how each source is recorded in the sidecar (size, mtime, settings)
+    old: EmbeddingIndex | None  # the index at ``out_dir``, when its embeddings can be reused
+    old_sources: dict[str, dict[str, Any]]  # path -> its record in ``old``
+    reuse: set[str]  # paths whose stored rows are kept
+    unreadable: dict[str, dict[str, Any]]  # paths known to be unreadable (not tried again until they change)
+    to_embed: list[Source]
+    report: BuildReport
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when the index at ``out_dir`` holds exactly these files as they are now."""
+        return self.old is not None and not self.to_embed and not self.report.removed and \
+            len(self.reuse) == len(self.old_sources)
+
+    def reason(self) -> str:
+        """Why the index must be (re)built, in a few words; "" when it is up to date."""
+        if self.up_to_date:
+            return ""
+        if self.old is None:
+            return self.report.rebuilt_because or "no index yet"
+        return f"{len(self.to_embed)} new or changed files, {self.report.removed} removed since it was built"
+
+
+def plan_index(model: CrossModalModel, out_dir: str | Path, images: str | Path | None = None,
+               scenes: Sequence[str | Path] = (), modality: str = "photo", gsd: float | None = None,
+               chip: int = DEFAULT_CHIP, stride: int = DEFAULT_STRIDE, rebuild: bool = False) -> IndexPlan:
+    """Compare the files to index with the index at ``out_dir``, without embedding anything.
+
+    Arguments as for :func:`build_index`.
+
+    Raises:
+        DatasetNotFoundError, SceneError, ValueError: as :func:`build_index`.
+    """
+    fingerprint = getattr(model, "info", {}).get("fingerprint")
+    if not fingerprint:
+        raise ValueError("the model has no checkpoint fingerprint: load it with crossmodal.checkpoint.load_checkpoint")
+    out_dir = check_index_dir(out_dir)
+    report = BuildReport()
+    sources = scan_images(images, model.class_names, report.skipped) if images is not None else []
+    if modality != "photo":
+        for s in [s for s in sources if s.kind == "scene"]:
+            report.skipped.add(s.id, "scene in a sketch gallery")
+        sources = [s for s in sources if s.kind == "image"]
+    sources += scene_sources(scenes)
+    settings = {"gsd": gsd, "chip": chip, "stride": stride, "target_gsd": TRAINING_GSD}
+    old, report.rebuilt_because = _previous(out_dir, fingerprint, modality, rebuild)
+    old_sources = {s["path"]: s for s in old.info["sources"]} if old is not None else {}
+    records = [_fingerprint(s, settings) for s in sources]
+    if len({r["path"] for r in records}) != len(records):
+        raise ValueError("a file is given twice (a scene inside the image folder, or the same scene twice)")
+    reuse = {r["path"] for r in records if r["path"] in old_sources and _unchanged(old_sources[r["path"]], r)}
+    old_unreadable = old.info.get("unreadable", {}) if old is not None else {}
+    unreadable = {r["path"]: r for r in records
+                  if r["path"] in old_unreadable and _unchanged(old_unreadable[r["path"]], r)}
+    for source in sources:  # not tried again until the file changes
+        if str(source.path) in unreadable:
+            report.skipped.add(source.id, UNREADABLE)
+    report.removed = len(set(old_sources) - {r["path"] for r in records})
+    to_embed = [s for s, r in zip(sources, records) if r["path"] not in reuse and r["path"] not in unreadable]
+    return IndexPlan(out_dir, sources, records, old, old_sources, reuse, unreadable, to_embed, report)
+
+
 def build_index(model: CrossModalModel, out_dir: str | Path, images: str | Path | None = None,
                 scenes: Sequence[str | Path] = (), modality: str = "photo", gsd: float | None = None,
                 chip: int = DEFAULT_CHIP, stride: int = DEFAULT_STRIDE, n_trees: int = DEFAULT_N_TREES,
@@ -355,39 +423,15 @@ def build_index(model: CrossModalModel, out_dir: str | Path, images: str | Path 
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
     if n_shards is not None and n_shards < 1:
         raise ValueError(f"n_shards must be at least 1, not {n_shards}")
-    fingerprint = getattr(model, "info", {}).get("fingerprint")
-    if not fingerprint:
-        raise ValueError("the model has no checkpoint fingerprint: load it with crossmodal.checkpoint.load_checkpoint")
-    out_dir = check_index_dir(out_dir)
-    remove_stale_temporaries(out_dir)
-    report = BuildReport()
-    sources = scan_images(images, model.class_names, report.skipped) if images is not None else []
-    if modality != "photo":
-        for s in [s for s in sources if s.kind == "scene"]:
-            report.skipped.add(s.id, "scene in a sketch gallery")
-        sources = [s for s in sources if s.kind == "image"]
-    sources += scene_sources(scenes)
-    settings = {"gsd": gsd, "chip": chip, "stride": stride, "target_gsd": TRAINING_GSD}
-    old, report.rebuilt_because = _previous(out_dir, fingerprint, modality, rebuild)
-    old_sources = {s["path"]: s for s in old.info["sources"]} if old is not None else {}
-    records = [_fingerprint(s, settings) for s in sources]
-    if len({r["path"] for r in records}) != len(records):
-        raise ValueError("a file is given twice (a scene inside the image folder, or the same scene twice)")
-    reuse = {r["path"] for r in records if r["path"] in old_sources and _unchanged(old_sources[r["path"]], r)}
-    old_unreadable = old.info.get("unreadable", {}) if old is not None else {}
-    unreadable = {r["path"]: r for r in records
-                  if r["path"] in old_unreadable and _unchanged(old_unreadable[r["path"]], r)}
-    for source in sources:  # not tried again until the file changes
-        if str(source.path) in unreadable:
-            report.skipped.add(source.id, UNREADABLE)
-    report.removed = len(set(old_sources) - {r["path"] for r in records})
-    to_embed = [s for s, r in zip(sources, records) if r["path"] not in reuse and r["path"] not in unreadable]
-    if old is not None and not to_embed and not report.removed and old.n_trees == n_trees and \
-            n_shards in (None, len(old.shards)) and len(reuse) == len(old_sources):
+    plan = plan_index(model, out_dir, images, scenes, modality, gsd, chip, stride, rebuild)
+    report, old, reuse, unreadable = plan.report, plan.old, plan.reuse, plan.unreadable
+    sources, records, old_sources, to_embed = plan.sources, plan.records, plan.old_sources, plan.to_embed
+    fingerprint = model.info["fingerprint"]
+    if plan.up_to_date and old.n_trees == n_trees and n_shards in (None, len(old.shards)):
         report.reused, report.sources = len(old), len(records)
         report.labelled = sum(bool(label) for label in old.labels)
         return old, report  # nothing changed: the index on disk is this one
-
+    remove_stale_temporaries(plan.out_dir)
     scenes_open: dict[Path, Scene] = {}
     try:
         total = 0
@@ -448,7 +492,7 @@ def build_index(model: CrossModalModel, out_dir: str | Path, images: str | Path 
     items = {name: np.concatenate(parts) for name, parts in collector.arrays.items()}
     index = EmbeddingIndex.from_embeddings(np.concatenate(collector.embeddings), collector.paths, collector.labels,
                                            modality, fingerprint, n_trees, n_shards=n_shards, info=info, items=items)
-    index.save(out_dir)
+    index.save(plan.out_dir)
     return index, report
 
 
