@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .data import IMAGE_EXTENSIONS, DatasetNotFoundError, Sample, canonical_class, load_arrays
+from .data import IMAGE_EXTENSIONS, MAX_PIXELS, DatasetNotFoundError, Sample, canonical_class, load_arrays
 from .footprints import DEFAULT_NMS_IOU, non_max_suppression
 from .index import (
     DEFAULT_N_TREES,
@@ -599,11 +599,15 @@ class ChipQuery:
                 f"outlined chip matched the gallery best and is the query.")
 
 
-def is_large_photo(path: str | Path) -> bool:
-    """True when a photo covers at least ``LARGE_QUERY_CHIPS`` chips a side at its (or the model's) resolution."""
+def is_large_photo(path: str | Path, max_pixels: int = MAX_PIXELS) -> bool:
+    """True when a query photo covers at least ``LARGE_QUERY_CHIPS`` chips a side at its (or the model's) resolution.
+
+    Photos over the decoding budget ``max_pixels`` are not (they are refused like any other query).
+    """
     try:
         with Scene(path, fallback_gsd=TRAINING_GSD) as scene:
-            return min(scene.grid_width, scene.grid_height) >= LARGE_QUERY_CHIPS * scene.chip
+            return scene.width * scene.height <= max_pixels and \
+                min(scene.grid_width, scene.grid_height) >= LARGE_QUERY_CHIPS * scene.chip
     except SceneError:
         return False
 

@@ -331,12 +331,16 @@ class Scene:
         ``resampling`` defaults to :attr:`resampling` (nearest for paletted scenes).
         """
         from rasterio.enums import Resampling
+        from rasterio.errors import RasterioError
 
         if self._lut is not None:
             resampling = Resampling.nearest
-        data = self._src.read(self.bands, window=window, out_shape=(len(self.bands), *out_shape),
-                              resampling=resampling if resampling is not None else self.resampling)
-        mask = self._src.dataset_mask(window=window, out_shape=out_shape, resampling=Resampling.nearest) > 0
+        try:
+            data = self._src.read(self.bands, window=window, out_shape=(len(self.bands), *out_shape),
+                                  resampling=resampling if resampling is not None else self.resampling)
+            mask = self._src.dataset_mask(window=window, out_shape=out_shape, resampling=Resampling.nearest) > 0
+        except (RasterioError, OSError) as err:
+            raise SceneError(f"cannot read {self.path.name} (truncated or damaged?): {err}") from err
         return self._to_rgb8(data), mask
 
     def chips(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
