@@ -23,6 +23,7 @@ overlapping chips of one place merged.
 from __future__ import annotations
 
 import os
+import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -262,7 +263,8 @@ def _embed_images(model: CrossModalModel, sources: list[Source], modality: str, 
     size = model.config.image_size
     for start in range(0, len(sources), batch_size):
         batch = sources[start:start + batch_size]
-        arrays, kept, bad = load_arrays([Sample(s.path, s.label) for s in batch], modality, size)
+        arrays, kept, bad = load_arrays([Sample(s.path, s.label) for s in batch], modality, size,
+                                        sketch_input=model.config.sketch_input)
         by_path = {s.path: s for s in batch}
         for path, _ in bad:
             report.add(by_path[Path(path)].id, UNREADABLE)
@@ -431,7 +433,8 @@ def build_index(model: CrossModalModel, out_dir: str | Path, images: str | Path 
         report.reused, report.sources = len(old), len(records)
         report.labelled = sum(bool(label) for label in old.labels)
         return old, report  # nothing changed: the index on disk is this one
-    remove_stale_temporaries(plan.out_dir)
+    for folder in remove_stale_temporaries(plan.out_dir):
+        print(f"removed {folder}, left over by an interrupted index build", file=sys.stderr, flush=True)
     scenes_open: dict[Path, Scene] = {}
     try:
         total = 0

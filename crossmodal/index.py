@@ -46,16 +46,12 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from annoy import AnnoyIndex
 
-from .data import load_arrays, scan_folder
 from .files import file_sha256
-
-if TYPE_CHECKING:
-    from .model import CrossModalModel
 
 FORMAT = "crossmodal-index-v2"  # v2 added shards; v1 (one forest in index.ann) still loads
 FORMATS = ("crossmodal-index-v1", FORMAT)
@@ -135,7 +131,7 @@ def _rebuild_hint(directory: str | Path, modality: str = "MODALITY", images: str
 class EmbeddingIndex:
     """Gallery embeddings with an Annoy forest over them, a file per item, and exact search beside it.
 
-    Build one with :meth:`from_embeddings` (or :func:`build_folder_index`), write it with
+    Build one with :meth:`from_embeddings` (or :func:`crossmodal.gallery.build_index`), write it with
     :meth:`save`, read it back with :meth:`load`, and query it with :meth:`search` (hits) or
     :meth:`query` (arrays). Searching is thread-safe; building and saving are not. A sharded index
     searches its shards side by side, the first on the calling thread and the others on a pool of
@@ -637,71 +633,3 @@ def _replace_directory(new: Path, target: Path) -> None:
         os.rename(aside, target)
         raise
     os.rename(aside, new)
-
-
-def build_folder_index(model: CrossModalModel, images_dir: str | Path, modality: str, out_dir: str | Path,
-                       n_trees: int = DEFAULT_N_TREES, n_shards: int | None = None, batch_size: int = 64,
-                       progress: bool = True) -> tuple[EmbeddingIndex, list[tuple[Path, str]]]:
-    """Embed every image of the model's classes under ``images_dir`` and save the index atomically.
-
-    Images are decoded and embedded ``batch_size`` at a time; files that cannot be decoded are
-    skipped and returned. Nothing is written until every image is embedded and the forest built,
-    and then atomically (see :meth:`EmbeddingIndex.save`), so an interrupted run leaves the previous
-    index at ``out_dir`` as it was.
-
-    Args:
-        model: a model from ``load_checkpoint`` (its ``info["fingerprint"]`` goes into the sidecar).
-        images_dir: folder of ``<class>/<image>`` files.
-        modality: ``"photo"`` or ``"sketch"``.
-        out_dir: the index directory to write (or replace).
-        n_trees: trees of the Annoy forest (of each shard).
-        n_shards: forests over equal id ranges (None: :func:`default_shards`).
-        batch_size: images decoded and embedded at a time.
-        progress: show a progress bar (a line every few seconds when stderr is not a terminal).
-
-    Returns:
-        The index, and ``(path, reason)`` of each skipped file.
-
-    Raises:
-        DatasetNotFoundError: ``images_dir`` is missing or holds none of the model's classes.
-        ValueError: no readable image, bad modality or batch size, a model without a fingerprint, or
-            an unusable ``out_dir`` (checked before embedding: see :func:`check_index_dir`).
-    """
-    import torch
-
-    from .progress import progress_bar
-
-    if modality not in MODALITIES:
-        raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-    if n_shards is not None and n_shards < 1:  # before minutes of embedding, not after
-        raise ValueError(f"n_shards must be at least 1, not {n_shards}")
-    fingerprint = getattr(model, "info", {}).get("fingerprint")
-    if not fingerprint:
-        raise ValueError("the model has no checkpoint fingerprint: load it with crossmodal.checkpoint.load_checkpoint")
-    check_index_dir(out_dir)
-    for folder in remove_stale_temporaries(out_dir):
-        print(f"removed {folder}, left over by an interrupted index build", file=sys.stderr, flush=True)
-    images_dir = Path(images_dir).absolute()
-    samples = scan_folder(images_dir, tuple(model.class_names))
-    size = model.config.image_size
-    chunks, kept, skipped = [], [], []
-    with progress_bar(total=len(samples), desc=f"embedding {modality} images", unit="img",
-                      disable=not progress) as bar:
-        for start in range(0, len(samples), batch_size):
-            arrays, ok, bad = load_arrays(samples[start:start + batch_size], modality, size,
-                                          sketch_input=model.config.sketch_input)
-            if ok:
-                chunks.append(model.embed(torch.from_numpy(arrays).float() / 255.0, modality, batch_size))
-            kept.extend(ok)
-            skipped.extend(bad)
-            bar.update(len(ok) + len(bad))
-    if not kept:
-        raise ValueError(f"none of the {len(samples)} images under {images_dir} could be read")
-    index = EmbeddingIndex.from_embeddings(
-        np.concatenate(chunks), [str(s.path.resolve()) for s in kept], [s.label for s in kept], modality,
-        fingerprint, n_trees, n_shards=n_shards,
-        info={"images": str(images_dir), "checkpoint": str(model.info.get("path", ""))})
-    index.save(out_dir)
-    return index, skipped
