@@ -1,4 +1,4 @@
-"""Command line: ``python -m crossmodal {train,evaluate,index,search,synth,download} ...``."""
+"""Command line: ``python -m crossmodal {train,evaluate,robustness,index,search,synth,download} ...``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import ModelConfig, TrainConfig
+from .config import DEFAULT_N_TREES, SHARD_FROM_ITEMS, ModelConfig, TrainConfig
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -103,8 +103,54 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_robustness(sub: argparse._SubParsersAction) -> None:
+    from .robustness import REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES
+
+    p = sub.add_parser("robustness", help="score a checkpoint on sketches in other drawing styles and on shifted "
+                       "photos (suites never trained on)")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--photos", required=True, help="UC Merced folder: its test photos (80-99) are the gallery and "
+                   "the imagery suite's sources")
+    p.add_argument("--json", help="write the report as JSON to this file")
+    p.add_argument("--per-class", type=int, default=10, help="generated sketches of each class in each style")
+    p.add_argument("--seed", type=int, default=0, help="the same seed draws the same sketches and photo shifts")
+    p.add_argument("--styles", nargs="*", default=[*STYLES, REFERENCE_STYLE], choices=[*STYLES, REFERENCE_STYLE],
+                   metavar="STYLE", help="sketch styles; none when given no name (default: all: %(default)s)")
+    p.add_argument("--shifts", nargs="*", default=[REFERENCE_SHIFT, *SHIFTS], choices=[REFERENCE_SHIFT, *SHIFTS],
+                   metavar="SHIFT", help="imagery shifts; none when given no name (default: all: %(default)s)")
+    p.add_argument("--sketches", action="append", default=[], metavar="NAME=DIR",
+                   help="also score a folder of <class>/<sketch> files as suite NAME, e.g. eoc=DIR or canvas=DIR "
+                   "(files the checkpoint trained on are left out); repeatable")
+    p.add_argument("--save-images", metavar="DIR", help="also write every image scored, as PNG, under DIR")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+
+
+def _run_robustness(args: argparse.Namespace) -> int:
+    folders = {}
+    for item in args.sketches:
+        name, sep, folder = item.partition("=")
+        if not sep or not name or not folder:
+            raise ValueError(f"--sketches takes NAME=DIR, not {item!r}")
+        folders[name] = folder
+    if args.per_class < 1:
+        raise ValueError(f"--per-class must be at least 1, not {args.per_class}")
+    import torch
+
+    from .checkpoint import load_checkpoint
+    from .robustness.evaluation import evaluate_robustness, format_robustness
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    report = evaluate_robustness(load_checkpoint(args.checkpoint), args.photos, args.per_class, args.seed,
+                                 args.styles, args.shifts, folders, args.save_images, progress=sys.stderr.isatty())
+    print(format_robustness(report))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return 0
+
+
 def _add_index(sub: argparse._SubParsersAction) -> None:
-    from .index import DEFAULT_N_TREES, SHARD_FROM_ITEMS
     from .scenes import DEFAULT_CHIP, DEFAULT_STRIDE, TRAINING_GSD
 
     p = sub.add_parser("index", help="embed a folder of images and/or large scenes into an Annoy index (atomically); "
@@ -277,26 +323,40 @@ def _run_download(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments and run one command; errors print one line and return 2."""
-    from .checkpoint import CheckpointError
-    from .data import DatasetNotFoundError, ImageLoadError
-    from .model import PretrainedWeightsUnavailable
+# Errors that mean bad input rather than a bug: (module, class name). They are looked up only in modules
+# the command has imported (one never imported cannot have raised), so the CLI itself imports no torch.
+USER_ERRORS = (("checkpoint", "CheckpointError"), ("data", "DatasetNotFoundError"), ("data", "ImageLoadError"),
+               ("model", "PretrainedWeightsUnavailable"))
 
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    loaded = [getattr(sys.modules[f"{__package__}.{module}"], name) for module, name in USER_ERRORS
+              if f"{__package__}.{module}" in sys.modules]
+    return (ValueError, *loaded)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command; building it imports no model code (``--help`` stays fast)."""
     parser = argparse.ArgumentParser(prog="python -m crossmodal", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_evaluate(sub)
+    _add_robustness(sub)
     _add_index(sub)
     _add_search(sub)
     _add_synth(sub)
     _add_download(sub)
-    args = parser.parse_args(argv)
-    runners = {"train": _run_train, "evaluate": _run_evaluate, "index": _run_index, "search": _run_search,
-               "synth": _run_synth, "download": _run_download}
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and run one command; errors print one line and return 2."""
+    args = build_parser().parse_args(argv)
+    runners = {"train": _run_train, "evaluate": _run_evaluate, "robustness": _run_robustness, "index": _run_index,
+               "search": _run_search, "synth": _run_synth, "download": _run_download}
     try:
         return runners[args.command](args)
-    except (CheckpointError, DatasetNotFoundError, ImageLoadError, PretrainedWeightsUnavailable, ValueError) as err:
+    except _user_errors() as err:  # evaluated only when an error arrives, after the command's imports
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -22,7 +22,8 @@ query collects from the trees and scores exactly (Annoy's default: ``n_trees * k
 with query time, almost linearly. Angular distance d between unit vectors converts to cosine as
 ``1 - d*d/2``.
 
-The defaults below come from ``bench/ann.py`` (table in docs/benchmarks.md), on the quiet 2-core CPU with a
+The defaults (``DEFAULT_N_TREES``, ``DEFAULT_SEARCH_K_PER_SHARD``, ``SHARD_FROM_ITEMS``, kept in
+``crossmodal.config``) come from ``bench/ann.py`` (table in docs/benchmarks.md), on a quiet 2-core CPU with a
 million clustered 128-d vectors. One forest of 50 trees is at the edge of the 1 ms target: 7 500
 candidates gave recall@10 0.959 at 1.04-1.07 ms a query (p50). Two shards of 500 000, each walked
 by its own core, halve the work a core does: 5 000 candidates a shard gave 0.972 at 0.85-0.90 ms.
@@ -51,6 +52,7 @@ from typing import Any
 import numpy as np
 from annoy import AnnoyIndex
 
+from .config import DEFAULT_N_TREES, DEFAULT_SEARCH_K_PER_SHARD, SHARD_FROM_ITEMS
 from .files import file_sha256
 
 FORMAT = "crossmodal-index-v2"  # v2 added shards; v1 (one forest in index.ann) still loads
@@ -62,9 +64,6 @@ SHARD_FILE = "index-{}.ann"  # the forest of shard i
 EMBEDDINGS_FILE = "embeddings.npy"
 ITEMS_FILE = "items.npz"  # optional per-item arrays (e.g. chip footprints), one row per id
 SIDECAR_FILE = "index.json"
-DEFAULT_N_TREES = 50  # chosen from bench/ann.py: see the module docstring and docs/benchmarks.md
-DEFAULT_SEARCH_K_PER_SHARD = 5_000  # Annoy candidates a shard collects when a search gives none; see docs/benchmarks.md
-SHARD_FROM_ITEMS = 500_000  # galleries this large get two shards by default (bench/ann.py; see docs/benchmarks.md)
 
 
 class IndexMismatchError(ValueError):
