@@ -198,13 +198,17 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     classes = EOC_CLASSES if args.classes == "eoc" else UCM_CLASSES
     cells = layout(args.photos, classes, args.grid, args.seed)
-    (args.out / "layout.json").write_text(json.dumps(cells))
     fine, coarse = args.out / "scene-0.3m.tif", args.out / "scene-0.6m.tif"
-    started = time.perf_counter()
-    write_scene(fine, cells, 0.3)
-    downsample(fine, coarse, 2)
-    print(f"wrote {fine.name} ({args.grid * CELL} px a side) and {coarse.name} in "
-          f"{time.perf_counter() - started:.0f} s")
+    layout_file = args.out / "layout.json"
+    if not (fine.is_file() and coarse.is_file() and layout_file.is_file()
+            and json.loads(layout_file.read_text()) == cells):  # else the scenes of this layout are there
+        layout_file.unlink(missing_ok=True)
+        started = time.perf_counter()
+        write_scene(fine, cells, 0.3)
+        downsample(fine, coarse, 2)
+        layout_file.write_text(json.dumps(cells))
+        print(f"wrote {fine.name} ({args.grid * CELL} px a side) and {coarse.name} in "
+              f"{time.perf_counter() - started:.0f} s")
 
     model = load_checkpoint(args.checkpoint)
     tta = not args.no_tta
