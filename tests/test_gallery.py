@@ -9,9 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import rasterio
-from affine import Affine
-from conftest import draw_scene
+from conftest import draw_scene, make_scene
 
 from crossmodal.cli import main
 from crossmodal.data import DatasetNotFoundError
@@ -25,15 +23,6 @@ CLASSES = ("airplane", "runway", "tenniscourt")
 def put(path: Path, label: str = "runway", seed: int = 0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     draw_scene(label, random.Random(seed), sketch=False).save(path)
-    return path
-
-
-def make_scene(path: Path, width: int = 96, height: int = 64, seed: int = 0) -> Path:
-    """A textured GeoTIFF at the model's resolution in UTM 33S (top-left on the equator at 15 E)."""
-    data = np.random.default_rng(seed).integers(30, 220, (3, height, width), dtype=np.uint8)
-    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=3, dtype="uint8",
-                       crs="EPSG:32733", transform=Affine(TRAINING_GSD, 0, 500000.0, 0, -TRAINING_GSD, 1e7)) as dst:
-        dst.write(data)
     return path
 
 

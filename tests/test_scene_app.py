@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import rasterio
-from affine import Affine
-from conftest import free_port, import_app
+from conftest import free_port, import_app, make_scene
 from PIL import Image
 
-from crossmodal.scenes import TRAINING_GSD
 
 app = import_app()
 
 
-def make_scene(path, width=1000, height=700, seed=0):
-    """A textured GeoTIFF at the model's resolution in UTM 33S (its top-left corner on the equator at 15 E)."""
-    data = np.random.default_rng(seed).integers(30, 220, (3, height, width), dtype=np.uint8)
-    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=3, dtype="uint8",
-                       crs="EPSG:32733", transform=Affine(TRAINING_GSD, 0, 500000.0, 0, -TRAINING_GSD, 1e7)) as dst:
-        dst.write(data)
-    return path
-
-
 @pytest.fixture
 def scene_settings(tiny_checkpoint, tiny_data, tmp_path):
-    scene = make_scene(tmp_path / "area.tif")
+    scene = make_scene(tmp_path / "area.tif", width=1000, height=700)
     args = app.parse_args(["--checkpoint", str(tiny_checkpoint), "--scene", str(scene), "--sketches",
                            str(tiny_data[1]), "--index-dir", str(tmp_path / "indexes"), "--port", str(free_port())])
     return app.resolve_settings(args, env={})
