@@ -2,7 +2,8 @@
 
 Usage::
 
-    python app.py [--checkpoint PATH] [--photos DIR] [--sketches DIR] [--index-dir DIR] [--port N] [--share]
+    python app.py [--checkpoint PATH] [--photos DIR] [--sketches DIR] [--scene FILE ...] [--gsd M] [--index-dir DIR]
+                  [--port N] [--share]
 
 With no data arguments the app looks for UC Merced photos in ``~/.cache/crossmodal/data/ucmerced``
 (and Earth on Canvas sketches in ``~/.cache/crossmodal/data/eoc-sketches``) and serves them with
@@ -11,7 +12,8 @@ With no data arguments the app looks for UC Merced photos in ``~/.cache/crossmod
 built on the first start (progress in the terminal) and memory-mapped on later starts.
 
 Every option can also come from an environment variable, for hosting: ``CROSSMODAL_CHECKPOINT``,
-``CROSSMODAL_PHOTOS``, ``CROSSMODAL_SKETCHES``, ``CROSSMODAL_INDEX_DIR``, ``CROSSMODAL_EVAL_JSON``,
+``CROSSMODAL_PHOTOS``, ``CROSSMODAL_SKETCHES``, ``CROSSMODAL_SCENES`` (files separated by ``os.pathsep``),
+``CROSSMODAL_GSD``, ``CROSSMODAL_INDEX_DIR``, ``CROSSMODAL_EVAL_JSON``,
 ``CROSSMODAL_HOST``, ``CROSSMODAL_PORT``, ``CROSSMODAL_SHARE``, ``CROSSMODAL_THREADS``,
 ``CROSSMODAL_CONCURRENCY``, ``CROSSMODAL_QUEUE_SIZE``, ``CROSSMODAL_MAX_UPLOAD_MB``,
 ``CROSSMODAL_CACHE_AGE``, ``CROSSMODAL_CACHE`` (the cache root) and ``CROSSMODAL_DEMO_PER_CLASS``
@@ -40,6 +42,7 @@ from typing import Any
 
 import gradio as gr
 
+from crossmodal.gallery import has_chips
 from crossmodal.retrieval import DEFAULT_K, MAX_K, Retriever
 from crossmodal.service import (
     CACHE_AGE_SECONDS,
@@ -63,6 +66,7 @@ from crossmodal.ui import (
     gallery_examples,
     load_eval_report,
     model_card,
+    scene_map,
     search_panel,
 )
 
@@ -94,8 +98,10 @@ class Settings:
     """Where the app's model and data come from, and how it is served."""
 
     checkpoint: Path  # the model checkpoint
-    photos: Path | None  # photo gallery folder; None until the demo world is generated
+    photos: Path | None  # photo gallery folder; None until the demo world is generated, or with scenes only
     sketches: Path | None  # sketch gallery folder, or None (no photo -> sketch search)
+    scenes: tuple[Path, ...]  # large rasters whose chips join the photo gallery
+    gsd: float | None  # the scenes' ground resolution, metres a pixel (None: from their georeferencing)
     index_dir: Path | None  # where the gallery indexes live; None = derived from the cache root
     cache: Path  # cache root: default data folder, demo world, indexes
     eval_json: Path | None  # evaluation report shown in the About tab
@@ -118,8 +124,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                "demo world. Each option may also be set by the environment variable in brackets.")
     parser.add_argument("--checkpoint", help="model checkpoint (default checkpoints/ucm14.pt for real imagery, "
                         "checkpoints/demo.pt for the demo world) [CROSSMODAL_CHECKPOINT]")
-    parser.add_argument("--photos", help="photo gallery: a folder of <class>/<image> files, e.g. UC Merced "
-                        "[CROSSMODAL_PHOTOS]")
+    parser.add_argument("--photos", help="photo gallery: a folder of images at any depth; folders named after the "
+                        "model's classes label what is under them, e.g. UC Merced [CROSSMODAL_PHOTOS]")
+    parser.add_argument("--scene", action="append", metavar="FILE",
+                        help="a large GeoTIFF (or PNG/JPEG with --gsd) searched chip by chip, results drawn on its "
+                        "overview; repeat for several [CROSSMODAL_SCENES]")
+    parser.add_argument("--gsd", type=float, metavar="METRES", help="ground resolution of the scenes in metres a "
+                        "pixel (default: from their georeferencing) [CROSSMODAL_GSD]")
     parser.add_argument("--sketches", help="sketch gallery: a folder of <class>/<image> files, e.g. Earth on Canvas "
                         "[CROSSMODAL_SKETCHES]")
     parser.add_argument("--index-dir", help="where the gallery indexes are kept (default: under the cache) "
@@ -170,8 +181,14 @@ def resolve_settings(args: argparse.Namespace, env: Mapping[str, str] = os.envir
 
     cache = default_cache(env)
     photos, sketches = pick("photos", "CROSSMODAL_PHOTOS"), pick("sketches", "CROSSMODAL_SKETCHES")
+    scenes = getattr(args, "scene", None) or [p for p in (env.get("CROSSMODAL_SCENES") or "").split(os.pathsep) if p]
+    gsd = pick("gsd", "CROSSMODAL_GSD")
     demo_world = False
-    if photos is None:
+    if photos is None and scenes:  # the scenes are the photo gallery; sketches from the default folder if any
+        default_sketches = cache / "data" / "eoc-sketches"
+        if sketches is None and default_sketches.is_dir():
+            sketches = str(default_sketches)
+    elif photos is None:
         default_photos = cache / "data" / "ucmerced"
         if default_photos.is_dir():
             photos = str(default_photos)
@@ -191,6 +208,8 @@ def resolve_settings(args: argparse.Namespace, env: Mapping[str, str] = os.envir
         checkpoint=checkpoint_path,
         photos=Path(photos).expanduser() if photos else None,
         sketches=Path(sketches).expanduser() if sketches else None,
+        scenes=tuple(Path(p).expanduser() for p in scenes),
+        gsd=float(gsd) if gsd else None,
         index_dir=Path(index_dir).expanduser() if index_dir else None,
         cache=cache,
         eval_json=Path(eval_json).expanduser() if eval_json else None,
@@ -248,6 +267,8 @@ def ensure_demo_world(cache: Path, per_class: int = DEMO_PER_CLASS, progress: bo
 def default_index_dir(settings: Settings) -> Path:
     """``<cache>/indexes/<hash of checkpoint and folders>``: one index pair per (model file, data) combination."""
     key = "|".join(str(p.resolve()) if p else "" for p in (settings.checkpoint, settings.photos, settings.sketches))
+    if settings.scenes:  # keyed by the scenes too, so that each set of scenes keeps its own index
+        key += "|" + "|".join(str(p.resolve()) for p in settings.scenes) + f"|{settings.gsd}"
     return settings.cache / "indexes" / hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
@@ -280,7 +301,7 @@ def open_retriever(settings: Settings, progress: bool = True, stale_ok: bool = F
         settings.index_dir = default_index_dir(settings)
     started = time.time()
     retriever = Retriever.open(settings.checkpoint, settings.photos, settings.sketches, settings.index_dir, progress,
-                               thumb_dir=thumb_dir, stale_ok=stale_ok)
+                               scenes=settings.scenes, gsd=settings.gsd, thumb_dir=thumb_dir, stale_ok=stale_ok)
     if progress:
         print(f"ready in {time.time() - started:.1f} s: {retriever.gallery_size('photo')} photos, "
               f"{retriever.gallery_size('sketch')} sketches (indexes in {settings.index_dir})", flush=True)
@@ -310,6 +331,20 @@ def _panel(label: str, elem_id: str, columns: int = 4) -> dict[str, gr.component
     return {"summary": summary, "gallery": gallery, "chart": chart, "json": details}
 
 
+def _scene_map(elem_id: str) -> gr.Gallery:
+    """Overviews of the scenes that hold results, footprints numbered by rank (rendered where called)."""
+    return gr.Gallery(label="Where the results are (scene overview; footprints numbered by rank, #1 in red)",
+                      columns=1, height=520, object_fit="contain", allow_preview=True, elem_id=elem_id)
+
+
+def _wire_scene_map(retriever: Retriever, details: gr.JSON, overview: gr.Gallery) -> None:
+    """Whenever a search fills ``details`` (its JSON result), draw its results' footprints on the scene overviews."""
+    def draw(payload: dict | None) -> list:
+        return scene_map(retriever, "photo", payload)
+
+    details.change(draw, details, overview, api_visibility="private", show_progress="hidden")
+
+
 def build_demo(retriever: Retriever | RetrieverSwap, settings: Settings | None = None) -> gr.Blocks:
     """The Gradio interface over a retriever. Nothing is loaded here: the retriever is ready.
 
@@ -324,6 +359,11 @@ def build_demo(retriever: Retriever | RetrieverSwap, settings: Settings | None =
     target_choices = [("Predicted class", AUTO)] + [(c, c) for c in classes]
     report = load_eval_report(settings.eval_json if settings else None)
     has_sketches = retriever.has_gallery("sketch")
+    shows_scenes = has_chips(retriever.indexes["photo"])
+    if shows_scenes:  # read each scene's overview now, not on the first search
+        for source in retriever.indexes["photo"].info.get("sources", []):
+            if source.get("kind") == "scene":
+                retriever.overviews.get(source["path"])
 
     def headline() -> str:
         now = swap.current()
@@ -365,7 +405,8 @@ def build_demo(retriever: Retriever | RetrieverSwap, settings: Settings | None =
                         sk_predicted = gr.Label(num_top_classes=3, label="Predicted class of the sketch", scale=2)
                         sk_query = gr.Image(label="Your sketch", type="pil", format="jpeg", height=200,
                                             interactive=False, scale=1, elem_id="sketch-query")
-                    sk = _panel("Aerial photos", "sketch-results")
+                    sk_map = _scene_map("sketch-map") if shows_scenes else None
+                    sk = _panel("Aerial photos" + (" and scene chips" if shows_scenes else ""), "sketch-results")
             sketch_source = gr.State("canvas")  # which input the last search used: "canvas" or "file"
 
         # ------------------------------------------------------------ photo -> sketches
@@ -393,6 +434,7 @@ def build_demo(retriever: Retriever | RetrieverSwap, settings: Settings | None =
                         gr.Markdown("*No sketch gallery is loaded: start the app with `--sketches DIR` to search "
                                     "sketches.*")
                     ps = _panel("Matching sketches", "photo-sketch-results")
+                    pp_map = _scene_map("photo-map") if shows_scenes else None
                     pp = _panel("Similar aerial scenes", "photo-photo-results")
 
         # ------------------------------------------------------------ about
@@ -490,6 +532,9 @@ def build_demo(retriever: Retriever | RetrieverSwap, settings: Settings | None =
             photo_examples.load_input_event.then(refresh_photo, [photo_file, ph_k, ph_target, ph_attention], both_out,
                                                  api_visibility="private", concurrency_id="search",
                                                  show_progress="minimal")
+        if shows_scenes:
+            _wire_scene_map(retriever, sk["json"], sk_map)
+            _wire_scene_map(retriever, pp["json"], pp_map)
         demo.load(None, None, None, js=SELECT_BRUSH_JS)  # the canvas opens with the pen in hand
         demo.load(headline, None, header, api_visibility="private", queue=False)  # counts of a rebuilt index
     return demo
