@@ -8,11 +8,12 @@ no one sent before (an example sketch, turned or mirrored, with a random stroke 
 9000 x 9000 photo (to ``/photo_to_photo``), both unique files too; the normal queries' numbers are
 then those to compare with a run without them.
 
-Prints, for normal and heavy queries apart: searches, errors (a full queue's refusal is counted on
-its own), throughput, the p50 / p95 / max round trip and the p50 / p95 server-side latency (the
-handler's own ``latency_ms``); and, for an app started here, its resident memory (RSS) and the
-disk its temporary files take (Gradio's cache of uploads and results, thumbnails), after warm-up and
-at the end. Exits with status 1 if a request failed.
+Prints, for normal and heavy queries apart: searches, errors (a full queue's refusal, and an upload
+over the limit, are counted on their own), throughput, the p50 / p95 / max round trip and the p50 /
+p95 server-side latency (the handler's own ``latency_ms``); and, for an app started here, the CPU
+time it used during the run (per search: a number a busy machine changes less than latencies), its
+resident memory (RSS) and the disk its temporary files take (Gradio's cache of uploads and results,
+thumbnails), after warm-up and at the end. Exits with status 1 if a request failed.
 
 Usage::
 
@@ -52,7 +53,8 @@ class Record:
     lock: threading.Lock = field(default_factory=threading.Lock)
     round_trip: dict[str, list[float]] = field(default_factory=lambda: {"normal": [], "heavy": []})
     server: dict[str, list[float]] = field(default_factory=lambda: {"normal": [], "heavy": []})
-    refused: dict[str, int] = field(default_factory=lambda: {"normal": 0, "heavy": 0})
+    refused: dict[str, int] = field(default_factory=lambda: {"normal": 0, "heavy": 0})  # queue full
+    too_large: dict[str, int] = field(default_factory=lambda: {"normal": 0, "heavy": 0})  # over the upload limit
     errors: list[str] = field(default_factory=list)
 
 
@@ -101,9 +103,9 @@ def heavy_files(folder: Path) -> tuple[Path, Path]:
     for _ in range(60):
         draw.line([tuple(rng.randrange(HEAVY_SKETCH_SIDE) for _ in range(2)) for _ in range(2)], fill=0, width=4)
     image.save(sketch)
-    photo = folder / "heavy-photo.jpg"
-    tile = Image.effect_noise((HEAVY_PHOTO_SIDE // 8, HEAVY_PHOTO_SIDE // 8), 60).convert("RGB")
-    tile.resize((HEAVY_PHOTO_SIDE, HEAVY_PHOTO_SIDE), Image.Resampling.BILINEAR).save(photo, quality=85)
+    photo = folder / "heavy-photo.jpg"  # smooth enough to stay under a 10 MB upload limit
+    tile = Image.merge("RGB", [Image.effect_noise((HEAVY_PHOTO_SIDE // 32,) * 2, 40 + 10 * c) for c in range(3)])
+    tile.resize((HEAVY_PHOTO_SIDE, HEAVY_PHOTO_SIDE), Image.Resampling.BICUBIC).save(photo, quality=80)
     return sketch, photo
 
 
@@ -142,6 +144,8 @@ def client_loop(url: str, heavy: tuple[Path, Path] | None, folder: Path, seed: i
             with record.lock:
                 if "queue is full" in message.lower():
                     record.refused[kind] += 1
+                elif "maximum file size" in message.lower() or "maximum allowed size" in message.lower():
+                    record.too_large[kind] += 1
                 else:
                     record.errors.append(f"{api} {path.name}: {message[:300]}")
             continue
@@ -158,6 +162,12 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024.0
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used so far, user + system, in seconds (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def disk_use(folder: Path) -> tuple[float, int]:
@@ -226,7 +236,9 @@ def main(argv: list[str] | None = None) -> int:
                 warm_up(url, tmp / "warm-up", args.k)
                 numbers["rss_warm_mb"] = rss_mb(process.pid)
                 numbers["disk_warm_mb"], numbers["disk_warm_entries"] = disk_use(server_tmp)
+                cpu = cpu_seconds(process.pid)
                 wall = run(url, args, tmp, record)
+                numbers["app_cpu_s"] = cpu_seconds(process.pid) - cpu
                 numbers["rss_end_mb"] = rss_mb(process.pid)
                 numbers["disk_end_mb"], numbers["disk_end_entries"] = disk_use(server_tmp)
     numbers["load_after"] = os.getloadavg()
@@ -236,13 +248,18 @@ def main(argv: list[str] | None = None) -> int:
     for kind in ("normal", "heavy") if args.heavy else ("normal",):
         trips, server = record.round_trip[kind], record.server[kind]
         numbers[kind] = {"searches": len(trips), "per_second": len(trips) / wall, "refused_queue_full":
-                         record.refused[kind], "round_trip_ms": {q: percentile(trips, q) for q in (50, 95, 100)},
+                         record.refused[kind], "refused_too_large": record.too_large[kind],
+                         "round_trip_ms": {q: percentile(trips, q) for q in (50, 95, 100)},
                          "server_ms": {q: percentile(server, q) for q in (50, 95)}}
         print(f"{kind:>6} queries: {len(trips)} searches ({len(trips) / wall:.1f}/s), {record.refused[kind]} "
-              f"refused (queue full); round trip ms p50 {percentile(trips, 50):.0f}, p95 {percentile(trips, 95):.0f}, "
+              f"refused (queue full), {record.too_large[kind]} over the upload limit; round trip ms p50 "
+              f"{percentile(trips, 50):.0f}, p95 {percentile(trips, 95):.0f}, "
               f"max {max(trips, default=float('nan')):.0f}; server ms p50 {percentile(server, 50):.0f}, "
               f"p95 {percentile(server, 95):.0f}")
     if "rss_end_mb" in numbers:
+        searches = sum(len(v) for v in record.round_trip.values())
+        print(f"app CPU during the run: {numbers['app_cpu_s']:.1f} s, "
+              f"{1000 * numbers['app_cpu_s'] / max(1, searches):.0f} ms a search")
         print(f"app RSS MB: {numbers['rss_start_mb']:.0f} at start, {numbers['rss_warm_mb']:.0f} after warm-up, "
               f"{numbers['rss_end_mb']:.0f} at the end")
         print(f"app temporary files: {numbers['disk_warm_mb']:.1f} MB in {numbers['disk_warm_entries']} entries "
