@@ -30,10 +30,10 @@ VARIANTS = {  # name -> (replace the base recipe?, extra flags)
     "contour pseudo-sketches only": (True, ["--no-real-sketches"]),
     "canny pseudo-sketches only": (True, ["--no-real-sketches", "--pseudo-style", "canny"]),
     # the means of robustness to other drawings and imagery, one at a time
-    "no drawing-style restyling": (False, ["--restyle-prob", "0"]),
-    "basic photo augmentation": (False, ["--photo-augment", "basic"]),
-    "no sketch normalisation (legacy input)": (False, ["--sketch-input", "legacy"]),
-    "none of the three (the previous recipe)": (False, ["--sketch-input", "legacy", "--photo-augment", "basic"]),
+    "robust (skeleton input, robust augmentation)": (False, ["--sketch-input", "skeleton", "--augment", "robust"]),
+    "robust without restyling": (False, ["--sketch-input", "skeleton", "--augment", "robust", "--restyle-prob", "0"]),
+    "skeleton input alone": (False, ["--sketch-input", "skeleton"]),
+    "robust augmentation alone": (False, ["--augment", "robust"]),
 }
 
 
