@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--fold", type=int, default=0, help="held-out fold of real sketches")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("runs/ablation"))
-    parser.add_argument("--init", default="", help="fine-tune every variant from this checkpoint (e.g. the pretraining)")
+    parser.add_argument("--init", default="", help="fine-tune every variant from this checkpoint (the pretraining)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     args = parser.parse_args()
     rows = []
