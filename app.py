@@ -179,6 +179,10 @@ def resolve_settings(args: argparse.Namespace, env: Mapping[str, str] = os.envir
         value = getattr(args, name, None)
         return value if value not in (None, "") else (env.get(env_name) or None)
 
+    def number(name: str, env_name: str, kind: type, default: float) -> Any:
+        value = pick(name, env_name)  # 0 is a value (refused below), not "unset"
+        return kind(default if value is None else value)
+
     cache = default_cache(env)
     photos, sketches = pick("photos", "CROSSMODAL_PHOTOS"), pick("sketches", "CROSSMODAL_SKETCHES")
     scenes = getattr(args, "scene", None) or [p for p in (env.get("CROSSMODAL_SCENES") or "").split(os.pathsep) if p]
@@ -216,11 +220,11 @@ def resolve_settings(args: argparse.Namespace, env: Mapping[str, str] = os.envir
         host=pick("host", "CROSSMODAL_HOST") or "127.0.0.1",
         port=int(pick("port", "CROSSMODAL_PORT") or 7860),
         share=bool(share),
-        threads=int(pick("threads", "CROSSMODAL_THREADS") or 1),
-        concurrency=int(pick("concurrency", "CROSSMODAL_CONCURRENCY") or min(4, cores)),
-        queue_size=int(pick("queue_size", "CROSSMODAL_QUEUE_SIZE") or 64),
-        max_upload_mb=float(pick("max_upload_mb", "CROSSMODAL_MAX_UPLOAD_MB") or MAX_UPLOAD_MB),
-        cache_age=int(pick("cache_age", "CROSSMODAL_CACHE_AGE") or CACHE_AGE_SECONDS),
+        threads=number("threads", "CROSSMODAL_THREADS", int, 1),
+        concurrency=number("concurrency", "CROSSMODAL_CONCURRENCY", int, min(4, cores)),
+        queue_size=number("queue_size", "CROSSMODAL_QUEUE_SIZE", int, 64),
+        max_upload_mb=number("max_upload_mb", "CROSSMODAL_MAX_UPLOAD_MB", float, MAX_UPLOAD_MB),
+        cache_age=number("cache_age", "CROSSMODAL_CACHE_AGE", int, CACHE_AGE_SECONDS),
         demo_world=demo_world,
     )
     for name in ("threads", "concurrency", "queue_size", "max_upload_mb", "cache_age"):
