@@ -67,7 +67,7 @@ def test_result_json_has_ids_and_no_server_paths(retriever, tiny_data):
         assert str(tiny_data[0].parent) not in str(payload)  # no server folder anywhere
         results = payload["results"]
         assert [r["rank"] for r in results] == list(range(1, 8))
-        assert all(set(r) == RESULT_KEYS for r in results)
+        assert all(set(r) == RESULT_KEYS | {"predicted_class", "predicted_probability"} for r in results)
         assert all((root / r["id"]).is_file() and r["id"].split("/")[0] == r["class"] for r in results)
 
 
@@ -128,7 +128,11 @@ def test_a_2048_sketch_is_searched_within_the_budget(retriever, tmp_path):
 
 
 def test_photo_queries_decode_at_display_size(retriever, tmp_path):
-    path = tmp_path / "scene.jpg"
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (3000, 4000, 3), dtype=np.uint8)).save(path)
+    path = tmp_path / "wide.jpg"  # under two chips high: read whole, decoded at display size
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (500, 1400, 3), dtype=np.uint8)).save(path)
     result = retriever.search(str(path), "photo", "photo", 3)
     assert result.query.decoded_pixels <= 512 * 512 and max(result.query.image.size) == 512
+    path = tmp_path / "scene.jpg"  # several chips a side: searched by its best chip (windowed reads), shown at 512
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (3000, 4000, 3), dtype=np.uint8)).save(path)
+    result = retriever.search(str(path), "photo", "photo", 3)
+    assert "chips" in result.query.note and max(result.query.image.size) == 512
