@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
-from .data import ImageLoadError
+from .data import ImageLoadError, ImageTooLargeError
 from .retrieval import DEFAULT_K, MAX_K, BlankSketchError, Retriever, SearchResult
+from .service import check_flag, check_k, check_target
 
 AUTO = "auto"  # the target-class dropdown value meaning "the predicted class"
 PANEL = ("predicted", "summary", "gallery", "chart", "query", "json")  # what a search handler returns, in order
@@ -51,6 +52,10 @@ class GalleryFolders(Protocol):
 def user_message(err: ImageLoadError) -> str:
     """A readable reason an image could not be used, without server paths."""
     cause = err.__cause__
+    if isinstance(err, ImageTooLargeError):
+        width, height = err.size
+        return (f"This image is {width:,} x {height:,} pixels, more than the {err.max_pixels / 1e6:.1f}-megapixel "
+                f"limit. Please downscale it, e.g. to {int(err.max_pixels ** 0.5):,} pixels a side, and try again.")
     if isinstance(cause, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
         return ("This image is too large to decode safely (Pillow's decompression-bomb guard). "
                 "Please downscale it, e.g. to 4000 pixels a side, and try again.")
@@ -152,9 +157,14 @@ def search_panel(retriever: Retriever, source: Any, query_modality: str, gallery
         if live:
             return empty_panel(DRAW_HINT)
         raise gr.Error("No query yet: draw something on the canvas or upload an image file.")
-    chosen = target not in (None, "", AUTO)
+    try:  # values from the API are anything a client sends: refused with a short message, never echoed whole
+        k, target = check_k(k), check_target(target, retriever.class_names, AUTO)
+        attention = check_flag(attention, "attention")
+    except ValueError as err:
+        raise gr.Error(str(err)) from None
+    chosen = target is not None
     try:
-        result = run_search(retriever, source, query_modality, gallery, k, target if chosen else None)
+        result = run_search(retriever, source, query_modality, gallery, k, target)
     except BlankSketchError:
         if live:
             return empty_panel(BLANK_HINT)
@@ -232,9 +242,9 @@ def _checkpoint_lines(retriever: Retriever) -> list[str]:
              f"- **Classes ({len(model.class_names)}):** {', '.join(model.class_names)}",
              f"- **Model:** {config.backbone} {tuple(config.widths)}, {config.image_size} px input, "
              f"{config.embed_dim}-d shared space, attention pooling {'on' if config.attention else 'off'}"]
-    if meta.get("photos_dir"):
-        lines.append(f"- **Trained on:** photos `{meta['photos_dir']}`"
-                     + (f", sketches `{meta['sketches_dir']}`" if meta.get("sketches_dir") else ""))
+    if meta.get("photos_dir"):  # folder names only: the paths are those of the training machine
+        lines.append(f"- **Trained on:** photos `{Path(meta['photos_dir']).name}/`"
+                     + (f", sketches `{Path(meta['sketches_dir']).name}/`" if meta.get("sketches_dir") else ""))
     n_photos, n_sketches = len(meta.get("train_photos", [])), len(meta.get("train_sketches", []))
     if n_photos or n_sketches:
         lines.append(f"- **Split:** {n_photos} training photos (numbers 00-69 of each class; 70-79 validation, "
@@ -263,7 +273,7 @@ def _validation_lines(validation: dict[str, Any]) -> list[str]:
 def _quality_lines(retriever: Retriever, report: dict[str, Any] | None) -> list[str]:
     """The evaluation report as a table, or how to write one."""
     if not report:
-        checkpoint = Path((getattr(retriever.model, "info", {}) or {}).get("path", "CHECKPOINT.pt"))
+        checkpoint = Path(Path((getattr(retriever.model, "info", {}) or {}).get("path", "CHECKPOINT.pt")).name)
         return [f"No evaluation report found. Write one with `python -m crossmodal evaluate --checkpoint "
                 f"{checkpoint} --photos DIR --sketches DIR --json {checkpoint.with_suffix('.eval.json')}` "
                 f"and restart the app."]
