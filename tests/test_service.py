@@ -134,6 +134,14 @@ def test_photo_queries_decode_at_display_size(retriever, tmp_path):
     Image.new("RGB", (6000, 5000), (90, 120, 80)).save(path, quality=60)
     result = retriever.search(str(path), "photo", "photo", 3)
     assert result.query.decoded_pixels <= 1024 * 1024 and max(result.query.image.size) == 512
+    path = tmp_path / "wide.jpg"  # under two chips high: read whole, decoded at display size
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (500, 1400, 3), dtype=np.uint8)).save(path)
+    result = retriever.search(str(path), "photo", "photo", 3)
+    assert result.query.decoded_pixels <= 512 * 512 and max(result.query.image.size) == 512
+    path = tmp_path / "scene.jpg"  # several chips a side: searched by its best chip (windowed reads), shown at 512
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (3000, 4000, 3), dtype=np.uint8)).save(path)
+    result = retriever.search(str(path), "photo", "photo", 3)
+    assert "chips" in result.query.note and max(result.query.image.size) == 512
 
 
 # ---------------------------------------------------------------------------- the served app
