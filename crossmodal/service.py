@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import atexit
+import io
 import logging
 import math
 import mimetypes
@@ -101,12 +102,12 @@ def check_flag(value: Any, name: str) -> bool:
 
 
 def _drawing_pixels(file: Any) -> tuple[int, int] | None:
-    """The size a drawing's file declares, read from its header only; None when it is not a file."""
-    path = getattr(file, "path", None)
-    if not path:
+    """The size a drawing's image declares (a file or bytes), read from its header only; None if there is none."""
+    source = io.BytesIO(file) if isinstance(file, (bytes, bytearray, memoryview)) else getattr(file, "path", None)
+    if not source:
         return None
     try:
-        with Image.open(path) as image:
+        with Image.open(source) as image:
             return image.size
     except (OSError, ValueError, Image.DecompressionBombError):
         return None  # Gradio's own decoding reports what is wrong with it
@@ -314,6 +315,10 @@ class CacheSweeper:
         """Delete what is old enough now; returns how many files and folders went."""
         kept, now, removed = self._kept(), time.time(), []
         for folder, subfolders, files in os.walk(self.root, topdown=False):
+            try:  # its age before this sweep deletes anything in it (a deletion makes it look new)
+                folder_age = now - os.stat(folder).st_mtime
+            except OSError:
+                continue
             for name in files:
                 path = os.path.join(folder, name)
                 try:
@@ -323,11 +328,10 @@ class CacheSweeper:
                         removed.append(path)
                 except OSError:  # gone already, or in use elsewhere: the next sweep sees it again
                     pass
-            if Path(folder) != self.root:
+            if Path(folder) != self.root and folder_age > self.age:
                 try:
-                    if now - os.stat(folder).st_mtime > self.age:
-                        os.rmdir(folder)  # only succeeds when empty
-                        removed.append(folder)
+                    os.rmdir(folder)  # only succeeds when empty
+                    removed.append(folder)
                 except OSError:
                     pass
         if self.blocks is not None and removed:

@@ -9,7 +9,6 @@ import struct
 import zlib
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
@@ -320,16 +319,18 @@ def test_200_unique_queries_leave_a_bounded_cache(service, tmp_path):
 
     url, demo, cache = service
     client = Client(url, verbose=False, download_files=False)
-    examples = folder_size(cache)  # the example sketches and photos, copied in when the app was built
+    before = folder_size(cache)  # the example sketches and photos, copied in when the app was built
     for i in range(200):
         client.predict(handle_file(str(unique_sketch(tmp_path, i))), 12, api_name="/sketch_to_photo")
     grown, entries = folder_size(cache)
-    assert entries > examples[1] + 600  # an upload, its empty temporary file and a query view each time
+    assert entries > before[1] + 600  # an upload, its empty temporary file and a query view each time
     time.sleep(1.1)
     sweeper = CacheSweeper(cache, age=1, blocks=demo)  # what the server's sweeps do with a 1 s cache age
     assert sweeper.sweep() > 600
-    assert folder_size(cache) == examples  # back to what was there before the queries: nothing grows
-    assert sum(map(len, demo.temp_file_sets)) <= 30  # nor do Gradio's records of its temporary files
+    size, entries = folder_size(cache)
+    assert size <= before[0] and entries <= before[1]  # back to what was there before the queries
+    assert all(Path(p).is_file() for p in sweeper._kept())  # the examples are still there
+    assert sum(map(len, demo.temp_file_sets)) <= 30  # nor do Gradio's records of its temporary files grow
     client.predict(handle_file(str(unique_sketch(tmp_path, 999))), 3, api_name="/sketch_to_photo")  # examples kept
 
 
@@ -348,8 +349,8 @@ def test_a_rebuilt_index_replaces_the_old_one_between_requests(retriever, settin
     Image.new("RGB", (48, 48), "gray").save(photos / "runway" / "runway95.png")
     stale = Retriever.open(settings.checkpoint, photos, sketches, tmp_path / "indexes", progress=False,
                            stale_ok=True)
-    assert list(stale.stale) == ["photo"] and len(stale.indexes["photo"]) == 21
-    assert stale.stale["photo"].startswith("the photo folder changed since it was built")
+    assert set(stale.stale) == {"photo"} and stale.stale["photo"].startswith("the photo folder changed")
+    assert len(stale.indexes["photo"]) == 21
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio-cache"))
     swap = RetrieverSwap(stale)
     demo = app.build_demo(swap, settings)
@@ -405,7 +406,7 @@ def test_sigterm_removes_the_servers_temporary_files(tiny_checkpoint, tiny_data,
     with open(log, "w") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
-        deadline = time.time() + 120
+        deadline = time.time() + 300
         while True:
             assert process.poll() is None, log.read_text()[-3000:]
             assert time.time() < deadline, log.read_text()[-3000:]
