@@ -35,7 +35,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVER_OPTIONS = ("checkpoint", "photos", "sketches", "index_dir", "threads", "concurrency")
+SERVER_OPTIONS = ("checkpoint", "photos", "sketches", "index_dir", "threads", "concurrency", "cache_age")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -152,6 +152,8 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--index-dir", dest="index_dir", help="passed to app.py")
     parser.add_argument("--threads", type=int, help="passed to app.py: torch threads per search")
     parser.add_argument("--concurrency", type=int, help="passed to app.py: searches run at once")
+    parser.add_argument("--cache-age", dest="cache_age", type=int,
+                        help="passed to app.py: seconds uploads and results stay in its cache")
     parser.add_argument("--query-dir", help="sketch files to send (default: variants of assets/*.png)")
     parser.add_argument("--k", type=int, default=12, help="results per query (default 12)")
 

@@ -309,8 +309,6 @@ def test_live_sketch_is_not_part_of_the_api(service):
     assert response.status_code == 404
 
 
-@pytest.mark.xfail(reason="known: since folders, scenes and incremental indexes joined the app, some query files "
-                          "outlive the sweep (431 entries left of 600+)", strict=False)
 def test_200_unique_queries_leave_a_bounded_cache(service, tmp_path):
     import time
 
@@ -380,8 +378,6 @@ def test_a_rebuilt_index_replaces_the_old_one_between_requests(retriever, settin
         demo.close()
 
 
-@pytest.mark.xfail(reason="known: since folders, scenes and incremental indexes joined the app, a 'gradio' "
-                          "folder is left in the temporary folder after SIGTERM", strict=False)
 def test_sigterm_removes_the_servers_temporary_files(tiny_checkpoint, tiny_data, tmp_path, retriever):
     import signal
     import subprocess
