@@ -68,8 +68,22 @@ def record_sketch_searches(retriever: Any) -> list[Received]:
     return received
 
 
+@dataclass(frozen=True)
+class CanvasMap:
+    """Where a point of the drawing (canvas pixels, as the app receives them) is on the page."""
+
+    x0: float  # page position of the canvas's top left corner
+    y0: float
+    scale_x: float  # page pixels per canvas pixel
+    scale_y: float
+
+    def to_page(self, x: float, y: float) -> tuple[float, float]:
+        """The page position of canvas point (x, y)."""
+        return self.x0 + x * self.scale_x, self.y0 + y * self.scale_y
+
+
 def open_canvas(page: Any, url: str) -> dict[str, float]:
-    """Load the app with a fresh canvas and the brush in hand; the canvas's box on the page."""
+    """Load the app with a fresh canvas and the brush in hand; the canvas element's box on the page."""
     page.goto(url, wait_until="load")
     canvas = page.locator("#sketch-canvas canvas").first
     canvas.wait_for(state="visible")
@@ -77,15 +91,50 @@ def open_canvas(page: Any, url: str) -> dict[str, float]:
     return canvas.bounding_box()
 
 
-def draw_paths(page: Any, box: dict[str, float], paths: Sequence[np.ndarray], side: float = CANVAS_SIDE) -> None:
-    """Each path as one mouse stroke; paths are in canvas pixels (0..side), mapped onto the box shown."""
-    sx, sy = box["width"] / side, box["height"] / side
+def draw_paths(page: Any, where: CanvasMap, paths: Sequence[np.ndarray]) -> None:
+    """Each path (canvas pixels) as one mouse stroke: button down, a move to each point, button up."""
     for path in paths:
-        page.mouse.move(box["x"] + path[0, 0] * sx, box["y"] + path[0, 1] * sy)
+        page.mouse.move(*where.to_page(*path[0]))
         page.mouse.down()
         for x, y in path[1:]:
-            page.mouse.move(box["x"] + x * sx, box["y"] + y * sy)
+            page.mouse.move(*where.to_page(x, y))
         page.mouse.up()
+
+
+def search_now(page: Any, received: list[Received]) -> Received:
+    """Let the searches made while drawing finish, press Search: the app's search of the canvas as it is now."""
+    wait_until_quiet(page, received, 0)
+    before = len(received)
+    page.get_by_role("button", name="Search", exact=True).first.click()  # the visible tab's button
+    wait_until_quiet(page, received, before + 1)
+    return received[before]
+
+
+def calibrate(page: Any, url: str, received: list[Received]) -> CanvasMap:
+    """Find where the drawing lies inside the canvas element: two marks drawn, located in what the app receives.
+
+    The editor shows the square drawing scaled to fit, with a margin, inside a canvas element of
+    another shape; the margin is the editor's own, so it is measured rather than assumed. Each mark
+    is a small square outline, whose ink is centred on the point it is drawn around.
+    """
+    box = open_canvas(page, url)
+    marks = [(box["x"] + box["width"] * f, box["y"] + box["height"] * f) for f in (0.3, 0.7)]
+    r = 12.0
+    for x, y in marks:
+        page.mouse.move(x - r, y - r)
+        page.mouse.down()
+        for cx, cy in ((x + r, y - r), (x + r, y + r), (x - r, y + r), (x - r, y - r)):
+            page.mouse.move(cx, cy, steps=4)
+        page.mouse.up()
+    composite = search_now(page, received).composite
+    ink = np.argwhere(np.asarray(composite.convert("L")) < 128)[:, ::-1] + 0.5  # (x, y); pixel i covers [i, i + 1)
+    if len(ink) == 0:
+        raise RuntimeError("the calibration marks did not reach the app: is the brush selected?")
+    near_first = np.linalg.norm(ink - ink.min(0), axis=1) < np.linalg.norm(ink - ink.max(0), axis=1)
+    first, second = ink[near_first].mean(0), ink[~near_first].mean(0)
+    (x1, y1), (x2, y2) = marks
+    scale_x, scale_y = (x2 - x1) / (second[0] - first[0]), (y2 - y1) / (second[1] - first[1])
+    return CanvasMap(x1 - first[0] * scale_x, y1 - first[1] * scale_y, scale_x, scale_y)
 
 
 def wait_until_quiet(page: Any, received: list[Received], at_least: int, quiet_ms: int = 1500,
@@ -109,16 +158,12 @@ def shown_class(page: Any) -> str:
     return match.group(1) if match else ""
 
 
-def draw_and_search(page: Any, url: str, paths: Sequence[np.ndarray], received: list[Received]) -> tuple[Received, str]:
+def draw_and_search(page: Any, url: str, where: CanvasMap, paths: Sequence[np.ndarray],
+                    received: list[Received]) -> tuple[Received, str]:
     """Draw on a fresh canvas, press Search; the app's search of the finished drawing and the class shown."""
-    box = open_canvas(page, url)
-    start = len(received)
-    draw_paths(page, box, paths)
-    wait_until_quiet(page, received, start + 1)  # the searches made while drawing
-    before = len(received)
-    page.get_by_role("button", name="Search", exact=True).first.click()  # the visible tab's button
-    wait_until_quiet(page, received, before + 1)
-    return received[before], shown_class(page)
+    open_canvas(page, url)
+    draw_paths(page, where, paths)
+    return search_now(page, received), shown_class(page)
 
 
 def link_gallery(photos: Path, out: Path, classes: Sequence[str]) -> Path:
@@ -168,10 +213,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(120_000)
+            where = calibrate(page, url, received)
             for label in args.classes:
                 for index in range(args.per_class):
                     paths = canvas_paths(label, args.seed, index, CANVAS_SIDE)
-                    search, shown = draw_and_search(page, url, paths, received)
+                    search, shown = draw_and_search(page, url, where, paths, received)
                     path = args.out / label / f"{index:03d}.png"
                     path.parent.mkdir(parents=True, exist_ok=True)
                     search.composite.save(path)

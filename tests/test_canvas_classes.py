@@ -43,9 +43,11 @@ def test_canvas_drawings_reach_the_app_as_drawn_and_get_a_class(browser, served,
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(60_000)
     side = bench.CANVAS_SIDE
-    for label in ("tenniscourt", "storagetanks"):
+    where = bench.calibrate(page, served, received)
+    assert 0.3 < where.scale_x < 3 and abs(where.scale_y / where.scale_x - 1) < 0.05  # a square drawing
+    for label in ("tenniscourt",):  # the class the app mistook most often for another
         paths = canvas_paths(label, 100, 0, side)
-        search, shown = bench.draw_and_search(page, served, paths, received)
+        search, shown = bench.draw_and_search(page, served, where, paths, received)
         assert search.composite.size == (side, side)
         gray = search.composite.convert("L")
         ink = np.asarray(gray) < 128
