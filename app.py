@@ -2,7 +2,8 @@
 
 Usage::
 
-    python app.py [--checkpoint PATH] [--photos DIR] [--sketches DIR] [--index-dir DIR] [--port N] [--share]
+    python app.py [--checkpoint PATH] [--photos DIR] [--sketches DIR] [--scene FILE ...] [--gsd M] [--index-dir DIR]
+                  [--port N] [--share]
 
 With no data arguments the app looks for UC Merced photos in ``~/.cache/crossmodal/data/ucmerced``
 (and Earth on Canvas sketches in ``~/.cache/crossmodal/data/eoc-sketches``) and serves them with
@@ -11,11 +12,18 @@ With no data arguments the app looks for UC Merced photos in ``~/.cache/crossmod
 built on the first start (progress in the terminal) and memory-mapped on later starts.
 
 Every option can also come from an environment variable, for hosting: ``CROSSMODAL_CHECKPOINT``,
-``CROSSMODAL_PHOTOS``, ``CROSSMODAL_SKETCHES``, ``CROSSMODAL_INDEX_DIR``, ``CROSSMODAL_EVAL_JSON``,
+``CROSSMODAL_PHOTOS``, ``CROSSMODAL_SKETCHES``, ``CROSSMODAL_SCENES`` (files separated by ``os.pathsep``),
+``CROSSMODAL_GSD``, ``CROSSMODAL_INDEX_DIR``, ``CROSSMODAL_EVAL_JSON``,
 ``CROSSMODAL_HOST``, ``CROSSMODAL_PORT``, ``CROSSMODAL_SHARE``, ``CROSSMODAL_THREADS``,
-``CROSSMODAL_CONCURRENCY``, ``CROSSMODAL_QUEUE_SIZE``, ``CROSSMODAL_CACHE`` (the cache root) and
-``CROSSMODAL_DEMO_PER_CLASS`` (scenes a class in the demo world, default 60).
-Command-line options win over the environment.
+``CROSSMODAL_CONCURRENCY``, ``CROSSMODAL_QUEUE_SIZE``, ``CROSSMODAL_MAX_UPLOAD_MB``,
+``CROSSMODAL_CACHE_AGE``, ``CROSSMODAL_CACHE`` (the cache root) and ``CROSSMODAL_DEMO_PER_CLASS``
+(scenes a class in the demo world, default 60). Command-line options win over the environment.
+
+As a public service the app serves gallery images only by their id, and only those of its indexes
+(``/gallery/<photo|sketch>/<id>``); uploads are limited in size, requests in length, images in
+pixels; cached uploads and results are deleted after ``--cache-age`` seconds; its temporary
+files (thumbnails, cache) go to a private folder removed on exit, SIGTERM included. When a gallery
+folder changed since its index was built, the old index is served while the new one is built.
 """
 
 from __future__ import annotations
@@ -34,7 +42,21 @@ from typing import Any
 
 import gradio as gr
 
+from crossmodal.gallery import has_chips
 from crossmodal.retrieval import DEFAULT_K, MAX_K, Retriever
+from crossmodal.service import (
+    CACHE_AGE_SECONDS,
+    CACHE_SWEEP_SECONDS,
+    MAX_BODY_BYTES,
+    MAX_UPLOAD_MB,
+    CacheSweeper,
+    RequestGuard,
+    RetrieverSwap,
+    bound_drawing_size,
+    gallery_route,
+    private_temp_folder,
+    with_urls,
+)
 from crossmodal.ui import (
     AUTO,
     DEMO_BANNER,
@@ -44,6 +66,7 @@ from crossmodal.ui import (
     gallery_examples,
     load_eval_report,
     model_card,
+    scene_map,
     search_panel,
 )
 
@@ -75,8 +98,10 @@ class Settings:
     """Where the app's model and data come from, and how it is served."""
 
     checkpoint: Path  # the model checkpoint
-    photos: Path | None  # photo gallery folder; None until the demo world is generated
+    photos: Path | None  # photo gallery folder; None until the demo world is generated, or with scenes only
     sketches: Path | None  # sketch gallery folder, or None (no photo -> sketch search)
+    scenes: tuple[Path, ...]  # large rasters whose chips join the photo gallery
+    gsd: float | None  # the scenes' ground resolution, metres a pixel (None: from their georeferencing)
     index_dir: Path | None  # where the gallery indexes live; None = derived from the cache root
     cache: Path  # cache root: default data folder, demo world, indexes
     eval_json: Path | None  # evaluation report shown in the About tab
@@ -86,6 +111,8 @@ class Settings:
     threads: int  # torch threads per search
     concurrency: int  # searches run at once
     queue_size: int  # requests waiting at most
+    max_upload_mb: float  # largest upload accepted, MB
+    cache_age: int  # seconds Gradio's cached uploads and results are kept
     demo_world: bool  # serving the synthetic demo world
 
 
@@ -97,8 +124,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                "demo world. Each option may also be set by the environment variable in brackets.")
     parser.add_argument("--checkpoint", help="model checkpoint (default checkpoints/ucm14.pt for real imagery, "
                         "checkpoints/demo.pt for the demo world) [CROSSMODAL_CHECKPOINT]")
-    parser.add_argument("--photos", help="photo gallery: a folder of <class>/<image> files, e.g. UC Merced "
-                        "[CROSSMODAL_PHOTOS]")
+    parser.add_argument("--photos", help="photo gallery: a folder of images at any depth; folders named after the "
+                        "model's classes label what is under them, e.g. UC Merced [CROSSMODAL_PHOTOS]")
+    parser.add_argument("--scene", action="append", metavar="FILE",
+                        help="a large GeoTIFF (or PNG/JPEG with --gsd) searched chip by chip, results drawn on its "
+                        "overview; repeat for several [CROSSMODAL_SCENES]")
+    parser.add_argument("--gsd", type=float, metavar="METRES", help="ground resolution of the scenes in metres a "
+                        "pixel (default: from their georeferencing) [CROSSMODAL_GSD]")
     parser.add_argument("--sketches", help="sketch gallery: a folder of <class>/<image> files, e.g. Earth on Canvas "
                         "[CROSSMODAL_SKETCHES]")
     parser.add_argument("--index-dir", help="where the gallery indexes are kept (default: under the cache) "
@@ -116,6 +148,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         "[CROSSMODAL_CONCURRENCY]")
     parser.add_argument("--queue-size", type=int, help="requests that may wait at once (default 64) "
                         "[CROSSMODAL_QUEUE_SIZE]")
+    parser.add_argument("--max-upload-mb", type=float, help=f"largest upload accepted, MB (default "
+                        f"{MAX_UPLOAD_MB:g}) [CROSSMODAL_MAX_UPLOAD_MB]")
+    parser.add_argument("--cache-age", type=int, help=f"seconds uploads and results stay in the server's cache "
+                        f"(default {CACHE_AGE_SECONDS}) [CROSSMODAL_CACHE_AGE]")
     return parser.parse_args(argv)
 
 
@@ -135,15 +171,28 @@ def resolve_settings(args: argparse.Namespace, env: Mapping[str, str] = os.envir
     Real imagery is used when ``--photos`` / ``CROSSMODAL_PHOTOS`` is given or the default data
     folder ``<cache>/data/ucmerced`` exists; otherwise the synthetic demo world (generated later,
     by :func:`open_retriever`).
+
+    Raises:
+        ValueError: a number that is not a number, or not positive where it must be.
     """
     def pick(name: str, env_name: str) -> str | None:
         value = getattr(args, name, None)
         return value if value not in (None, "") else (env.get(env_name) or None)
 
+    def number(name: str, env_name: str, kind: type, default: float) -> Any:
+        value = pick(name, env_name)  # 0 is a value (refused below), not "unset"
+        return kind(default if value is None else value)
+
     cache = default_cache(env)
     photos, sketches = pick("photos", "CROSSMODAL_PHOTOS"), pick("sketches", "CROSSMODAL_SKETCHES")
+    scenes = getattr(args, "scene", None) or [p for p in (env.get("CROSSMODAL_SCENES") or "").split(os.pathsep) if p]
+    gsd = pick("gsd", "CROSSMODAL_GSD")
     demo_world = False
-    if photos is None:
+    if photos is None and scenes:  # the scenes are the photo gallery; sketches from the default folder if any
+        default_sketches = cache / "data" / "eoc-sketches"
+        if sketches is None and default_sketches.is_dir():
+            sketches = str(default_sketches)
+    elif photos is None:
         default_photos = cache / "data" / "ucmerced"
         if default_photos.is_dir():
             photos = str(default_photos)
@@ -159,21 +208,29 @@ def resolve_settings(args: argparse.Namespace, env: Mapping[str, str] = os.envir
     index_dir = pick("index_dir", "CROSSMODAL_INDEX_DIR")
     share = args.share if getattr(args, "share", None) else _truthy(env.get("CROSSMODAL_SHARE"))
     cores = os.cpu_count() or 1
-    return Settings(
+    settings = Settings(
         checkpoint=checkpoint_path,
         photos=Path(photos).expanduser() if photos else None,
         sketches=Path(sketches).expanduser() if sketches else None,
+        scenes=tuple(Path(p).expanduser() for p in scenes),
+        gsd=float(gsd) if gsd else None,
         index_dir=Path(index_dir).expanduser() if index_dir else None,
         cache=cache,
         eval_json=Path(eval_json).expanduser() if eval_json else None,
         host=pick("host", "CROSSMODAL_HOST") or "127.0.0.1",
         port=int(pick("port", "CROSSMODAL_PORT") or 7860),
         share=bool(share),
-        threads=int(pick("threads", "CROSSMODAL_THREADS") or 1),
-        concurrency=int(pick("concurrency", "CROSSMODAL_CONCURRENCY") or min(4, cores)),
-        queue_size=int(pick("queue_size", "CROSSMODAL_QUEUE_SIZE") or 64),
+        threads=number("threads", "CROSSMODAL_THREADS", int, 1),
+        concurrency=number("concurrency", "CROSSMODAL_CONCURRENCY", int, min(4, cores)),
+        queue_size=number("queue_size", "CROSSMODAL_QUEUE_SIZE", int, 64),
+        max_upload_mb=number("max_upload_mb", "CROSSMODAL_MAX_UPLOAD_MB", float, MAX_UPLOAD_MB),
+        cache_age=number("cache_age", "CROSSMODAL_CACHE_AGE", int, CACHE_AGE_SECONDS),
         demo_world=demo_world,
     )
+    for name in ("threads", "concurrency", "queue_size", "max_upload_mb", "cache_age"):
+        if getattr(settings, name) <= 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be positive, not {getattr(settings, name)}")
+    return settings
 
 
 def ensure_demo_world(cache: Path, per_class: int = DEMO_PER_CLASS, progress: bool = True) -> tuple[Path, Path]:
@@ -214,11 +271,19 @@ def ensure_demo_world(cache: Path, per_class: int = DEMO_PER_CLASS, progress: bo
 def default_index_dir(settings: Settings) -> Path:
     """``<cache>/indexes/<hash of checkpoint and folders>``: one index pair per (model file, data) combination."""
     key = "|".join(str(p.resolve()) if p else "" for p in (settings.checkpoint, settings.photos, settings.sketches))
+    if settings.scenes:  # keyed by the scenes too, so that each set of scenes keeps its own index
+        key += "|" + "|".join(str(p.resolve()) for p in settings.scenes) + f"|{settings.gsd}"
     return settings.cache / "indexes" / hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
-def open_retriever(settings: Settings, progress: bool = True) -> Retriever:
+def open_retriever(settings: Settings, progress: bool = True, stale_ok: bool = False,
+                   thumb_dir: Path | None = None) -> Retriever:
     """Generate the demo world if needed, load the checkpoint and load or build the gallery indexes.
+
+    Args:
+        stale_ok: keep an index whose folder changed since it was built (``retriever.stale`` says
+            which), for :func:`serve` to rebuild it while the old one serves.
+        thumb_dir: where thumbnails are cached (default: a temporary folder of the retriever's own).
 
     Raises:
         CheckpointError: the checkpoint is missing or unreadable (the message says how to get one).
@@ -239,7 +304,8 @@ def open_retriever(settings: Settings, progress: bool = True) -> Retriever:
     if settings.index_dir is None:
         settings.index_dir = default_index_dir(settings)
     started = time.time()
-    retriever = Retriever.open(settings.checkpoint, settings.photos, settings.sketches, settings.index_dir, progress)
+    retriever = Retriever.open(settings.checkpoint, settings.photos, settings.sketches, settings.index_dir, progress,
+                               scenes=settings.scenes, gsd=settings.gsd, thumb_dir=thumb_dir, stale_ok=stale_ok)
     if progress:
         print(f"ready in {time.time() - started:.1f} s: {retriever.gallery_size('photo')} photos, "
               f"{retriever.gallery_size('sketch')} sketches (indexes in {settings.index_dir})", flush=True)
@@ -269,23 +335,49 @@ def _panel(label: str, elem_id: str, columns: int = 4) -> dict[str, gr.component
     return {"summary": summary, "gallery": gallery, "chart": chart, "json": details}
 
 
-def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blocks:
+def _scene_map(elem_id: str) -> gr.Gallery:
+    """Overviews of the scenes that hold results, footprints numbered by rank (rendered where called)."""
+    return gr.Gallery(label="Where the results are (scene overview; footprints numbered by rank, #1 in red)",
+                      columns=1, height=520, object_fit="contain", allow_preview=True, elem_id=elem_id)
+
+
+def _wire_scene_map(retriever: Retriever, details: gr.JSON, overview: gr.Gallery) -> None:
+    """Whenever a search fills ``details`` (its JSON result), draw its results' footprints on the scene overviews."""
+    def draw(payload: dict | None) -> list:
+        return scene_map(retriever, "photo", payload)
+
+    details.change(draw, details, overview, api_visibility="private", show_progress="hidden")
+
+
+def build_demo(retriever: Retriever | RetrieverSwap, settings: Settings | None = None) -> gr.Blocks:
     """The Gradio interface over a retriever. Nothing is loaded here: the retriever is ready.
 
     Args:
-        retriever: model and gallery indexes.
+        retriever: model and gallery indexes; a :class:`RetrieverSwap` when a rebuilt index may
+            replace them while serving (each request uses the one current when it starts).
         settings: what the server runs with (for the demo-world banner and the About tab), or None.
     """
+    swap = retriever if isinstance(retriever, RetrieverSwap) else RetrieverSwap(retriever)
+    retriever = swap.current()
     classes = retriever.class_names
     target_choices = [("Predicted class", AUTO)] + [(c, c) for c in classes]
     report = load_eval_report(settings.eval_json if settings else None)
     has_sketches = retriever.has_gallery("sketch")
+    shows_scenes = has_chips(retriever.indexes["photo"])
+    if shows_scenes:  # read each scene's overview now, not on the first search
+        for source in retriever.indexes["photo"].info.get("sources", []):
+            if source.get("kind") == "scene":
+                retriever.overviews.get(source["path"])
+
+    def headline() -> str:
+        now = swap.current()
+        return (f"## Sketch-based aerial image search\nDraw a scene as seen from above and find aerial photos "
+                f"of it, or upload an aerial photo to find matching sketches and similar scenes. "
+                f"{now.gallery_size('photo'):,} photos and {now.gallery_size('sketch'):,} sketches "
+                f"of {len(classes)} classes are indexed.")
 
     with gr.Blocks(title="Sketch-based aerial image search", fill_width=True) as demo:
-        gr.Markdown(f"## Sketch-based aerial image search\nDraw a scene as seen from above and find aerial photos "
-                    f"of it, or upload an aerial photo to find matching sketches and similar scenes. "
-                    f"{retriever.gallery_size('photo'):,} photos and {retriever.gallery_size('sketch'):,} sketches "
-                    f"of {len(classes)} classes are indexed.")
+        header = gr.Markdown(headline())
         if settings is not None and settings.demo_world:
             gr.Markdown(DEMO_BANNER, elem_classes="banner")
 
@@ -298,11 +390,13 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
                         image_mode="RGB", canvas_size=(512, 512), fixed_canvas=True, height=460, layers=False,
                         transforms=(), brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=2),
                         eraser=gr.Eraser(default_size=14), elem_id="sketch-canvas")
+                    bound_drawing_size(canvas)  # drawings sent to the queue directly can be any size
                     sketch_file = gr.File(label="…or upload a sketch image", file_types=["image"], height=130,
                                           elem_id="sketch-file")
                     with gr.Row():
                         sk_k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Results (k)")
-                        sk_target = gr.Dropdown(target_choices, value=AUTO, label="Intended class")
+                        sk_target = gr.Dropdown(target_choices, value=AUTO, label="Intended class",
+                                                allow_custom_value=True)  # checked by search_panel, briefly
                     with gr.Row():
                         sk_attention = gr.Checkbox(False, label="Show attention heat maps")
                         sk_button = gr.Button("Search", variant="primary")
@@ -315,7 +409,8 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
                         sk_predicted = gr.Label(num_top_classes=3, label="Predicted class of the sketch", scale=2)
                         sk_query = gr.Image(label="Your sketch", type="pil", format="jpeg", height=200,
                                             interactive=False, scale=1, elem_id="sketch-query")
-                    sk = _panel("Aerial photos", "sketch-results")
+                    sk_map = _scene_map("sketch-map") if shows_scenes else None
+                    sk = _panel("Aerial photos" + (" and scene chips" if shows_scenes else ""), "sketch-results")
             sketch_source = gr.State("canvas")  # which input the last search used: "canvas" or "file"
 
         # ------------------------------------------------------------ photo -> sketches
@@ -328,7 +423,8 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
                                         interactive=False)
                     with gr.Row():
                         ph_k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Results (k)")
-                        ph_target = gr.Dropdown(target_choices, value=AUTO, label="Intended class")
+                        ph_target = gr.Dropdown(target_choices, value=AUTO, label="Intended class",
+                                                allow_custom_value=True)
                     with gr.Row():
                         ph_attention = gr.Checkbox(False, label="Show attention heat maps")
                         ph_button = gr.Button("Search", variant="primary")
@@ -342,6 +438,7 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
                         gr.Markdown("*No sketch gallery is loaded: start the app with `--sketches DIR` to search "
                                     "sketches.*")
                     ps = _panel("Matching sketches", "photo-sketch-results")
+                    pp_map = _scene_map("photo-map") if shows_scenes else None
                     pp = _panel("Similar aerial scenes", "photo-photo-results")
 
         # ------------------------------------------------------------ about
@@ -360,28 +457,35 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
         ps_out = [ph_predicted, ps["summary"], ps["gallery"], ps["chart"], ph_query, ps["json"]]
         pp_out = [ph_predicted, pp["summary"], pp["gallery"], pp["chart"], ph_query, pp["json"]]
 
-        def sketch_to_photo(sketch: str | None, k: float = DEFAULT_K, target: str = AUTO,
-                            attention: bool = False) -> tuple:
+        def panel(request: gr.Request | None, query: Any, modality: str, gallery: str, k: Any, target: Any,
+                  attention: Any, live: bool = False) -> tuple:
+            """One search on the current retriever; each result's JSON gets the URL of its image."""
+            *values, payload = search_panel(swap.current(), query, modality, gallery, k, target, attention, live)
+            return (*values, with_urls(payload, request))
+
+        def sketch_to_photo(sketch: str | None, k: float = DEFAULT_K, target: str = AUTO, attention: bool = False,
+                            request: gr.Request = None) -> tuple:
             """Search the photo gallery with a sketch image file."""
-            return search_panel(retriever, sketch, "sketch", "photo", k, target, attention)
+            return panel(request, sketch, "sketch", "photo", k, target, attention)
 
-        def photo_to_sketch(photo: str | None, k: float = DEFAULT_K, target: str = AUTO,
-                            attention: bool = False) -> tuple:
+        def photo_to_sketch(photo: str | None, k: float = DEFAULT_K, target: str = AUTO, attention: bool = False,
+                            request: gr.Request = None) -> tuple:
             """Search the sketch gallery with an aerial photo file."""
-            return search_panel(retriever, photo, "photo", "sketch", k, target, attention)
+            return panel(request, photo, "photo", "sketch", k, target, attention)
 
-        def photo_to_photo(photo: str | None, k: float = DEFAULT_K, target: str = AUTO,
-                           attention: bool = False) -> tuple:
+        def photo_to_photo(photo: str | None, k: float = DEFAULT_K, target: str = AUTO, attention: bool = False,
+                           request: gr.Request = None) -> tuple:
             """Search the photo gallery with an aerial photo file (similar scenes)."""
-            return search_panel(retriever, photo, "photo", "photo", k, target, attention)
+            return panel(request, photo, "photo", "photo", k, target, attention)
 
-        def live_sketch(drawing: dict | None, k: float, target: str, attention: bool) -> tuple:
-            return (*search_panel(retriever, drawing, "sketch", "photo", k, target, attention, live=True), "canvas")
+        def live_sketch(drawing: dict | None, k: float, target: str, attention: bool,
+                        request: gr.Request = None) -> tuple:
+            return (*panel(request, drawing, "sketch", "photo", k, target, attention, live=True), "canvas")
 
         def current_sketch(drawing: dict | None, file: str | None, source: str, k: float, target: str,
-                           attention: bool) -> tuple:
+                           attention: bool, request: gr.Request = None) -> tuple:
             query = file if source == "file" and file else drawing
-            return search_panel(retriever, query, "sketch", "photo", k, target, attention, live=True)
+            return panel(request, query, "sketch", "photo", k, target, attention, live=True)
 
         def searched_file() -> str:
             return "file"
@@ -410,12 +514,13 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
         gr.on(photo_triggers, photo_to_photo, [photo_file, ph_k, ph_target, ph_attention], pp_out,
               api_name="photo_to_photo", concurrency_id="search", show_progress="minimal")
 
-        def refresh_photo(photo: str | None, k: float, target: str, attention: bool) -> tuple:
+        def refresh_photo(photo: str | None, k: float, target: str, attention: bool,
+                          request: gr.Request = None) -> tuple:
             if photo is None:
                 return tuple(gr.skip() for _ in range(len(PANEL) * 2 - 2))
-            s = (search_panel(retriever, photo, "photo", "sketch", k, target, attention) if has_sketches
+            s = (panel(request, photo, "photo", "sketch", k, target, attention) if has_sketches
                  else (gr.skip(),) * len(PANEL))
-            p = search_panel(retriever, photo, "photo", "photo", k, target, attention)
+            p = panel(request, photo, "photo", "photo", k, target, attention)
             # predicted and query view are shared: written once, from the photo -> photo search
             return (*s[1:4], *s[5:], *p)
 
@@ -431,29 +536,57 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
             photo_examples.load_input_event.then(refresh_photo, [photo_file, ph_k, ph_target, ph_attention], both_out,
                                                  api_visibility="private", concurrency_id="search",
                                                  show_progress="minimal")
+        if shows_scenes:
+            _wire_scene_map(retriever, sk["json"], sk_map)
+            _wire_scene_map(retriever, pp["json"], pp_map)
         demo.load(None, None, None, js=SELECT_BRUSH_JS)  # the canvas opens with the pen in hand
+        demo.load(headline, None, header, api_visibility="private", queue=False)  # counts of a rebuilt index
     return demo
 
 
-def launch_kwargs(retriever: Retriever, settings: Settings) -> dict[str, Any]:
-    """Arguments of ``demo.launch`` for these settings (also used by tests)."""
-    allowed = [str(ASSETS), str(retriever.thumb_dir)] + [str(p) for p in (settings.photos, settings.sketches) if p]
+def launch_kwargs(retriever: Retriever | RetrieverSwap, settings: Settings) -> dict[str, Any]:
+    """Arguments of ``demo.launch`` for these settings (also used by tests).
+
+    Nothing outside Gradio's own cache is served by path (no ``allowed_paths``): the examples are
+    copied into it, results are thumbnails copied into it, and gallery images are served by id
+    from the current retriever's indexes at ``/gallery/...``.
+    """
+    from starlette.middleware import Middleware
+
+    swap = retriever if isinstance(retriever, RetrieverSwap) else RetrieverSwap(retriever)
     return {"server_name": settings.host, "server_port": settings.port, "share": settings.share, "show_error": True,
-            "allowed_paths": allowed, "css": CSS, "footer_links": ["api", "gradio"]}
+            "allowed_paths": [], "max_file_size": int(settings.max_upload_mb * 2 ** 20), "css": CSS,
+            "footer_links": ["api", "gradio"],
+            "app_kwargs": {"routes": [gallery_route(swap.current)],
+                           "middleware": [Middleware(RequestGuard, max_body=MAX_BODY_BYTES)]}}
 
 
 def serve(settings: Settings) -> None:
-    """Open the retriever, build the interface and serve it until interrupted."""
+    """Open the retriever, build the interface and serve it until interrupted (Ctrl-C or SIGTERM).
+
+    A gallery folder that changed since its index was built is served from the old index while a
+    new one is built in the background; the new one then replaces it for the next requests.
+    """
     import torch
 
+    temp = private_temp_folder()  # thumbnails and Gradio's cache; removed on exit
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(temp / "gradio"))
     torch.set_num_threads(os.cpu_count() or 1)  # building indexes: all cores
-    retriever = open_retriever(settings)
+    swap = RetrieverSwap(open_retriever(settings, stale_ok=True, thumb_dir=temp / "thumbs-0"))
     torch.set_num_threads(max(1, settings.threads))  # serving: a few threads per search, several searches at once
-    demo = build_demo(retriever, settings)
+    stale = swap.current().stale
+    if stale:
+        print(f"serving the previous index while a new one is built ({'; '.join(stale.values())})", flush=True)
+        swap.rebuild(lambda: open_retriever(settings, thumb_dir=temp / "thumbs-1"),
+                     done=lambda new: print(f"now serving the rebuilt index: {new.gallery_size('photo')} photos, "
+                                            f"{new.gallery_size('sketch')} sketches", flush=True))
+    demo = build_demo(swap, settings)
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
+    CacheSweeper(os.environ["GRADIO_TEMP_DIR"], settings.cache_age, min(CACHE_SWEEP_SECONDS, settings.cache_age),
+                 blocks=demo).start()
     if settings.share:
         print("creating a public share link (needs internet access) ...", flush=True)
-    demo.launch(**launch_kwargs(retriever, settings))
+    demo.launch(**launch_kwargs(swap, settings))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -462,9 +595,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from crossmodal.data import DatasetNotFoundError
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    settings = resolve_settings(parse_args(argv))
+    args = parse_args(argv)
     try:
-        serve(settings)
+        serve(resolve_settings(args))
     except (CheckpointError, DatasetNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -35,12 +35,13 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--synthetic-sketches", type=int, default=0, metavar="N",
                    help="add N procedural sketches per class (the demo world's renderer)")
     p.add_argument("--synthetic-prob", type=float, default=TrainConfig.synthetic_prob)
+    p.add_argument("--augment", default=TrainConfig.augment, choices=("v1", "robust"),
+                   help="v1: the committed checkpoint's augmentation; robust: sketches restyled (close-up, pen, "
+                        "scan, pencil), photos at other resolutions, colours, haze, blur, JPEG")
     p.add_argument("--restyle-prob", type=float, default=TrainConfig.restyle_prob,
-                   help="chance that a training sketch is redrawn in another style (close-up, pen, scan, pencil)")
-    p.add_argument("--photo-augment", default=TrainConfig.photo_augment, choices=("robust", "basic"),
-                   help="robust: other resolutions, colours, haze, blur, JPEG; basic: crops and colour only")
+                   help="with --augment robust: chance that a training sketch is redrawn in another style")
     p.add_argument("--sketch-input", default=ModelConfig.sketch_input, choices=("skeleton", "legacy"),
-                   help="sketch normalisation: skeleton (crop to the drawing, one pen width) or legacy (resize)")
+                   help="sketch normalisation: legacy (resize) or skeleton (crop to the drawing, one pen width)")
     p.add_argument("--no-attention", action="store_true", help="average pooling instead of attention (ablation)")
     p.add_argument("--no-orthogonality", action="store_true", help="drop the soft orthogonality term (ablation)")
     p.add_argument("--no-decoders", action="store_true", help="drop the cross-domain decoders L5 (ablation)")
@@ -67,7 +68,7 @@ def _run_train(args: argparse.Namespace) -> int:
         branch_epochs=args.branch_epochs, holdout_fold=args.holdout_fold, pseudo_style=args.pseudo_style,
         real_sketches=not args.no_real_sketches, real_sketch_prob=args.real_sketch_prob,
         synthetic_sketches=args.synthetic_sketches, synthetic_prob=args.synthetic_prob,
-        restyle_prob=args.restyle_prob, photo_augment=args.photo_augment,
+        restyle_prob=args.restyle_prob, augment=args.augment,
         w_orthogonality=0.0 if args.no_orthogonality else TrainConfig.w_orthogonality,
         w_decoder=0.0 if args.no_decoders else TrainConfig.w_decoder,
         classes=tuple(args.classes) if args.classes else (), init_checkpoint=args.init)
@@ -154,14 +155,31 @@ def _run_robustness(args: argparse.Namespace) -> int:
 
 
 def _add_index(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("index", help="embed a folder of images and write an Annoy index of them (atomically)")
+    from .scenes import DEFAULT_CHIP, DEFAULT_STRIDE, TRAINING_GSD
+
+    p = sub.add_parser("index", help="embed a folder of images and/or large scenes into an Annoy index (atomically); "
+                       "run again, it embeds only new or changed files")
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("--images", required=True, help="folder of <class>/<image>; the checkpoint's classes are indexed")
-    p.add_argument("--modality", required=True, choices=("photo", "sketch"), help="what the images are")
-    p.add_argument("--out", required=True, help="index directory to write; an existing index there is replaced")
+    p.add_argument("--images", help="folder of images at any depth; folders named after the checkpoint's classes "
+                   "label what is under them, everything else is indexed unlabelled")
+    p.add_argument("--scene", nargs="+", action="extend", default=[], metavar="FILE",
+                   help="large GeoTIFF (or PNG/JPEG with --gsd) cut into chips at the model's resolution; repeatable")
+    p.add_argument("--gsd", type=float, metavar="METRES",
+                   help="ground resolution of the scenes in metres a pixel (overrides their georeferencing; "
+                   "needed for plain PNG/JPEG)")
+    p.add_argument("--chip", type=int, default=DEFAULT_CHIP, metavar="PX",
+                   help=f"chip side in pixels at the model's {TRAINING_GSD} m a pixel (default %(default)s = "
+                   f"{DEFAULT_CHIP * TRAINING_GSD:.0f} m)")
+    p.add_argument("--stride", type=int, default=DEFAULT_STRIDE, metavar="PX",
+                   help="chip spacing in pixels at the model's resolution (default %(default)s)")
+    p.add_argument("--modality", default="photo", choices=("photo", "sketch"), help="what the images are")
+    p.add_argument("--out", required=True, help="index directory to write; an index there is updated")
+    p.add_argument("--rebuild", action="store_true", help="embed everything again instead of updating")
+    p.add_argument("--no-tta", action="store_true",
+                   help="embed each photo once, not as the mean of its 8 rotations and flips (8x faster)")
     p.add_argument("--n-trees", type=int, default=DEFAULT_N_TREES, help="Annoy trees: recall vs build time and size")
     p.add_argument("--shards", type=int, help="forests over equal id ranges, searched side by side on threads "
-                   f"(default: 2 from {SHARD_FROM_ITEMS:,} images up, else 1)")
+                   f"(default: 2 from {SHARD_FROM_ITEMS:,} items up, else 1)")
     p.add_argument("--batch-size", type=int, default=64)
 
 
@@ -169,24 +187,35 @@ def _run_index(args: argparse.Namespace) -> int:
     import time
 
     from .checkpoint import load_checkpoint
-    from .index import build_folder_index
+    from .gallery import build_index
 
+    if args.images is None and not args.scene:
+        raise ValueError("give --images DIR, --scene FILE, or both")
     start = time.perf_counter()
     model = load_checkpoint(args.checkpoint)
-    index, skipped = build_folder_index(model, args.images, args.modality, args.out, n_trees=args.n_trees,
-                                        n_shards=args.shards, batch_size=args.batch_size,
-                                        progress=True)
-    for path, reason in skipped:
-        print(f"skipped unreadable file {path}: {reason}")
+    index, report = build_index(model, args.out, images=args.images, scenes=args.scene, modality=args.modality,
+                                gsd=args.gsd, chip=args.chip, stride=args.stride, n_trees=args.n_trees,
+                                n_shards=args.shards, batch_size=args.batch_size,
+                                tta=False if args.no_tta else None, rebuild=args.rebuild,
+                                progress=True)
+    if report.rebuilt_because:
+        print(f"embedded everything again: the index in {args.out} could not be reused ({report.rebuilt_because})")
+    for line in report.skipped.lines():
+        print(f"skipped {line}")
+    for line in report.chips_skipped.lines():
+        print(f"skipped chips: {line}")
     size = sum(f.stat().st_size for f in Path(args.out).iterdir())
-    print(f"wrote {args.out}: {len(index)} {args.modality} images of {len(set(index.labels))} classes, "
+    print(f"wrote {args.out}: {len(index)} {args.modality} items from {report.sources} files "
+          f"({report.embedded} embedded, {report.reused} reused, {report.removed} removed files dropped; "
+          f"{report.labelled} labelled by class folders, {len(index) - report.labelled} unlabelled), "
           f"{index.n_trees} trees" + (f" in each of {len(index.shards)} shards" if len(index.shards) > 1 else "")
-          + f", {size / 2 ** 20:.1f} MiB, {time.perf_counter() - start:.1f} s"
-          + (f"; {len(skipped)} unreadable files skipped" if skipped else ""))
+          + f", {size / 2 ** 20:.1f} MiB, {time.perf_counter() - start:.1f} s")
     return 0
 
 
 def _add_search(sub: argparse._SubParsersAction) -> None:
+    from .footprints import DEFAULT_NMS_IOU
+
     p = sub.add_parser("search", help="the gallery items of an index nearest to one query image")
     p.add_argument("--index", required=True, help="index directory written by `index`")
     p.add_argument("--checkpoint", required=True, help="the checkpoint the index was built with")
@@ -196,16 +225,23 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exact", action="store_true", help="brute force over the stored embeddings instead of Annoy")
     p.add_argument("--search-k", type=int, help="Annoy candidates per query, over all shards (default: 5,000 a shard)")
     p.add_argument("--rerank", type=int, default=1, help="re-rank k * RERANK Annoy candidates exactly")
+    p.add_argument("--nms-iou", type=float, default=DEFAULT_NMS_IOU,
+                   help="scene chips overlapping a better hit by more than this IoU are merged into it "
+                   "(default %(default)s; 1 keeps every chip)")
     p.add_argument("--json", action="store_true",
-                   help="print {results: [{rank, id, class, score, url}], latency_ms} as JSON, as the app's API "
-                        "answers (id: the file inside the indexed folder; url: a file:// URL; latency of the "
-                        "index lookup, not the embedding)")
+                   help="print {results: [{rank, id, class, score, url, ...}], latency_ms} as JSON, as the app's "
+                        "API answers (id: the file inside the indexed folder, or scene.tif:col,row for a chip; url: "
+                        "a file:// URL; scene chips add footprint and centre in lon/lat; latency of the index "
+                        "lookup, not the embedding)")
+    p.add_argument("--geojson", metavar="OUT", help="write the results' footprints as a GeoJSON FeatureCollection")
 
 
 def _run_search(args: argparse.Namespace) -> int:
     import time
 
     from .checkpoint import load_checkpoint
+    from .footprints import write_geojson
+    from .gallery import search_gallery
     from .index import EmbeddingIndex, IndexMismatchError
 
     model = load_checkpoint(args.checkpoint)
@@ -213,23 +249,28 @@ def _run_search(args: argparse.Namespace) -> int:
     if index.dim != model.config.embed_dim:
         raise IndexMismatchError(f"index {args.index} has {index.dim}-d embeddings, the checkpoint makes "
                                  f"{model.config.embed_dim}-d ones: rebuild it with `python -m crossmodal index`")
+    if args.k < 1:
+        raise ValueError(f"-k must be at least 1, not {args.k}")
     start = time.perf_counter()
     vector = model.embed([args.query], args.modality)[0]
     embedded = time.perf_counter()
-    hits = index.search(vector, k=args.k, search_k=args.search_k, exact=args.exact, rerank=args.rerank)
+    results = search_gallery(index, vector, k=args.k, nms_iou=None if args.nms_iou >= 1 else args.nms_iou,
+                             exact=args.exact, search_k=args.search_k, rerank=args.rerank)
     latency_ms = (time.perf_counter() - embedded) * 1000.0
+    if args.geojson:
+        written = write_geojson(results, args.geojson)
+        print(f"wrote {written} footprints to {args.geojson}" if written else
+              f"wrote an empty FeatureCollection to {args.geojson}: no result has a geographic footprint",
+              file=sys.stderr if args.json else sys.stdout)
     if args.json:
-        from .retrieval import gallery_id
-
-        root = Path(index.info["images"]).resolve() if index.info.get("images") else None
-        print(json.dumps({"results": [{"rank": h.rank, "id": gallery_id(h.path, root), "class": h.label,
-                                       "score": h.score, "url": Path(h.path).as_uri()} for h in hits],
-                          "latency_ms": latency_ms}))
+        print(json.dumps({"results": results, "latency_ms": latency_ms}))
         return 0
-    print(f"{'rank':>4}  {'class':<17}{'score':>7}  file")
-    for h in hits:
-        print(f"{h.rank:>4}  {h.label:<17}{h.score:>7.3f}  {h.path}")
-    print(f"({'exact' if args.exact else 'annoy'} search of {len(index)} {index.modality} images: "
+    print(f"{'rank':>4}  {'class':<28}{'score':>7}  {'lon, lat':<24}  item")
+    for r in results:
+        name = r["class"] or (f"{r['predicted_class']} (predicted)" if r.get("predicted_class") else "-")
+        where = f"{r['centre'][0]:.6f}, {r['centre'][1]:.6f}" if "centre" in r else ""
+        print(f"{r['rank']:>4}  {name:<28}{r['score']:>7.3f}  {where:<24}  {r['id']}")
+    print(f"({'exact' if args.exact else 'annoy'} search of {len(index)} {index.modality} items: "
           f"{latency_ms:.2f} ms; embedding the query: {(embedded - start) * 1000:.0f} ms)")
     return 0
 

@@ -11,7 +11,9 @@ An index is a directory of these files:
 - ``index.json``: the sidecar: format, dimension, metric, ``n_trees``, seed, modality, the id ->
   file and class map, the id range of each shard, the sha256 fingerprint of the checkpoint that
   made the embeddings, and the size and sha256 of the data files, so that a truncated or corrupt
-  file is refused.
+  file is refused;
+- ``items.npz`` (optional): numeric arrays with one row per item, such as where a chip of a large
+  scene lies (``crossmodal.gallery``), checked like the other data files.
 
 Annoy's lifecycle is add -> build(n_trees) -> save -> load (mmap) -> query(vector, k, search_k).
 ``n_trees`` buys recall with build time, disk and page cache (the items take 524 bytes each at
@@ -45,17 +47,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from annoy import AnnoyIndex
 
 from .config import DEFAULT_N_TREES, DEFAULT_SEARCH_K_PER_SHARD, SHARD_FROM_ITEMS
-from .data import load_arrays, scan_folder
-from .files import file_sha256
-
-if TYPE_CHECKING:
-    from .model import CrossModalModel
+from .files import file_sha256, process_alive
 
 FORMAT = "crossmodal-index-v2"  # v2 added shards; v1 (one forest in index.ann) still loads
 FORMATS = ("crossmodal-index-v1", FORMAT)
@@ -64,6 +62,7 @@ MODALITIES = ("photo", "sketch")  # the same as crossmodal.model.MODALITIES, wit
 INDEX_FILE = "index.ann"  # the forest of an unsharded index
 SHARD_FILE = "index-{}.ann"  # the forest of shard i
 EMBEDDINGS_FILE = "embeddings.npy"
+ITEMS_FILE = "items.npz"  # optional per-item arrays (e.g. chip footprints), one row per id
 SIDECAR_FILE = "index.json"
 
 
@@ -131,7 +130,7 @@ def _rebuild_hint(directory: str | Path, modality: str = "MODALITY", images: str
 class EmbeddingIndex:
     """Gallery embeddings with an Annoy forest over them, a file per item, and exact search beside it.
 
-    Build one with :meth:`from_embeddings` (or :func:`build_folder_index`), write it with
+    Build one with :meth:`from_embeddings` (or :func:`crossmodal.gallery.build_index`), write it with
     :meth:`save`, read it back with :meth:`load`, and query it with :meth:`search` (hits) or
     :meth:`query` (arrays). Searching is thread-safe; building and saving are not. A sharded index
     searches its shards side by side, the first on the calling thread and the others on a pool of
@@ -148,11 +147,12 @@ class EmbeddingIndex:
         seed: Annoy's random seed.
         shards: the ``(start, stop)`` id range of each shard's forest.
         info: provenance kept in the sidecar (``images`` folder, ``checkpoint`` path), may be empty.
+        items: per-item arrays (first axis = id), saved in ``items.npz``; may be empty.
     """
 
     def __init__(self, forests: Sequence[AnnoyIndex], shards: Sequence[tuple[int, int]], embeddings: np.ndarray,
                  paths: Sequence[str], labels: Sequence[str], modality: str, fingerprint: str, n_trees: int,
-                 seed: int, info: dict[str, Any] | None = None):
+                 seed: int, info: dict[str, Any] | None = None, items: dict[str, np.ndarray] | None = None):
         """Wrap parts that already agree with each other; use :meth:`from_embeddings` or :meth:`load`."""
         self._forests = list(forests)
         self.shards = [(int(a), int(b)) for a, b in shards]
@@ -167,12 +167,13 @@ class EmbeddingIndex:
         self.n_trees = int(n_trees)
         self.seed = int(seed)
         self.info = dict(info or {})
+        self.items = dict(items or {})
 
     @classmethod
     def from_embeddings(cls, embeddings: Any, paths: Sequence[str | Path], labels: Sequence[str], modality: str,
                         fingerprint: str, n_trees: int = DEFAULT_N_TREES, seed: int = 0, *,
-                        n_shards: int | None = None, n_jobs: int = 1,
-                        info: dict[str, Any] | None = None) -> EmbeddingIndex:
+                        n_shards: int | None = None, n_jobs: int = 1, info: dict[str, Any] | None = None,
+                        items: dict[str, Any] | None = None) -> EmbeddingIndex:
         """Build an index in memory from embeddings (re-normalised to unit length).
 
         Args:
@@ -189,6 +190,7 @@ class EmbeddingIndex:
             n_jobs: build threads (Annoy seeds thread t with ``seed + t``, so the forest depends on
                 it; -1 = all cores).
             info: provenance to keep in the sidecar (``images``, ``checkpoint``).
+            items: per-item numeric arrays (first axis = id) to keep beside the embeddings.
 
         Raises:
             ValueError: empty or non-finite embeddings, a zero vector, lengths that disagree, an
@@ -198,6 +200,11 @@ class EmbeddingIndex:
         n, dim = x.shape
         if len(paths) != n or len(labels) != n:
             raise ValueError(f"{n} embeddings but {len(paths)} paths and {len(labels)} labels: they must match")
+        items = {name: np.asarray(values) for name, values in (items or {}).items()}
+        for name, values in items.items():
+            if values.ndim == 0 or len(values) != n or values.dtype.kind not in "biuf":
+                raise ValueError(f"item array {name!r} must be numeric with one row per embedding ({n}), "
+                                 f"not {values.dtype} {values.shape}")
         if modality not in MODALITIES:
             raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
         if not isinstance(n_trees, int) or n_trees < 1:
@@ -216,7 +223,7 @@ class EmbeddingIndex:
             forest.build(n_trees, n_jobs=n_jobs)
             forests.append(forest)
         return cls(forests, shards, x, [str(p) for p in paths], [str(lab) for lab in labels], modality, fingerprint,
-                   n_trees, seed, info)
+                   n_trees, seed, info, items)
 
     def __len__(self) -> int:
         """Number of gallery items."""
@@ -356,6 +363,9 @@ class EmbeddingIndex:
                 if not forest.save(str(ann)):  # Annoy then re-maps itself from this file; rename keeps it valid
                     raise OSError(f"Annoy could not write {ann}")
             np.save(data[-1], np.ascontiguousarray(self.embeddings, dtype=np.float32))
+            if self.items:
+                np.savez(tmp / ITEMS_FILE, **{name: np.asarray(a) for name, a in self.items.items()})
+                data.append(tmp / ITEMS_FILE)
             files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in data}
             _write_json(tmp / SIDECAR_FILE, self._sidecar(files))
             for path in data:
@@ -420,7 +430,8 @@ class EmbeddingIndex:
                                      f"equal contiguous ranges; {hint}")
         anns = [directory / name for name in forest_files(len(shards))]
         npy = directory / EMBEDDINGS_FILE
-        for path in anns + [npy]:
+        extras = [directory / ITEMS_FILE] if ITEMS_FILE in files else []
+        for path in anns + [npy] + extras:
             record = files.get(path.name) or {}
             if not path.is_file():
                 raise IndexMismatchError(f"{path} is missing; {hint}")
@@ -433,7 +444,7 @@ class EmbeddingIndex:
                 raise IndexMismatchError(f"{ann} is not made of {dim}-dimensional angular nodes: the sidecar's "
                                          f"dimension {dim} does not match it; {hint}")
         if verify:
-            for path in anns + [npy]:
+            for path in anns + [npy] + extras:
                 if file_sha256(path) != files[path.name].get("sha256"):
                     raise IndexMismatchError(f"{path} does not match the checksum in the sidecar: corrupt; {hint}")
         try:
@@ -448,9 +459,24 @@ class EmbeddingIndex:
         if embeddings.shape[0] != n:
             raise IndexMismatchError(f"{npy} holds {embeddings.shape[0]} embeddings, the sidecar says {n} items; "
                                      f"{hint}")
+        items = _load_items(extras[0], n, hint) if extras else {}
         forests = [_load_forest(ann, dim, start, stop, n_trees, embeddings, hint) for ann, (start, stop)
                    in zip(anns, shards)]
-        return cls(forests, shards, embeddings, paths, labels, modality, stored_fp, n_trees, seed, info)
+        return cls(forests, shards, embeddings, paths, labels, modality, stored_fp, n_trees, seed, info, items)
+
+
+def _load_items(path: Path, n: int, hint: str) -> dict[str, np.ndarray]:
+    """The per-item arrays of ``items.npz``, each with one row per item (no pickles: numbers only)."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            items = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError) as err:
+        raise IndexMismatchError(f"{path} is unreadable ({err}); {hint}") from err
+    for name, values in items.items():
+        if values.ndim == 0 or len(values) != n:
+            raise IndexMismatchError(f"{path} holds {name!r} of shape {values.shape}, not one row per item ({n}); "
+                                     f"{hint}")
+    return items
 
 
 def _load_forest(ann: Path, dim: int, start: int, stop: int, n_trees: int, embeddings: np.ndarray,
@@ -508,18 +534,6 @@ def _temp_prefix(directory: Path, kind: str) -> str:
     return f".{directory.name}.{kind}-{os.getpid()}-"
 
 
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # someone else's process: alive
-        return True
-    return True
-
-
 STALE_UNOWNED_SECONDS = 3600  # temporary folders without a pid (older versions) count as left over after this
 
 
@@ -542,7 +556,7 @@ def remove_stale_temporaries(directory: str | Path) -> list[Path]:
     for entry in entries:
         pid = pattern.match(entry.name).group(1)
         try:
-            stale = not _process_alive(int(pid)) if pid else \
+            stale = not process_alive(int(pid)) if pid else \
                 time.time() - entry.stat().st_mtime > STALE_UNOWNED_SECONDS
         except OSError:
             continue
@@ -606,71 +620,3 @@ def _replace_directory(new: Path, target: Path) -> None:
         os.rename(aside, target)
         raise
     os.rename(aside, new)
-
-
-def build_folder_index(model: CrossModalModel, images_dir: str | Path, modality: str, out_dir: str | Path,
-                       n_trees: int = DEFAULT_N_TREES, n_shards: int | None = None, batch_size: int = 64,
-                       progress: bool = True) -> tuple[EmbeddingIndex, list[tuple[Path, str]]]:
-    """Embed every image of the model's classes under ``images_dir`` and save the index atomically.
-
-    Images are decoded and embedded ``batch_size`` at a time; files that cannot be decoded are
-    skipped and returned. Nothing is written until every image is embedded and the forest built,
-    and then atomically (see :meth:`EmbeddingIndex.save`), so an interrupted run leaves the previous
-    index at ``out_dir`` as it was.
-
-    Args:
-        model: a model from ``load_checkpoint`` (its ``info["fingerprint"]`` goes into the sidecar).
-        images_dir: folder of ``<class>/<image>`` files.
-        modality: ``"photo"`` or ``"sketch"``.
-        out_dir: the index directory to write (or replace).
-        n_trees: trees of the Annoy forest (of each shard).
-        n_shards: forests over equal id ranges (None: :func:`default_shards`).
-        batch_size: images decoded and embedded at a time.
-        progress: show a progress bar (a line every few seconds when stderr is not a terminal).
-
-    Returns:
-        The index, and ``(path, reason)`` of each skipped file.
-
-    Raises:
-        DatasetNotFoundError: ``images_dir`` is missing or holds none of the model's classes.
-        ValueError: no readable image, bad modality or batch size, a model without a fingerprint, or
-            an unusable ``out_dir`` (checked before embedding: see :func:`check_index_dir`).
-    """
-    import torch
-
-    from .progress import progress_bar
-
-    if modality not in MODALITIES:
-        raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-    if n_shards is not None and n_shards < 1:  # before minutes of embedding, not after
-        raise ValueError(f"n_shards must be at least 1, not {n_shards}")
-    fingerprint = getattr(model, "info", {}).get("fingerprint")
-    if not fingerprint:
-        raise ValueError("the model has no checkpoint fingerprint: load it with crossmodal.checkpoint.load_checkpoint")
-    check_index_dir(out_dir)
-    for folder in remove_stale_temporaries(out_dir):
-        print(f"removed {folder}, left over by an interrupted index build", file=sys.stderr, flush=True)
-    images_dir = Path(images_dir).absolute()
-    samples = scan_folder(images_dir, tuple(model.class_names))
-    size = model.config.image_size
-    chunks, kept, skipped = [], [], []
-    with progress_bar(total=len(samples), desc=f"embedding {modality} images", unit="img",
-                      disable=not progress) as bar:
-        for start in range(0, len(samples), batch_size):
-            arrays, ok, bad = load_arrays(samples[start:start + batch_size], modality, size,
-                                          sketch_input=model.config.sketch_input)
-            if ok:
-                chunks.append(model.embed(torch.from_numpy(arrays).float() / 255.0, modality, batch_size))
-            kept.extend(ok)
-            skipped.extend(bad)
-            bar.update(len(ok) + len(bad))
-    if not kept:
-        raise ValueError(f"none of the {len(samples)} images under {images_dir} could be read")
-    index = EmbeddingIndex.from_embeddings(
-        np.concatenate(chunks), [str(s.path.resolve()) for s in kept], [s.label for s in kept], modality,
-        fingerprint, n_trees, n_shards=n_shards,
-        info={"images": str(images_dir), "checkpoint": str(model.info.get("path", ""))})
-    index.save(out_dir)
-    return index, skipped

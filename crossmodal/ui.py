@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import gradio as gr
+import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
-from .data import ImageLoadError
+from .data import ImageLoadError, ImageTooLargeError
 from .retrieval import DEFAULT_K, MAX_K, BlankSketchError, Retriever, SearchResult
+from .service import check_flag, check_k, check_target
 
 AUTO = "auto"  # the target-class dropdown value meaning "the predicted class"
 PANEL = ("predicted", "summary", "gallery", "chart", "query", "json")  # what a search handler returns, in order
@@ -31,7 +33,9 @@ aerial imagery, run `python -m crossmodal download ucmerced` (UC Merced photos i
 and restart, or start with `python app.py --photos DIR --sketches DIR` (model `checkpoints/ucm14.pt`)."""
 LEGEND = ("Thumbnails: a **green** border and tick mark results of the target class, a **red** border "
           "and cross the others; P@k is the share of green among the first k. The bar chart is the "
-          "class-wise precision of the top 50 results for this query (the paper's per-class P@50).")
+          "class-wise precision of the top 50 results for this query (the paper's per-class P@50). Results "
+          "without a label (an unlabelled folder, chips of a scene) are captioned with the model's predicted "
+          "class, marked *(predicted)*, and judged by it.")
 
 
 class GalleryFolders(Protocol):
@@ -39,6 +43,7 @@ class GalleryFolders(Protocol):
 
     photos: Path | None
     sketches: Path | None
+    scenes: tuple[Path, ...]
 
 
 # ---------------------------------------------------------------------------- search panels
@@ -47,6 +52,10 @@ class GalleryFolders(Protocol):
 def user_message(err: ImageLoadError) -> str:
     """A readable reason an image could not be used, without server paths."""
     cause = err.__cause__
+    if isinstance(err, ImageTooLargeError):
+        width, height = err.size
+        return (f"This image is {width:,} x {height:,} pixels, more than the {err.max_pixels / 1e6:.1f}-megapixel "
+                f"limit. Please downscale it, e.g. to {int(err.max_pixels ** 0.5):,} pixels a side, and try again.")
     if isinstance(cause, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
         return ("This image is too large to decode safely (Pillow's decompression-bomb guard). "
                 "Please downscale it, e.g. to 4000 pixels a side, and try again.")
@@ -66,8 +75,13 @@ def empty_panel(message: str) -> tuple:
 
 
 def chart_frame(result: SearchResult | None) -> pd.DataFrame:
-    """The class-wise precision of the top 50 results as a DataFrame for ``gr.BarPlot``."""
-    if result is None:
+    """The class-wise precision of the top 50 results as a DataFrame for ``gr.BarPlot``.
+
+    Empty (no chart) when none of those results has a label: shares of predicted classes alone
+    would only chart the model's own guesses.
+    """
+    if result is None or (result.hits and result.unlabelled_top >= min(len(result.hits), 50)
+                          and result.unlabelled_top > 0):
         return pd.DataFrame({"class": [], "precision": [], "kind": []})
     return pd.DataFrame({
         "class": list(result.class_precision),
@@ -78,12 +92,22 @@ def chart_frame(result: SearchResult | None) -> pd.DataFrame:
 
 def summary_markdown(result: SearchResult, gallery_size: int, chosen: bool) -> str:
     """One line above the gallery: target class, P@k and how long the search took."""
-    matches = round(result.precision_at_k * min(result.k, len(result.hits)))
+    shown = min(result.k, len(result.hits))
+    matches = round(result.precision_at_k * shown)
     how = "your choice" if chosen else "predicted; pick another class on the left if you meant one"
     noun = "photos" if result.gallery == "photo" else "sketches"
-    return (f"**Target class: {result.target_class}** ({how}) · **P@{result.k} = {result.precision_at_k:.2f}** "
-            f"({matches} of {min(result.k, len(result.hits))} results) · {gallery_size:,} {noun} searched in "
-            f"{result.latency_ms:.0f} ms")
+    text = (f"**Target class: {result.target_class}** ({how}) · **P@{result.k} = {result.precision_at_k:.2f}"
+            f"{' vs. predicted classes' if result.vs_predicted else ''}** ({matches} of {shown} results) · "
+            f"{gallery_size:,} {noun} searched in {result.latency_ms:.0f} ms")
+    if result.unlabelled_at_k == shown and shown:
+        text += ("\n\nNo result has a label (an unlabelled folder or a scene): each shows the model's predicted "
+                 "class, and P@k counts those predictions, not ground truth; the class chart is hidden.")
+    elif result.vs_predicted:
+        text += (f"\n\n{result.unlabelled_at_k} of these {shown} results have no label: they are counted by the "
+                 f"model's predicted class (marked *predicted*), not by ground truth.")
+    if result.query.note:
+        text += f"\n\n{result.query.note}"
+    return text
 
 
 def run_search(retriever: Retriever, source: Any, query_modality: str, gallery: str, k: float,
@@ -133,9 +157,14 @@ def search_panel(retriever: Retriever, source: Any, query_modality: str, gallery
         if live:
             return empty_panel(DRAW_HINT)
         raise gr.Error("No query yet: draw something on the canvas or upload an image file.")
-    chosen = target not in (None, "", AUTO)
+    try:  # values from the API are anything a client sends: refused with a short message, never echoed whole
+        k, target = check_k(k), check_target(target, retriever.class_names, AUTO)
+        attention = check_flag(attention, "attention")
+    except ValueError as err:
+        raise gr.Error(str(err)) from None
+    chosen = target is not None
     try:
-        result = run_search(retriever, source, query_modality, gallery, k, target if chosen else None)
+        result = run_search(retriever, source, query_modality, gallery, k, target)
     except BlankSketchError:
         if live:
             return empty_panel(BLANK_HINT)
@@ -150,11 +179,21 @@ def search_panel(retriever: Retriever, source: Any, query_modality: str, gallery
     return dict(result.predicted), summary, items, chart_frame(result), view, payload
 
 
+def scene_map(retriever: Retriever, gallery: str, payload: dict[str, Any] | None) -> list[tuple[Any, str]]:
+    """Overviews of the scenes holding results of a search (its JSON ``payload``), footprints numbered by rank."""
+    if not payload:
+        return []
+    return retriever.scene_overviews(gallery, payload.get("results", []))
+
+
 def gallery_examples(retriever: Retriever, n: int = 8) -> list[str]:
-    """A few gallery photos of different classes, as examples for the photo tab."""
+    """A few gallery photos of different classes (whole images, not scene chips), as examples for the photo tab."""
     index = retriever.indexes["photo"]
+    windows = index.items.get("window")
     seen, picks = set(), []
-    for path, label in zip(index.paths, index.labels):
+    for i, (path, label) in enumerate(zip(index.paths, index.labels)):
+        if windows is not None and not np.isnan(windows[i]).any():
+            continue
         if label not in seen and Path(path).is_file():
             seen.add(label)
             picks.append(path)
@@ -203,9 +242,9 @@ def _checkpoint_lines(retriever: Retriever) -> list[str]:
              f"- **Classes ({len(model.class_names)}):** {', '.join(model.class_names)}",
              f"- **Model:** {config.backbone} {tuple(config.widths)}, {config.image_size} px input, "
              f"{config.embed_dim}-d shared space, attention pooling {'on' if config.attention else 'off'}"]
-    if meta.get("photos_dir"):
-        lines.append(f"- **Trained on:** photos `{meta['photos_dir']}`"
-                     + (f", sketches `{meta['sketches_dir']}`" if meta.get("sketches_dir") else ""))
+    if meta.get("photos_dir"):  # folder names only: the paths are those of the training machine
+        lines.append(f"- **Trained on:** photos `{Path(meta['photos_dir']).name}/`"
+                     + (f", sketches `{Path(meta['sketches_dir']).name}/`" if meta.get("sketches_dir") else ""))
     n_photos, n_sketches = len(meta.get("train_photos", [])), len(meta.get("train_sketches", []))
     if n_photos or n_sketches:
         lines.append(f"- **Split:** {n_photos} training photos (numbers 00-69 of each class; 70-79 validation, "
@@ -234,7 +273,7 @@ def _validation_lines(validation: dict[str, Any]) -> list[str]:
 def _quality_lines(retriever: Retriever, report: dict[str, Any] | None) -> list[str]:
     """The evaluation report as a table, or how to write one."""
     if not report:
-        checkpoint = Path((getattr(retriever.model, "info", {}) or {}).get("path", "CHECKPOINT.pt"))
+        checkpoint = Path(Path((getattr(retriever.model, "info", {}) or {}).get("path", "CHECKPOINT.pt")).name)
         return [f"No evaluation report found. Write one with `python -m crossmodal evaluate --checkpoint "
                 f"{checkpoint} --photos DIR --sketches DIR --json {checkpoint.with_suffix('.eval.json')}` "
                 f"and restart the app."]
@@ -251,8 +290,11 @@ def _quality_lines(retriever: Retriever, report: dict[str, Any] | None) -> list[
 def _server_lines(retriever: Retriever, folders: GalleryFolders) -> list[str]:
     """What this server searches: the gallery folders' names and sizes and the index settings."""
     sketches = f"`{folders.sketches.name}/`" if folders.sketches else "none"
-    return [f"- photo gallery: `{folders.photos.name if folders.photos else '?'}/` "
-            f"({retriever.gallery_size('photo')} images of the model's classes)",
+    scenes = getattr(folders, "scenes", ()) or ()
+    photos = f"`{folders.photos.name}/`" if folders.photos else "none"
+    return [f"- photo gallery: {photos}" + (f" and {len(scenes)} scene(s) ({', '.join(p.name for p in scenes)})"
+                                            if scenes else "")
+            + f" ({retriever.gallery_size('photo'):,} items)",
             f"- sketch gallery: {sketches} ({retriever.gallery_size('sketch')} images)",
             f"- searched with Annoy ({retriever.indexes['photo'].n_trees} trees), top {MAX_K} at most"]
 
