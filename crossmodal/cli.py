@@ -98,10 +98,15 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     report = evaluate_model(load_checkpoint(args.checkpoint), args.photos, args.sketches, args.split,
                             photo_tta=not args.no_photo_tta, sketch_tta=args.sketch_tta)
     print(format_report(report))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=2))
+    _write_json(args.json, report)
     return 0
+
+
+def _write_json(path: str | None, report: dict) -> None:
+    """Write a report as JSON when a path was given."""
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(report, indent=2))
 
 
 def _add_robustness(sub: argparse._SubParsersAction) -> None:
@@ -145,9 +150,7 @@ def _run_robustness(args: argparse.Namespace) -> int:
     report = evaluate_robustness(load_checkpoint(args.checkpoint), args.photos, args.per_class, args.seed,
                                  args.styles, args.shifts, folders, args.save_images, progress=sys.stderr.isatty())
     print(format_robustness(report))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=2))
+    _write_json(args.json, report)
     return 0
 
 

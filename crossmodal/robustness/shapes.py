@@ -80,15 +80,19 @@ def _blob(rng: Rng, cx: float, cy: float, rx: float, ry: float, angle: float = 0
     return _stroke(points + (cx, cy), closed=True)
 
 
-def _normals(curve: np.ndarray) -> np.ndarray:
-    tangent = np.gradient(curve, axis=0)
-    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True) + 1e-12
-    return np.stack([-tangent[:, 1], tangent[:, 0]], 1)
+def left_of(path: np.ndarray) -> np.ndarray:
+    """Unit vectors square to a path at each of its points (from the point before to the point after)."""
+    ahead = np.concatenate([path[1:], path[-1:]])
+    behind = np.concatenate([path[:1], path[:-1]])
+    direction = ahead - behind
+    length = np.hypot(direction[:, 0], direction[:, 1])
+    length[length == 0] = 1.0
+    return np.stack([-direction[:, 1], direction[:, 0]], 1) / length[:, None]
 
 
 def _parallel(curve: np.ndarray, distance) -> np.ndarray:
     """The curve moved sideways by ``distance`` (a number or one per point)."""
-    return curve + _normals(curve) * np.asarray(distance, dtype=np.float64).reshape(-1, 1)
+    return curve + left_of(curve) * np.asarray(distance, dtype=np.float64).reshape(-1, 1)
 
 
 def _dashes(curve: np.ndarray, on: float, off: float, phase: float = 0.0) -> list[Stroke]:
@@ -290,7 +294,7 @@ def _carriageways(rng: Rng, curve: np.ndarray, lane: float, lanes: int, median: 
         for k in range(1, lanes):
             strokes += _dashes(_parallel(curve, inner + side * k * lane), lane * 0.9, lane * 0.7,
                                rng.uniform(0, lane))
-    normals, tangents = _normals(curve), np.gradient(curve, axis=0)
+    normals, tangents = left_of(curve), np.gradient(curve, axis=0)
     for _ in range(rng.integers(0, 6)):
         i = rng.integers(len(curve) // 4, 3 * len(curve) // 4)
         side, k = rng.choice([1, -1]), rng.integers(lanes)
@@ -626,7 +630,7 @@ def _river(rng: Rng, width: float, meander: tuple[float, float], wiggle: tuple[f
         wiggle = 0.006 * np.sin(2 * np.pi * x / rng.uniform(0.08, 0.15) + rng.uniform(0, 2 * np.pi))
         strokes.append(_stroke(_parallel(centre, side * half + wiggle)))
     i = int(rng.integers(50, 90))
-    normal = _normals(centre)[i]
+    normal = left_of(centre)[i]
     if rng.random() < 0.25:  # an island
         strokes.append(_blob(rng, *centre[i], half[i] * 0.6, half[i] * 0.3, np.arctan2(normal[0], -normal[1]), 0.2))
     elif rng.random() < 0.3:  # a bridge across
@@ -637,7 +641,7 @@ def _river(rng: Rng, width: float, meander: tuple[float, float], wiggle: tuple[f
     if rng.random() < 0.4:  # trees along one bank
         side = rng.choice([1, -1])
         for j in rng.integers(10, 130, rng.integers(4, 10)):
-            p = centre[j] + _normals(centre)[j] * side * (half[j] + 0.04)
+            p = centre[j] + left_of(centre)[j] * side * (half[j] + 0.04)
             strokes.append(_ellipse(*p, rng.uniform(0.015, 0.03)))
     return strokes
 

@@ -29,7 +29,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from . import REFERENCE_STYLE, STYLES
-from .shapes import CLASSES, Stroke, iconic, scene
+from .shapes import CLASSES, Stroke, iconic, left_of, scene
 
 SIZE = 256  # side of the drawings, pixels (the mouse style draws on a 512 px canvas)
 SUPERSAMPLE = 2  # drawn this many times larger, then reduced: antialiased strokes
@@ -111,12 +111,6 @@ def _resample(points: np.ndarray, closed: bool, step: float) -> np.ndarray:
     return np.stack([np.interp(s, lengths, points[:, 0]), np.interp(s, lengths, points[:, 1])], 1)
 
 
-def _sideways(path: np.ndarray) -> np.ndarray:
-    tangent = np.gradient(path, axis=0) if len(path) > 1 else np.zeros_like(path)
-    tangent /= np.linalg.norm(tangent, axis=1, keepdims=True) + 1e-12
-    return np.stack([-tangent[:, 1], tangent[:, 0]], 1)
-
-
 def _extend(path: np.ndarray, before: float, after: float) -> np.ndarray:
     """An open path run on straight past its ends."""
     if len(path) < 2:
@@ -164,7 +158,7 @@ def _hand(stroke: Stroke, pen: Pen, rng: np.random.Generator) -> np.ndarray:
         offset += amplitude / k * np.sin(2 * np.pi * s / wavelength + rng.uniform(0, 2 * np.pi))
     if pen.shake:
         offset += min(pen.shake, limit) * np.sin(2 * np.pi * s / rng.uniform(10, 20) + rng.uniform(0, 2 * np.pi))
-    path = path + _sideways(path) * offset[:, None]
+    path = path + left_of(path) * offset[:, None]
     if pen.tremor:
         path = path + rng.normal(0, pen.tremor, path.shape)
     return path
