@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +43,8 @@ THUMB_SIZE = 192  # side of a result thumbnail, pixels
 DISPLAY_SIDE = 512  # queries are kept at most this large for display (recent queries are cached)
 MATCH_COLOR = (34, 160, 70)  # border of a result whose class is the target class
 MISS_COLOR = (214, 45, 45)  # border of a result of another class
-_THUMB_VERSION = "v1"  # part of the thumbnail cache key: change it when drawing changes
+NEUTRAL_COLOR = (200, 204, 210)  # border of a result while no intended class is chosen: nothing is judged
+_THUMB_VERSION = "v2"  # part of the thumbnail cache key: change it when drawing changes
 
 
 class BlankSketchError(ValueError):
@@ -245,16 +246,19 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.load_default()
 
 
-def draw_marker(image: Image.Image, match: bool, size: int = THUMB_SIZE) -> Image.Image:
+def draw_marker(image: Image.Image, match: bool | None, size: int = THUMB_SIZE) -> Image.Image:
     """A square thumbnail with a coloured border and a corner badge: green tick = target class, red cross = not.
 
-    The whole image is kept (resized, not cropped), as the app shows whole scenes.
+    ``match=None`` (nothing to judge against) draws a thin grey border and no badge. The whole
+    image is kept (resized, not cropped), as the app shows whole scenes.
     """
-    color = MATCH_COLOR if match else MISS_COLOR
-    border = max(3, size // 32)
+    color = NEUTRAL_COLOR if match is None else MATCH_COLOR if match else MISS_COLOR
+    border = max(3, size // 32) if match is not None else 2
     thumb = image.convert("RGB").resize((size - 2 * border, size - 2 * border), Image.Resampling.BILINEAR)
     out = Image.new("RGB", (size, size), color)
     out.paste(thumb, (border, border))
+    if match is None:
+        return out
     draw = ImageDraw.Draw(out)
     r = max(8, size // 11)  # badge radius
     cx, cy = size - border - r - 3, border + r + 3
@@ -273,6 +277,23 @@ def draw_marker(image: Image.Image, match: bool, size: int = THUMB_SIZE) -> Imag
 def caption(hit: Hit) -> str:
     """A result's caption: rank, class and cosine score (the thumbnail's badge shows match or not)."""
     return f"#{hit.rank} {hit.label} · {hit.score:.3f}"
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """True when two paths name the same file or files with the same bytes (an uploaded copy of a gallery file)."""
+    try:
+        if Path(a).resolve() == Path(b).resolve():
+            return True
+        if Path(a).stat().st_size != Path(b).stat().st_size:
+            return False
+        return _digest(a) == _digest(b)
+    except OSError:
+        return False
+
+
+def _digest(path: str | Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha1").hexdigest()
 
 
 # ---------------------------------------------------------------------------- indexes
@@ -349,6 +370,7 @@ class Retriever:
             self.thumb_dir.mkdir(parents=True, exist_ok=True)
         self.exact = exact
         self._cache: OrderedDict[tuple, EncodedQuery] = OrderedDict()
+        self._counts: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -405,8 +427,15 @@ class Retriever:
                     self._cache.popitem(last=False)
         return query
 
+    def class_counts(self, modality: str) -> dict[str, int]:
+        """How many images of each of the model's classes a gallery holds (zeros when there is no gallery)."""
+        if modality not in self._counts:
+            counts = Counter(self.indexes[modality].labels if modality in self.indexes else [])
+            self._counts[modality] = {c: counts[c] for c in self.class_names}
+        return self._counts[modality]
+
     def search(self, source: Any, query_modality: str, gallery: str, k: int = DEFAULT_K,
-               target_class: str | None = None) -> SearchResult:
+               target_class: str | None = None, leave_out_query: bool = False) -> SearchResult:
         """Search a gallery with one query and compute the class-wise numbers.
 
         Args:
@@ -415,6 +444,8 @@ class Retriever:
             gallery: ``"photo"`` or ``"sketch"``: which gallery to search.
             k: results to return (1..MAX_K; larger values are clipped to the gallery size).
             target_class: the class results are judged against; None or unknown = the top prediction.
+            leave_out_query: drop gallery files with the same bytes as the query file (a gallery photo
+                searched for similar scenes is not its own first result).
 
         Raises:
             ImageLoadError: the query file is not a readable image.
@@ -429,8 +460,11 @@ class Retriever:
             raise ValueError(f"k must be between 1 and {MAX_K}, not {k}")
         query = source if isinstance(source, EncodedQuery) else self.encode(source, query_modality)
         index = self.indexes[gallery]
-        found = index.search(query.embedding, k=min(max(k, CLASS_TOP), len(index)), exact=self.exact)
-        found = sorted(found, key=lambda h: -h.score)  # Annoy is approximate: show best first regardless
+        wanted = max(k, CLASS_TOP)
+        found = index.search(query.embedding, k=min(wanted + int(leave_out_query), len(index)), exact=self.exact)
+        if leave_out_query and isinstance(source, (str, Path)):
+            found = [h for h in found if not same_file(source, h.path)]
+        found = sorted(found, key=lambda h: -h.score)[:wanted]  # Annoy is approximate: show best first regardless
         hits = [Hit(rank, h.path, h.label, float(h.score)) for rank, h in enumerate(found, 1)]
         predicted = top_predictions(query.probabilities, self.class_names)
         target = target_class if target_class in self.class_names else predicted[0][0]
@@ -441,12 +475,16 @@ class Retriever:
             class_precision=class_precision(labels, self.class_names, CLASS_TOP),
             latency_ms=(time.perf_counter() - started) * 1000.0)
 
-    def thumbnails(self, result: SearchResult, attention: bool = False) -> list[tuple[str, str]]:
+    def thumbnails(self, result: SearchResult, attention: bool = False, judged: bool = True) -> list[tuple[str, str]]:
         """(thumbnail file, caption) of each result, bordered green / red for the target class.
 
+        With ``judged=False`` (the user has not named the class they meant) every border is neutral.
         Thumbnails are rendered once per (file, marker, attention) and cached in ``thumb_dir``.
         """
-        wanted = [(h, self._thumb_path(h.path, h.label == result.target_class, attention)) for h in result.hits]
+        def marker(hit: Hit) -> bool | None:
+            return hit.label == result.target_class if judged else None
+
+        wanted = [(h, self._thumb_path(h.path, marker(h), attention)) for h in result.hits]
         missing = [(h, p) for h, p in wanted if not p.exists()]
         if missing:
             heats = attention_maps(self.model, [h.path for h, _ in missing], result.gallery) if attention else None
@@ -454,13 +492,13 @@ class Retriever:
                 image = load_image(hit.path, max_side=1024)
                 if heats is not None:
                     image = heatmap_overlay(image, heats[i])
-                thumb = draw_marker(image, hit.label == result.target_class)
+                thumb = draw_marker(image, marker(hit))
                 tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
                 thumb.save(tmp, format="JPEG", quality=88)
                 tmp.replace(path)
         return [(str(p), caption(h)) for h, p in wanted]
 
-    def _thumb_path(self, path: str, match: bool, attention: bool) -> Path:
+    def _thumb_path(self, path: str, match: bool | None, attention: bool) -> Path:
         key = hashlib.sha1(f"{_THUMB_VERSION}|{path}|{match}|{attention}|{THUMB_SIZE}".encode()).hexdigest()[:20]
         return self.thumb_dir / f"{key}.jpg"
 
