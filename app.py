@@ -77,6 +77,7 @@ CSS = """
 .legend p {font-size: 0.85em; color: var(--body-text-color-subdued); margin: 0}
 /* result tiles as wide as the space allows: four on a desktop, two on a phone */
 .results-gallery .grid-container {grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)) !important}
+.results-gallery .grid-wrap {max-height: none !important; overflow-y: visible !important}  /* no box in a box */
 @media (max-width: 720px) {
   /* phone: canvas, then the summary and the results, then the controls */
   .query-row {flex-direction: column !important}
@@ -304,7 +305,7 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
     target_choices = [(NOT_CHOSEN, AUTO)] + [(c, c) for c in classes]
     report = load_eval_report(settings.eval_json if settings else None)
     has_sketches = retriever.has_gallery("sketch")
-    sketch_examples = sorted(ASSETS.glob("*.png"))
+    sketch_examples = [p for p in sorted(ASSETS.glob("*.png")) if p.stem in classes]  # one drawing a class
     photo_examples = gallery_examples(retriever)
 
     with gr.Blocks(title="Sketch-based aerial image search", fill_width=True) as demo:

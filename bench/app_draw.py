@@ -14,7 +14,10 @@ Usage::
     python bench/app_draw.py --url http://127.0.0.1:7860/ --viewports phone
 
 Needs Debian's ``chromium`` (or ``--chromium PATH``) and ``pip install playwright``. Two warm-up
-strokes are drawn first and not counted.
+strokes are drawn first and not counted. ``--screenshot FILE`` also saves the desktop window with an
+example sketch searched and its class chosen (the README's ``assets/screenshot.png``)::
+
+    python bench/app_draw.py --viewports desktop --strokes 1 --screenshot assets/screenshot.png
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from app_latency import add_server_arguments, app_server, percentile  # noqa: E402
+from app_latency import ROOT, add_server_arguments, app_server, percentile  # noqa: E402
 
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1400, "height": 1000}},
@@ -113,6 +116,27 @@ def measure(browser, url: str, name: str, n: int, warmup: int) -> tuple[list[flo
     return shown, server
 
 
+def screenshot(browser, url: str, path: Path, example: str = "runway") -> None:
+    """Save the desktop window after searching an example sketch with its class chosen as the intended class."""
+    context = browser.new_context(**VIEWPORTS["desktop"])
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(url, wait_until="load")
+    page.locator("#sketch-canvas canvas").first.wait_for(state="visible")
+    names = sorted(p.stem for p in (ROOT / "assets").glob("*.png") if p.stem != "screenshot")  # as app.py lists them
+    page.locator("#sketch-examples button").nth(names.index(example)).click()
+    page.wait_for_function("document.querySelectorAll('#sketch-results img').length > 0")
+    target = page.locator("#sketch-target input")
+    target.click()
+    target.fill(example)
+    target.press("Enter")
+    page.wait_for_function(f"document.querySelector('#sketch-results-summary').innerText.includes('{example}: P@')")
+    page.wait_for_timeout(2000)  # thumbnails and chart drawn
+    page.screenshot(path=str(path))
+    context.close()
+    print(f"screenshot: {path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Draw, measure and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -120,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--strokes", type=int, default=10, help="strokes measured per viewport (default 10)")
     parser.add_argument("--warmup", type=int, default=2, help="strokes drawn first and not counted (default 2)")
     parser.add_argument("--viewports", nargs="+", choices=sorted(VIEWPORTS), default=["desktop", "phone"])
+    parser.add_argument("--screenshot", type=Path, help="also save a desktop screenshot of a search to this file")
     parser.add_argument("--chromium", default=os.environ.get("CROSSMODAL_CHROMIUM") or shutil.which("chromium")
                         or "/usr/bin/chromium", help="the Chromium binary (default: Debian's chromium)")
     args = parser.parse_args(argv)
@@ -131,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for name in args.viewports:
                 rows[name] = measure(browser, url, name, args.strokes, args.warmup)
+            if args.screenshot:
+                screenshot(browser, url, args.screenshot)
         finally:
             browser.close()
     print(f"\npen up -> results shown, {args.strokes} strokes after {args.warmup} warm-up ({os.cpu_count()} CPUs, "

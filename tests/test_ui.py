@@ -129,7 +129,7 @@ def test_a_drawing_from_the_canvas_is_searched(retriever):
 
 
 def test_an_example_goes_onto_the_canvas_as_a_data_url():
-    example = sorted((Path(app.__file__).parent / "assets").glob("*.png"))[0]
+    example = Path(app.__file__).parent / "assets" / "runway.png"
     url = ui.example_drawing(example)
     assert url.startswith(PNG_PREFIX)
     assert canvas_image(url).size == Image.open(example).size
