@@ -2,7 +2,8 @@
 
 Usage::
 
-    python app.py [--checkpoint PATH] [--photos DIR] [--sketches DIR] [--index-dir DIR] [--port N] [--share]
+    python app.py [--checkpoint PATH] [--photos DIR] [--sketches DIR] [--scene FILE ...] [--gsd M] [--index-dir DIR]
+                  [--port N] [--share]
 
 With no data arguments the app looks for UC Merced photos in ``~/.cache/crossmodal/data/ucmerced``
 (and Earth on Canvas sketches in ``~/.cache/crossmodal/data/eoc-sketches``) and serves them with
@@ -11,7 +12,8 @@ With no data arguments the app looks for UC Merced photos in ``~/.cache/crossmod
 built on the first start (progress in the terminal) and memory-mapped on later starts.
 
 Every option can also come from an environment variable, for hosting: ``CROSSMODAL_CHECKPOINT``,
-``CROSSMODAL_PHOTOS``, ``CROSSMODAL_SKETCHES``, ``CROSSMODAL_INDEX_DIR``, ``CROSSMODAL_EVAL_JSON``,
+``CROSSMODAL_PHOTOS``, ``CROSSMODAL_SKETCHES``, ``CROSSMODAL_SCENES`` (files separated by ``os.pathsep``),
+``CROSSMODAL_GSD``, ``CROSSMODAL_INDEX_DIR``, ``CROSSMODAL_EVAL_JSON``,
 ``CROSSMODAL_HOST``, ``CROSSMODAL_PORT``, ``CROSSMODAL_SHARE``, ``CROSSMODAL_THREADS``,
 ``CROSSMODAL_CONCURRENCY``, ``CROSSMODAL_QUEUE_SIZE``, ``CROSSMODAL_CACHE`` (the cache root) and
 ``CROSSMODAL_DEMO_PER_CLASS`` (scenes a class in the demo world, default 60).
@@ -34,7 +36,8 @@ from typing import Any
 
 import gradio as gr
 
-from crossmodal.canvas import SketchCanvas
+from crossmodal.canvas import sketch_canvas
+from crossmodal.gallery import has_chips
 from crossmodal.retrieval import DEFAULT_K, MAX_K, Retriever
 from crossmodal.ui import (
     AUTO,
@@ -55,6 +58,7 @@ from crossmodal.ui import (
     gallery_examples,
     load_eval_report,
     model_card,
+    scene_map,
     search_panel,
 )
 
@@ -98,8 +102,10 @@ class Settings:
     """Where the app's model and data come from, and how it is served."""
 
     checkpoint: Path  # the model checkpoint
-    photos: Path | None  # photo gallery folder; None until the demo world is generated
+    photos: Path | None  # photo gallery folder; None until the demo world is generated, or with scenes only
     sketches: Path | None  # sketch gallery folder, or None (no photo -> sketch search)
+    scenes: tuple[Path, ...]  # large rasters whose chips join the photo gallery
+    gsd: float | None  # the scenes' ground resolution, metres a pixel (None: from their georeferencing)
     index_dir: Path | None  # where the gallery indexes live; None = derived from the cache root
     cache: Path  # cache root: default data folder, demo world, indexes
     eval_json: Path | None  # evaluation report shown in the About tab
@@ -120,8 +126,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                "demo world. Each option may also be set by the environment variable in brackets.")
     parser.add_argument("--checkpoint", help="model checkpoint (default checkpoints/ucm14.pt for real imagery, "
                         "checkpoints/demo.pt for the demo world) [CROSSMODAL_CHECKPOINT]")
-    parser.add_argument("--photos", help="photo gallery: a folder of <class>/<image> files, e.g. UC Merced "
-                        "[CROSSMODAL_PHOTOS]")
+    parser.add_argument("--photos", help="photo gallery: a folder of images at any depth; folders named after the "
+                        "model's classes label what is under them, e.g. UC Merced [CROSSMODAL_PHOTOS]")
+    parser.add_argument("--scene", action="append", metavar="FILE",
+                        help="a large GeoTIFF (or PNG/JPEG with --gsd) searched chip by chip, results drawn on its "
+                        "overview; repeat for several [CROSSMODAL_SCENES]")
+    parser.add_argument("--gsd", type=float, metavar="METRES", help="ground resolution of the scenes in metres a "
+                        "pixel (default: from their georeferencing) [CROSSMODAL_GSD]")
     parser.add_argument("--sketches", help="sketch gallery: a folder of <class>/<image> files, e.g. Earth on Canvas "
                         "[CROSSMODAL_SKETCHES]")
     parser.add_argument("--index-dir", help="where the gallery indexes are kept (default: under the cache) "
@@ -165,8 +176,14 @@ def resolve_settings(args: argparse.Namespace, env: Mapping[str, str] = os.envir
 
     cache = default_cache(env)
     photos, sketches = pick("photos", "CROSSMODAL_PHOTOS"), pick("sketches", "CROSSMODAL_SKETCHES")
+    scenes = getattr(args, "scene", None) or [p for p in (env.get("CROSSMODAL_SCENES") or "").split(os.pathsep) if p]
+    gsd = pick("gsd", "CROSSMODAL_GSD")
     demo_world = False
-    if photos is None:
+    if photos is None and scenes:  # the scenes are the photo gallery; sketches from the default folder if any
+        default_sketches = cache / "data" / "eoc-sketches"
+        if sketches is None and default_sketches.is_dir():
+            sketches = str(default_sketches)
+    elif photos is None:
         default_photos = cache / "data" / "ucmerced"
         if default_photos.is_dir():
             photos = str(default_photos)
@@ -186,6 +203,8 @@ def resolve_settings(args: argparse.Namespace, env: Mapping[str, str] = os.envir
         checkpoint=checkpoint_path,
         photos=Path(photos).expanduser() if photos else None,
         sketches=Path(sketches).expanduser() if sketches else None,
+        scenes=tuple(Path(p).expanduser() for p in scenes),
+        gsd=float(gsd) if gsd else None,
         index_dir=Path(index_dir).expanduser() if index_dir else None,
         cache=cache,
         eval_json=Path(eval_json).expanduser() if eval_json else None,
@@ -237,6 +256,8 @@ def ensure_demo_world(cache: Path, per_class: int = DEMO_PER_CLASS, progress: bo
 def default_index_dir(settings: Settings) -> Path:
     """``<cache>/indexes/<hash of checkpoint and folders>``: one index pair per (model file, data) combination."""
     key = "|".join(str(p.resolve()) if p else "" for p in (settings.checkpoint, settings.photos, settings.sketches))
+    if settings.scenes:  # keyed by the scenes too, so that each set of scenes keeps its own index
+        key += "|" + "|".join(str(p.resolve()) for p in settings.scenes) + f"|{settings.gsd}"
     return settings.cache / "indexes" / hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
@@ -262,7 +283,8 @@ def open_retriever(settings: Settings, progress: bool = True) -> Retriever:
     if settings.index_dir is None:
         settings.index_dir = default_index_dir(settings)
     started = time.time()
-    retriever = Retriever.open(settings.checkpoint, settings.photos, settings.sketches, settings.index_dir, progress)
+    retriever = Retriever.open(settings.checkpoint, settings.photos, settings.sketches, settings.index_dir, progress,
+                               scenes=settings.scenes, gsd=settings.gsd)
     if progress:
         print(f"ready in {time.time() - started:.1f} s: {retriever.gallery_size('photo')} photos, "
               f"{retriever.gallery_size('sketch')} sketches (indexes in {settings.index_dir})", flush=True)
@@ -294,6 +316,20 @@ def _summary(elem_id: str, hint: str) -> gr.Markdown:
     return gr.Markdown(hint, elem_classes="summary", elem_id=f"{elem_id}-summary")
 
 
+def _scene_map(elem_id: str) -> gr.Gallery:
+    """Overviews of the scenes that hold results, footprints numbered by rank (rendered where called)."""
+    return gr.Gallery(label="Where the results are (scene overview; footprints numbered by rank, #1 in red)",
+                      columns=1, height=520, object_fit="contain", allow_preview=True, elem_id=elem_id)
+
+
+def _wire_scene_map(retriever: Retriever, details: gr.JSON, overview: gr.Gallery) -> None:
+    """Whenever a search fills ``details`` (its JSON result), draw its results' footprints on the scene overviews."""
+    def draw(payload: dict | None) -> list:
+        return scene_map(retriever, "photo", payload)
+
+    details.change(draw, details, overview, api_visibility="private", show_progress="hidden")
+
+
 def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blocks:
     """The Gradio interface over a retriever. Nothing is loaded here: the retriever is ready.
 
@@ -307,6 +343,11 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
     has_sketches = retriever.has_gallery("sketch")
     sketch_examples = [p for p in sorted(ASSETS.glob("*.png")) if p.stem in classes]  # one drawing a class
     photo_examples = gallery_examples(retriever)
+    shows_scenes = has_chips(retriever.indexes["photo"])
+    if shows_scenes:  # read each scene's overview now, not on the first search
+        for source in retriever.indexes["photo"].info.get("sources", []):
+            if source.get("kind") == "scene":
+                retriever.overviews.get(source["path"])
 
     with gr.Blocks(title="Sketch-based aerial image search", fill_width=True) as demo:
         gr.Markdown(f"## Sketch-based aerial image search\nDraw a scene as seen from above and find aerial photos "
@@ -321,7 +362,7 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
         with gr.Tab("Sketch → satellite", id="sketch"):
             with gr.Row(elem_classes="query-row"):
                 with gr.Column(scale=4, min_width=300, elem_classes="query-col"):
-                    canvas = SketchCanvas(elem_id="sketch-canvas")
+                    canvas = sketch_canvas(elem_id="sketch-canvas")
                     sk_summary = _summary("sketch-results", DRAW_HINT)
                     with gr.Column(elem_classes="query-controls"):
                         with gr.Row():
@@ -341,7 +382,8 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
                             elem_id="sketch-examples")
                 with gr.Column(scale=7, elem_classes="results-col"):
                     gr.Markdown(LEGEND, elem_classes="legend")
-                    sk = _results("Aerial photos", "sketch-results")
+                    sk = _results("Aerial photos" + (" and scene chips" if shows_scenes else ""), "sketch-results")
+                    sk_map = _scene_map("sketch-map") if shows_scenes else None
                     with gr.Row():
                         sk_predicted = gr.Label(num_top_classes=3, label="The model's guess", scale=2)
                         sk_query = gr.Image(label="Your sketch", type="pil", format="jpeg", height=200,
@@ -379,6 +421,7 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
                     ps = _results("Matching sketches", "photo-sketch-results")
                     pp_summary = _summary("photo-photo-results", "")
                     pp = _results("Similar aerial scenes (the photo itself left out)", "photo-photo-results")
+                    pp_map = _scene_map("photo-map") if shows_scenes else None
             photo_query = gr.State(None)  # the photo searched: an uploaded file or a gallery example
 
         # ------------------------------------------------------------ about
@@ -474,6 +517,9 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
                           queue=False
                           ).then(refresh_photo, [photo_query, ph_k, ph_target, ph_attention], both_out,
                                  api_visibility="private", concurrency_id="search", show_progress="minimal")
+        if shows_scenes:
+            _wire_scene_map(retriever, sk["json"], sk_map)
+            _wire_scene_map(retriever, pp["json"], pp_map)
     return demo
 
 

@@ -106,12 +106,14 @@ def measure(browser, url: str, name: str, n: int, warmup: int) -> tuple[list[flo
         ms = page.evaluate("([b, t]) => window.__resultsShown(b, t)", [before, 30_000])
         if ms is None:
             raise SystemExit(f"{name}: stroke {i + 1} showed no new results within 30 s")
-        print(f"{name} stroke {i + 1}{' (warm-up)' if i < warmup else ''}: {ms:.0f} ms", flush=True)
+        found = re.search(r"in (\d+) ms", page.locator("#sketch-results-summary").inner_text())
+        handler = float(found.group(1)) if found else float("nan")
+        print(f"{name} stroke {i + 1}{' (warm-up)' if i < warmup else ''}: {ms:.0f} ms (server handler "
+              f"{handler:.0f} ms)", flush=True)
         page.wait_for_timeout(300)  # let the page settle: strokes are drawn one after another, not in a burst
         if i >= warmup:
             shown.append(ms)
-            found = re.search(r"in (\d+) ms", page.locator("#sketch-results-summary").inner_text())
-            server.extend([float(found.group(1))] if found else [])
+            server.extend([handler] if found else [])
     context.close()
     return shown, server
 

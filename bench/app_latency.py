@@ -105,6 +105,16 @@ def app_server(args: argparse.Namespace):
         wait_until_serving(url, None, None, timeout=30)
         yield url
         return
+    with started_app(args) as (url, _):
+        yield url
+
+
+@contextmanager
+def started_app(args: argparse.Namespace, env: dict[str, str] | None = None):
+    """Start ``app.py`` with the server options of ``args``; yield its URL and process, stop it afterwards.
+
+    ``env``: extra environment variables for the app.
+    """
     port = free_port()
     command = [sys.executable, str(ROOT / "app.py"), "--port", str(port)]
     for name in SERVER_OPTIONS:
@@ -112,14 +122,14 @@ def app_server(args: argparse.Namespace):
         if value is not None:
             command += [f"--{name.replace('_', '-')}", str(value)]
     log = Path(tempfile.mkdtemp(prefix="crossmodal-bench-")) / "app.log"
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False")
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", **(env or {}))
     print("starting:", " ".join(command), f"(log {log})", flush=True)
     with open(log, "w") as out:
         process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     try:
         url = f"http://127.0.0.1:{port}/"
         wait_until_serving(url, process, log)
-        yield url
+        yield url, process
     finally:
         stop(process)
 
@@ -170,9 +180,9 @@ def main(argv: list[str] | None = None) -> int:
                 if i >= args.warmup:
                     server_ms.append(float(payload["latency_ms"]))
                     round_trip_ms.append(elapsed)
-                gallery = payload.get("results", [{}])[0].get("path", "")
+                gallery = payload.get("results", [{}])[0].get("id", "")
     print(f"\n/sketch_to_photo, k={args.k}, {len(server_ms)} queries after {args.warmup} warm-up "
-          f"({os.cpu_count()} CPUs; first result from {Path(gallery).parent.parent if gallery else '?'})")
+          f"({os.cpu_count()} CPUs; first result {gallery or '?'})")
     print(f"{'':<28}{'p50':>9}{'p95':>9}{'mean':>9}{'max':>9}")
     for name, values in (("server-side latency (ms)", server_ms), ("client round trip (ms)", round_trip_ms)):
         print(f"{name:<28}{percentile(values, 50):>9.1f}{percentile(values, 95):>9.1f}"

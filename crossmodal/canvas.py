@@ -2,10 +2,11 @@
 
 ``gr.Sketchpad`` uploads its background, layers and composite as separate files after every
 stroke and only then fires ``change``; on a 2-core server that took most of a second before a
-search could start, and its tool bar forgets the brush after Clear. :class:`SketchCanvas` is a
+search could start, and its tool bar forgets the brush after Clear. :func:`sketch_canvas` is a
 ``gr.HTML`` component with a plain ``<canvas>``: the pen is always in hand (Eraser, Undo and Clear
 beside it), and on pointer-up the drawing is scaled to ``EXPORT_SIDE`` pixels and sent as a
-``data:image/png`` URL in the ``change`` event itself: one request a stroke, no uploads.
+``data:image/png`` URL as the component's new value, which fires ``change``: one request a
+stroke, no uploads.
 
 Its value is that URL ('' for an empty canvas). A handler that outputs a URL or data URL to the
 component draws that image on the canvas (an example to keep drawing on) and searches it.
@@ -76,8 +77,7 @@ const send = () => {{
   outCtx.fillStyle = '#fff';
   outCtx.fillRect(0, 0, out.width, out.height);
   outCtx.drawImage(canvas, 0, 0, out.width, out.height);
-  props.value = blank ? '' : out.toDataURL('image/png');
-  trigger('change');
+  props.value = blank ? '' : out.toDataURL('image/png');  // a new value fires the component's change event
 }};
 const point = (e) => {{
   const r = canvas.getBoundingClientRect();
@@ -125,7 +125,7 @@ canvas.addEventListener('keydown', (e) => {{
   if ((e.ctrlKey || e.metaKey) && e.key === 'z') {{ e.preventDefault(); undo(); }}
 }});
 
-// an image sent by the server (an example): draw it, keep the pen in hand, search it
+// an image sent by the server (an example): draw it and keep the pen in hand; the new value itself is searched
 watch('value', () => {{
   const src = props.value;
   if (!src || !/^(data:image\\/|https?:|\\/)/.test(src)) return;
@@ -133,27 +133,27 @@ watch('value', () => {{
   image.onload = () => {{
     remember(); fillWhite();
     ctx.drawImage(image, 0, 0, side, side);
-    blank = false; selectTool('pen'); send();
+    blank = false; selectTool('pen');
   }};
   image.src = src;
 }});
 """
 
 
-class SketchCanvas(gr.HTML):
+def sketch_canvas(label: str = "Draw a scene from above", elem_id: str | None = None, **kwargs) -> gr.HTML:
     """A square drawing canvas whose value is the drawing as a PNG data URL ('' when empty).
 
-    Fires ``change`` once a stroke, on pointer-up, and after Undo, Clear and an image set by a handler.
+    It fires ``change`` once a stroke, on pointer-up, and after Undo, Clear and an image set by a
+    handler. (A function, not a ``gr.HTML`` subclass: Gradio writes a ``.pyi`` stub beside the
+    module of every component class it sees defined.)
+
+    Args:
+        label: shown above the canvas.
+        elem_id: the HTML id of the component.
+        **kwargs: passed to ``gr.HTML``.
     """
-
-    def __init__(self, label: str = "Draw a scene from above", elem_id: str | None = None, **kwargs):
-        """Create the canvas; other keyword arguments go to ``gr.HTML``."""
-        super().__init__(value="", label=label, show_label=True, html_template=HTML, css_template=CSS, js_on_load=JS,
-                         apply_default_css=False, container=True, elem_id=elem_id, **kwargs)
-
-    def api_info(self) -> dict:
-        """The drawing as a ``data:image/png;base64,...`` string."""
-        return {"type": "string", "description": "the drawing as a data:image/png;base64 URL, '' when empty"}
+    return gr.HTML(value="", label=label, show_label=True, html_template=HTML, css_template=CSS, js_on_load=JS,
+                   apply_default_css=False, container=True, elem_id=elem_id, **kwargs)
 
 
 def canvas_image(value: str | None) -> Image.Image | None:

@@ -1,4 +1,4 @@
-"""Command line: ``python -m crossmodal {train,evaluate,index,search,synth,download} ...``."""
+"""Command line: ``python -m crossmodal {train,evaluate,robustness,index,search,synth,download} ...``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import ModelConfig, TrainConfig
+from .config import DEFAULT_N_TREES, SHARD_FROM_ITEMS, ModelConfig, TrainConfig
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -103,17 +103,79 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_index(sub: argparse._SubParsersAction) -> None:
-    from .index import DEFAULT_N_TREES, SHARD_FROM_ITEMS
+def _add_robustness(sub: argparse._SubParsersAction) -> None:
+    from .robustness import REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES
 
-    p = sub.add_parser("index", help="embed a folder of images and write an Annoy index of them (atomically)")
+    p = sub.add_parser("robustness", help="score a checkpoint on sketches in other drawing styles and on shifted "
+                       "photos (suites never trained on)")
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("--images", required=True, help="folder of <class>/<image>; the checkpoint's classes are indexed")
-    p.add_argument("--modality", required=True, choices=("photo", "sketch"), help="what the images are")
-    p.add_argument("--out", required=True, help="index directory to write; an existing index there is replaced")
+    p.add_argument("--photos", required=True, help="UC Merced folder: its test photos (80-99) are the gallery and "
+                   "the imagery suite's sources")
+    p.add_argument("--json", help="write the report as JSON to this file")
+    p.add_argument("--per-class", type=int, default=10, help="generated sketches of each class in each style")
+    p.add_argument("--seed", type=int, default=0, help="the same seed draws the same sketches and photo shifts")
+    p.add_argument("--styles", nargs="*", default=[*STYLES, REFERENCE_STYLE], choices=[*STYLES, REFERENCE_STYLE],
+                   metavar="STYLE", help="sketch styles; none when given no name (default: all: %(default)s)")
+    p.add_argument("--shifts", nargs="*", default=[REFERENCE_SHIFT, *SHIFTS], choices=[REFERENCE_SHIFT, *SHIFTS],
+                   metavar="SHIFT", help="imagery shifts; none when given no name (default: all: %(default)s)")
+    p.add_argument("--sketches", action="append", default=[], metavar="NAME=DIR",
+                   help="also score a folder of <class>/<sketch> files as suite NAME, e.g. eoc=DIR or canvas=DIR "
+                   "(files the checkpoint trained on are left out); repeatable")
+    p.add_argument("--save-images", metavar="DIR", help="also write every image scored, as PNG, under DIR")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+
+
+def _run_robustness(args: argparse.Namespace) -> int:
+    folders = {}
+    for item in args.sketches:
+        name, sep, folder = item.partition("=")
+        if not sep or not name or not folder:
+            raise ValueError(f"--sketches takes NAME=DIR, not {item!r}")
+        folders[name] = folder
+    if args.per_class < 1:
+        raise ValueError(f"--per-class must be at least 1, not {args.per_class}")
+    import torch
+
+    from .checkpoint import load_checkpoint
+    from .robustness.evaluation import evaluate_robustness, format_robustness
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    report = evaluate_robustness(load_checkpoint(args.checkpoint), args.photos, args.per_class, args.seed,
+                                 args.styles, args.shifts, folders, args.save_images, progress=sys.stderr.isatty())
+    print(format_robustness(report))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=2))
+    return 0
+
+
+def _add_index(sub: argparse._SubParsersAction) -> None:
+    from .scenes import DEFAULT_CHIP, DEFAULT_STRIDE, TRAINING_GSD
+
+    p = sub.add_parser("index", help="embed a folder of images and/or large scenes into an Annoy index (atomically); "
+                       "run again, it embeds only new or changed files")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--images", help="folder of images at any depth; folders named after the checkpoint's classes "
+                   "label what is under them, everything else is indexed unlabelled")
+    p.add_argument("--scene", nargs="+", action="extend", default=[], metavar="FILE",
+                   help="large GeoTIFF (or PNG/JPEG with --gsd) cut into chips at the model's resolution; repeatable")
+    p.add_argument("--gsd", type=float, metavar="METRES",
+                   help="ground resolution of the scenes in metres a pixel (overrides their georeferencing; "
+                   "needed for plain PNG/JPEG)")
+    p.add_argument("--chip", type=int, default=DEFAULT_CHIP, metavar="PX",
+                   help=f"chip side in pixels at the model's {TRAINING_GSD} m a pixel (default %(default)s = "
+                   f"{DEFAULT_CHIP * TRAINING_GSD:.0f} m)")
+    p.add_argument("--stride", type=int, default=DEFAULT_STRIDE, metavar="PX",
+                   help="chip spacing in pixels at the model's resolution (default %(default)s)")
+    p.add_argument("--modality", default="photo", choices=("photo", "sketch"), help="what the images are")
+    p.add_argument("--out", required=True, help="index directory to write; an index there is updated")
+    p.add_argument("--rebuild", action="store_true", help="embed everything again instead of updating")
+    p.add_argument("--no-tta", action="store_true",
+                   help="embed each photo once, not as the mean of its 8 rotations and flips (8x faster)")
     p.add_argument("--n-trees", type=int, default=DEFAULT_N_TREES, help="Annoy trees: recall vs build time and size")
     p.add_argument("--shards", type=int, help="forests over equal id ranges, searched side by side on threads "
-                   f"(default: 2 from {SHARD_FROM_ITEMS:,} images up, else 1)")
+                   f"(default: 2 from {SHARD_FROM_ITEMS:,} items up, else 1)")
     p.add_argument("--batch-size", type=int, default=64)
 
 
@@ -121,24 +183,35 @@ def _run_index(args: argparse.Namespace) -> int:
     import time
 
     from .checkpoint import load_checkpoint
-    from .index import build_folder_index
+    from .gallery import build_index
 
+    if args.images is None and not args.scene:
+        raise ValueError("give --images DIR, --scene FILE, or both")
     start = time.perf_counter()
     model = load_checkpoint(args.checkpoint)
-    index, skipped = build_folder_index(model, args.images, args.modality, args.out, n_trees=args.n_trees,
-                                        n_shards=args.shards, batch_size=args.batch_size,
-                                        progress=sys.stderr.isatty())
-    for path, reason in skipped:
-        print(f"skipped unreadable file {path}: {reason}")
+    index, report = build_index(model, args.out, images=args.images, scenes=args.scene, modality=args.modality,
+                                gsd=args.gsd, chip=args.chip, stride=args.stride, n_trees=args.n_trees,
+                                n_shards=args.shards, batch_size=args.batch_size,
+                                tta=False if args.no_tta else None, rebuild=args.rebuild,
+                                progress=True)
+    if report.rebuilt_because:
+        print(f"embedded everything again: the index in {args.out} could not be reused ({report.rebuilt_because})")
+    for line in report.skipped.lines():
+        print(f"skipped {line}")
+    for line in report.chips_skipped.lines():
+        print(f"skipped chips: {line}")
     size = sum(f.stat().st_size for f in Path(args.out).iterdir())
-    print(f"wrote {args.out}: {len(index)} {args.modality} images of {len(set(index.labels))} classes, "
+    print(f"wrote {args.out}: {len(index)} {args.modality} items from {report.sources} files "
+          f"({report.embedded} embedded, {report.reused} reused, {report.removed} removed files dropped; "
+          f"{report.labelled} labelled by class folders, {len(index) - report.labelled} unlabelled), "
           f"{index.n_trees} trees" + (f" in each of {len(index.shards)} shards" if len(index.shards) > 1 else "")
-          + f", {size / 2 ** 20:.1f} MiB, {time.perf_counter() - start:.1f} s"
-          + (f"; {len(skipped)} unreadable files skipped" if skipped else ""))
+          + f", {size / 2 ** 20:.1f} MiB, {time.perf_counter() - start:.1f} s")
     return 0
 
 
 def _add_search(sub: argparse._SubParsersAction) -> None:
+    from .footprints import DEFAULT_NMS_IOU
+
     p = sub.add_parser("search", help="the gallery items of an index nearest to one query image")
     p.add_argument("--index", required=True, help="index directory written by `index`")
     p.add_argument("--checkpoint", required=True, help="the checkpoint the index was built with")
@@ -148,14 +221,23 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exact", action="store_true", help="brute force over the stored embeddings instead of Annoy")
     p.add_argument("--search-k", type=int, help="Annoy candidates per query, over all shards (default: 5,000 a shard)")
     p.add_argument("--rerank", type=int, default=1, help="re-rank k * RERANK Annoy candidates exactly")
+    p.add_argument("--nms-iou", type=float, default=DEFAULT_NMS_IOU,
+                   help="scene chips overlapping a better hit by more than this IoU are merged into it "
+                   "(default %(default)s; 1 keeps every chip)")
     p.add_argument("--json", action="store_true",
-                   help="print {results: [...], latency_ms} as JSON (latency of the index lookup, not the embedding)")
+                   help="print {results: [{rank, id, class, score, url, ...}], latency_ms} as JSON, as the app's "
+                        "API answers (id: the file inside the indexed folder, or scene.tif:col,row for a chip; url: "
+                        "a file:// URL; scene chips add footprint and centre in lon/lat; latency of the index "
+                        "lookup, not the embedding)")
+    p.add_argument("--geojson", metavar="OUT", help="write the results' footprints as a GeoJSON FeatureCollection")
 
 
 def _run_search(args: argparse.Namespace) -> int:
     import time
 
     from .checkpoint import load_checkpoint
+    from .footprints import write_geojson
+    from .gallery import search_gallery
     from .index import EmbeddingIndex, IndexMismatchError
 
     model = load_checkpoint(args.checkpoint)
@@ -163,19 +245,28 @@ def _run_search(args: argparse.Namespace) -> int:
     if index.dim != model.config.embed_dim:
         raise IndexMismatchError(f"index {args.index} has {index.dim}-d embeddings, the checkpoint makes "
                                  f"{model.config.embed_dim}-d ones: rebuild it with `python -m crossmodal index`")
+    if args.k < 1:
+        raise ValueError(f"-k must be at least 1, not {args.k}")
     start = time.perf_counter()
     vector = model.embed([args.query], args.modality)[0]
     embedded = time.perf_counter()
-    hits = index.search(vector, k=args.k, search_k=args.search_k, exact=args.exact, rerank=args.rerank)
+    results = search_gallery(index, vector, k=args.k, nms_iou=None if args.nms_iou >= 1 else args.nms_iou,
+                             exact=args.exact, search_k=args.search_k, rerank=args.rerank)
     latency_ms = (time.perf_counter() - embedded) * 1000.0
+    if args.geojson:
+        written = write_geojson(results, args.geojson)
+        print(f"wrote {written} footprints to {args.geojson}" if written else
+              f"wrote an empty FeatureCollection to {args.geojson}: no result has a geographic footprint",
+              file=sys.stderr if args.json else sys.stdout)
     if args.json:
-        print(json.dumps({"results": [{"rank": h.rank, "path": h.path, "class": h.label, "score": h.score}
-                                      for h in hits], "latency_ms": latency_ms}))
+        print(json.dumps({"results": results, "latency_ms": latency_ms}))
         return 0
-    print(f"{'rank':>4}  {'class':<17}{'score':>7}  file")
-    for h in hits:
-        print(f"{h.rank:>4}  {h.label:<17}{h.score:>7.3f}  {h.path}")
-    print(f"({'exact' if args.exact else 'annoy'} search of {len(index)} {index.modality} images: "
+    print(f"{'rank':>4}  {'class':<28}{'score':>7}  {'lon, lat':<24}  item")
+    for r in results:
+        name = r["class"] or (f"{r['predicted_class']} (predicted)" if r.get("predicted_class") else "-")
+        where = f"{r['centre'][0]:.6f}, {r['centre'][1]:.6f}" if "centre" in r else ""
+        print(f"{r['rank']:>4}  {name:<28}{r['score']:>7.3f}  {where:<24}  {r['id']}")
+    print(f"({'exact' if args.exact else 'annoy'} search of {len(index)} {index.modality} items: "
           f"{latency_ms:.2f} ms; embedding the query: {(embedded - start) * 1000:.0f} ms)")
     return 0
 
@@ -232,26 +323,40 @@ def _run_download(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse arguments and run one command; errors print one line and return 2."""
-    from .checkpoint import CheckpointError
-    from .data import DatasetNotFoundError, ImageLoadError
-    from .model import PretrainedWeightsUnavailable
+# Errors that mean bad input rather than a bug: (module, class name). They are looked up only in modules
+# the command has imported (one never imported cannot have raised), so the CLI itself imports no torch.
+USER_ERRORS = (("checkpoint", "CheckpointError"), ("data", "DatasetNotFoundError"), ("data", "ImageLoadError"),
+               ("model", "PretrainedWeightsUnavailable"))
 
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    loaded = [getattr(sys.modules[f"{__package__}.{module}"], name) for module, name in USER_ERRORS
+              if f"{__package__}.{module}" in sys.modules]
+    return (ValueError, *loaded)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command; building it imports no model code (``--help`` stays fast)."""
     parser = argparse.ArgumentParser(prog="python -m crossmodal", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_evaluate(sub)
+    _add_robustness(sub)
     _add_index(sub)
     _add_search(sub)
     _add_synth(sub)
     _add_download(sub)
-    args = parser.parse_args(argv)
-    runners = {"train": _run_train, "evaluate": _run_evaluate, "index": _run_index, "search": _run_search,
-               "synth": _run_synth, "download": _run_download}
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and run one command; errors print one line and return 2."""
+    args = build_parser().parse_args(argv)
+    runners = {"train": _run_train, "evaluate": _run_evaluate, "robustness": _run_robustness, "index": _run_index,
+               "search": _run_search, "synth": _run_synth, "download": _run_download}
     try:
         return runners[args.command](args)
-    except (CheckpointError, DatasetNotFoundError, ImageLoadError, PretrainedWeightsUnavailable, ValueError) as err:
+    except _user_errors() as err:  # evaluated only when an error arrives, after the command's imports
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,10 +1,18 @@
-"""Frozen configuration dataclasses, saved inside every checkpoint."""
+"""Frozen configuration dataclasses, saved inside every checkpoint; and the index defaults.
+
+Nothing here imports numpy or torch, so the command line shows these defaults in its help at once.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
 from typing import Any
+
+# Index defaults, chosen with bench/ann.py (crossmodal.index explains them; docs/benchmarks.md has the table)
+DEFAULT_N_TREES = 50  # Annoy trees in each forest
+DEFAULT_SEARCH_K_PER_SHARD = 5_000  # Annoy candidates a shard collects when a search gives none
+SHARD_FROM_ITEMS = 500_000  # galleries this large get two shards by default
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ An index is a directory of these files:
 - ``index.json``: the sidecar: format, dimension, metric, ``n_trees``, seed, modality, the id ->
   file and class map, the id range of each shard, the sha256 fingerprint of the checkpoint that
   made the embeddings, and the size and sha256 of the data files, so that a truncated or corrupt
-  file is refused.
+  file is refused;
+- ``items.npz`` (optional): numeric arrays with one row per item, such as where a chip of a large
+  scene lies (``crossmodal.gallery``), checked like the other data files.
 
 Annoy's lifecycle is add -> build(n_trees) -> save -> load (mmap) -> query(vector, k, search_k).
 ``n_trees`` buys recall with build time, disk and page cache (the items take 524 bytes each at
@@ -20,7 +22,8 @@ query collects from the trees and scores exactly (Annoy's default: ``n_trees * k
 with query time, almost linearly. Angular distance d between unit vectors converts to cosine as
 ``1 - d*d/2``.
 
-The defaults below come from ``bench/ann.py`` (table in docs/benchmarks.md), on the quiet 2-core CPU with a
+The defaults (``DEFAULT_N_TREES``, ``DEFAULT_SEARCH_K_PER_SHARD``, ``SHARD_FROM_ITEMS``, kept in
+``crossmodal.config``) come from ``bench/ann.py`` (table in docs/benchmarks.md), on a quiet 2-core CPU with a
 million clustered 128-d vectors. One forest of 50 trees is at the edge of the 1 ms target: 7 500
 candidates gave recall@10 0.959 at 1.04-1.07 ms a query (p50). Two shards of 500 000, each walked
 by its own core, halve the work a core does: 5 000 candidates a shard gave 0.972 at 0.85-0.90 ms.
@@ -35,23 +38,22 @@ import ctypes
 import errno
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from annoy import AnnoyIndex
 
-from .data import load_arrays, scan_folder
+from .config import DEFAULT_N_TREES, DEFAULT_SEARCH_K_PER_SHARD, SHARD_FROM_ITEMS
 from .files import file_sha256
-
-if TYPE_CHECKING:
-    from .model import CrossModalModel
 
 FORMAT = "crossmodal-index-v2"  # v2 added shards; v1 (one forest in index.ann) still loads
 FORMATS = ("crossmodal-index-v1", FORMAT)
@@ -60,10 +62,8 @@ MODALITIES = ("photo", "sketch")  # the same as crossmodal.model.MODALITIES, wit
 INDEX_FILE = "index.ann"  # the forest of an unsharded index
 SHARD_FILE = "index-{}.ann"  # the forest of shard i
 EMBEDDINGS_FILE = "embeddings.npy"
+ITEMS_FILE = "items.npz"  # optional per-item arrays (e.g. chip footprints), one row per id
 SIDECAR_FILE = "index.json"
-DEFAULT_N_TREES = 50  # chosen from bench/ann.py: see the module docstring and docs/benchmarks.md
-DEFAULT_SEARCH_K_PER_SHARD = 5_000  # Annoy candidates a shard collects when a search gives none; see docs/benchmarks.md
-SHARD_FROM_ITEMS = 500_000  # galleries this large get two shards by default (bench/ann.py; see docs/benchmarks.md)
 
 
 class IndexMismatchError(ValueError):
@@ -130,7 +130,7 @@ def _rebuild_hint(directory: str | Path, modality: str = "MODALITY", images: str
 class EmbeddingIndex:
     """Gallery embeddings with an Annoy forest over them, a file per item, and exact search beside it.
 
-    Build one with :meth:`from_embeddings` (or :func:`build_folder_index`), write it with
+    Build one with :meth:`from_embeddings` (or :func:`crossmodal.gallery.build_index`), write it with
     :meth:`save`, read it back with :meth:`load`, and query it with :meth:`search` (hits) or
     :meth:`query` (arrays). Searching is thread-safe; building and saving are not. A sharded index
     searches its shards side by side, the first on the calling thread and the others on a pool of
@@ -147,11 +147,12 @@ class EmbeddingIndex:
         seed: Annoy's random seed.
         shards: the ``(start, stop)`` id range of each shard's forest.
         info: provenance kept in the sidecar (``images`` folder, ``checkpoint`` path), may be empty.
+        items: per-item arrays (first axis = id), saved in ``items.npz``; may be empty.
     """
 
     def __init__(self, forests: Sequence[AnnoyIndex], shards: Sequence[tuple[int, int]], embeddings: np.ndarray,
                  paths: Sequence[str], labels: Sequence[str], modality: str, fingerprint: str, n_trees: int,
-                 seed: int, info: dict[str, Any] | None = None):
+                 seed: int, info: dict[str, Any] | None = None, items: dict[str, np.ndarray] | None = None):
         """Wrap parts that already agree with each other; use :meth:`from_embeddings` or :meth:`load`."""
         self._forests = list(forests)
         self.shards = [(int(a), int(b)) for a, b in shards]
@@ -166,12 +167,13 @@ class EmbeddingIndex:
         self.n_trees = int(n_trees)
         self.seed = int(seed)
         self.info = dict(info or {})
+        self.items = dict(items or {})
 
     @classmethod
     def from_embeddings(cls, embeddings: Any, paths: Sequence[str | Path], labels: Sequence[str], modality: str,
                         fingerprint: str, n_trees: int = DEFAULT_N_TREES, seed: int = 0, *,
-                        n_shards: int | None = None, n_jobs: int = 1,
-                        info: dict[str, Any] | None = None) -> EmbeddingIndex:
+                        n_shards: int | None = None, n_jobs: int = 1, info: dict[str, Any] | None = None,
+                        items: dict[str, Any] | None = None) -> EmbeddingIndex:
         """Build an index in memory from embeddings (re-normalised to unit length).
 
         Args:
@@ -188,6 +190,7 @@ class EmbeddingIndex:
             n_jobs: build threads (Annoy seeds thread t with ``seed + t``, so the forest depends on
                 it; -1 = all cores).
             info: provenance to keep in the sidecar (``images``, ``checkpoint``).
+            items: per-item numeric arrays (first axis = id) to keep beside the embeddings.
 
         Raises:
             ValueError: empty or non-finite embeddings, a zero vector, lengths that disagree, an
@@ -197,6 +200,11 @@ class EmbeddingIndex:
         n, dim = x.shape
         if len(paths) != n or len(labels) != n:
             raise ValueError(f"{n} embeddings but {len(paths)} paths and {len(labels)} labels: they must match")
+        items = {name: np.asarray(values) for name, values in (items or {}).items()}
+        for name, values in items.items():
+            if values.ndim == 0 or len(values) != n or values.dtype.kind not in "biuf":
+                raise ValueError(f"item array {name!r} must be numeric with one row per embedding ({n}), "
+                                 f"not {values.dtype} {values.shape}")
         if modality not in MODALITIES:
             raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
         if not isinstance(n_trees, int) or n_trees < 1:
@@ -215,7 +223,7 @@ class EmbeddingIndex:
             forest.build(n_trees, n_jobs=n_jobs)
             forests.append(forest)
         return cls(forests, shards, x, [str(p) for p in paths], [str(lab) for lab in labels], modality, fingerprint,
-                   n_trees, seed, info)
+                   n_trees, seed, info, items)
 
     def __len__(self) -> int:
         """Number of gallery items."""
@@ -343,16 +351,11 @@ class EmbeddingIndex:
         previous index untouched and loadable. Workers that have the old index open keep reading it.
 
         Raises:
-            ValueError: ``directory`` exists and is not an index directory (it is never replaced).
+            ValueError: ``directory`` is not usable (see :func:`check_index_dir`; it is never replaced).
             OSError: the files cannot be written.
         """
-        directory = Path(directory).absolute()
-        if directory.exists() and not (directory / SIDECAR_FILE).is_file() and \
-                (not directory.is_dir() or any(directory.iterdir())):
-            raise ValueError(f"refusing to replace {directory}: it exists and is not an index directory "
-                             f"(no {SIDECAR_FILE}); choose a new or empty --out folder")
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
+        directory = check_index_dir(directory)
+        tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=_temp_prefix(directory, "tmp")))
         try:
             tmp.chmod(0o755)  # mkdtemp makes it private; app workers may run as another user
             data = [tmp / name for name in forest_files(len(self._forests))] + [tmp / EMBEDDINGS_FILE]
@@ -360,6 +363,9 @@ class EmbeddingIndex:
                 if not forest.save(str(ann)):  # Annoy then re-maps itself from this file; rename keeps it valid
                     raise OSError(f"Annoy could not write {ann}")
             np.save(data[-1], np.ascontiguousarray(self.embeddings, dtype=np.float32))
+            if self.items:
+                np.savez(tmp / ITEMS_FILE, **{name: np.asarray(a) for name, a in self.items.items()})
+                data.append(tmp / ITEMS_FILE)
             files = {p.name: {"bytes": p.stat().st_size, "sha256": file_sha256(p)} for p in data}
             _write_json(tmp / SIDECAR_FILE, self._sidecar(files))
             for path in data:
@@ -424,7 +430,8 @@ class EmbeddingIndex:
                                      f"equal contiguous ranges; {hint}")
         anns = [directory / name for name in forest_files(len(shards))]
         npy = directory / EMBEDDINGS_FILE
-        for path in anns + [npy]:
+        extras = [directory / ITEMS_FILE] if ITEMS_FILE in files else []
+        for path in anns + [npy] + extras:
             record = files.get(path.name) or {}
             if not path.is_file():
                 raise IndexMismatchError(f"{path} is missing; {hint}")
@@ -437,7 +444,7 @@ class EmbeddingIndex:
                 raise IndexMismatchError(f"{ann} is not made of {dim}-dimensional angular nodes: the sidecar's "
                                          f"dimension {dim} does not match it; {hint}")
         if verify:
-            for path in anns + [npy]:
+            for path in anns + [npy] + extras:
                 if file_sha256(path) != files[path.name].get("sha256"):
                     raise IndexMismatchError(f"{path} does not match the checksum in the sidecar: corrupt; {hint}")
         try:
@@ -452,9 +459,24 @@ class EmbeddingIndex:
         if embeddings.shape[0] != n:
             raise IndexMismatchError(f"{npy} holds {embeddings.shape[0]} embeddings, the sidecar says {n} items; "
                                      f"{hint}")
+        items = _load_items(extras[0], n, hint) if extras else {}
         forests = [_load_forest(ann, dim, start, stop, n_trees, embeddings, hint) for ann, (start, stop)
                    in zip(anns, shards)]
-        return cls(forests, shards, embeddings, paths, labels, modality, stored_fp, n_trees, seed, info)
+        return cls(forests, shards, embeddings, paths, labels, modality, stored_fp, n_trees, seed, info, items)
+
+
+def _load_items(path: Path, n: int, hint: str) -> dict[str, np.ndarray]:
+    """The per-item arrays of ``items.npz``, each with one row per item (no pickles: numbers only)."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            items = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError) as err:
+        raise IndexMismatchError(f"{path} is unreadable ({err}); {hint}") from err
+    for name, values in items.items():
+        if values.ndim == 0 or len(values) != n:
+            raise IndexMismatchError(f"{path} holds {name!r} of shape {values.shape}, not one row per item ({n}); "
+                                     f"{hint}")
+    return items
 
 
 def _load_forest(ann: Path, dim: int, start: int, stop: int, n_trees: int, embeddings: np.ndarray,
@@ -475,6 +497,85 @@ def _load_forest(ann: Path, dim: int, start: int, stop: int, n_trees: int, embed
             raise IndexMismatchError(f"item {start + i} differs between {ann} and {EMBEDDINGS_FILE}: files of "
                                      f"different builds; {hint}")
     return forest
+
+
+def check_index_dir(directory: str | Path) -> Path:
+    """Make sure an index can be written at ``directory``, before any time is spent embedding for it.
+
+    The folder may be missing (its parents are created), empty, or hold an index (which a new one
+    replaces); its parent must be writable, since the index is written beside it and swapped in.
+
+    Returns:
+        ``directory`` as an absolute path.
+
+    Raises:
+        ValueError: ``directory`` or one of its parents is a file, ``directory`` holds other files
+            (it is never replaced), or the parent cannot be written; the message names the folder.
+    """
+    directory = Path(directory).absolute()
+    existing = next(p for p in (directory, *directory.parents) if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        raise ValueError(f"cannot write the index {directory}: {existing} is a file, not a folder; "
+                         f"choose another index folder")
+    try:
+        if existing == directory and not (directory / SIDECAR_FILE).is_file() and any(directory.iterdir()):
+            raise ValueError(f"refusing to replace {directory}: it exists and is not an index directory "
+                             f"(no {SIDECAR_FILE}); choose a new or empty index folder")
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        os.rmdir(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.probe-"))
+    except OSError as err:
+        raise ValueError(f"cannot write the index {directory}: cannot create a folder in {directory.parent} "
+                         f"({err.strerror or err}); choose a writable index folder") from None
+    return directory
+
+
+def _temp_prefix(directory: Path, kind: str) -> str:
+    """Name prefix of a temporary folder beside ``directory``; the pid says whether its writer still runs."""
+    return f".{directory.name}.{kind}-{os.getpid()}-"
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process: alive
+        return True
+    return True
+
+
+STALE_UNOWNED_SECONDS = 3600  # temporary folders without a pid (older versions) count as left over after this
+
+
+def remove_stale_temporaries(directory: str | Path) -> list[Path]:
+    """Delete the temporary folders that killed or crashed writes of the index at ``directory`` left beside it.
+
+    A folder is left over when the process that made it (named in the folder) no longer runs;
+    folders of writes in progress, in this process or another, are kept.
+
+    Returns:
+        The folders removed.
+    """
+    directory = Path(directory).absolute()
+    pattern = re.compile(rf"\.{re.escape(directory.name)}\.(?:tmp|old|probe)-(?:(\d+)-)?")
+    try:
+        entries = [entry for entry in directory.parent.iterdir() if pattern.match(entry.name) and entry.is_dir()]
+    except OSError:  # no parent yet, or unreadable: nothing of ours is there
+        return []
+    removed = []
+    for entry in entries:
+        pid = pattern.match(entry.name).group(1)
+        try:
+            stale = not _process_alive(int(pid)) if pid else \
+                time.time() - entry.stat().st_mtime > STALE_UNOWNED_SECONDS
+        except OSError:
+            continue
+        if stale:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -522,7 +623,7 @@ def _replace_directory(new: Path, target: Path) -> None:
         return
     if _exchange(new, target):
         return
-    aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.old-"))
+    aside = Path(tempfile.mkdtemp(dir=target.parent, prefix=_temp_prefix(target, "old")))
     os.rmdir(aside)
     os.rename(target, aside)
     try:
@@ -531,65 +632,3 @@ def _replace_directory(new: Path, target: Path) -> None:
         os.rename(aside, target)
         raise
     os.rename(aside, new)
-
-
-def build_folder_index(model: CrossModalModel, images_dir: str | Path, modality: str, out_dir: str | Path,
-                       n_trees: int = DEFAULT_N_TREES, n_shards: int | None = None, batch_size: int = 64,
-                       progress: bool = True) -> tuple[EmbeddingIndex, list[tuple[Path, str]]]:
-    """Embed every image of the model's classes under ``images_dir`` and save the index atomically.
-
-    Images are decoded and embedded ``batch_size`` at a time; files that cannot be decoded are
-    skipped and returned. Nothing is written until every image is embedded and the forest built,
-    and then atomically (see :meth:`EmbeddingIndex.save`), so an interrupted run leaves the previous
-    index at ``out_dir`` as it was.
-
-    Args:
-        model: a model from ``load_checkpoint`` (its ``info["fingerprint"]`` goes into the sidecar).
-        images_dir: folder of ``<class>/<image>`` files.
-        modality: ``"photo"`` or ``"sketch"``.
-        out_dir: the index directory to write (or replace).
-        n_trees: trees of the Annoy forest (of each shard).
-        n_shards: forests over equal id ranges (None: :func:`default_shards`).
-        batch_size: images decoded and embedded at a time.
-        progress: show a progress bar.
-
-    Returns:
-        The index, and ``(path, reason)`` of each skipped file.
-
-    Raises:
-        DatasetNotFoundError: ``images_dir`` is missing or holds none of the model's classes.
-        ValueError: no readable image, bad modality or batch size, or a model without a fingerprint.
-    """
-    import torch
-    from tqdm import tqdm
-
-    if modality not in MODALITIES:
-        raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-    if n_shards is not None and n_shards < 1:  # before minutes of embedding, not after
-        raise ValueError(f"n_shards must be at least 1, not {n_shards}")
-    fingerprint = getattr(model, "info", {}).get("fingerprint")
-    if not fingerprint:
-        raise ValueError("the model has no checkpoint fingerprint: load it with crossmodal.checkpoint.load_checkpoint")
-    images_dir = Path(images_dir).absolute()
-    samples = scan_folder(images_dir, tuple(model.class_names))
-    size = model.config.image_size
-    chunks, kept, skipped = [], [], []
-    with tqdm(total=len(samples), desc=f"embedding {modality} images", unit="img", disable=not progress) as bar:
-        for start in range(0, len(samples), batch_size):
-            arrays, ok, bad = load_arrays(samples[start:start + batch_size], modality, size,
-                                          sketch_input=model.config.sketch_input)
-            if ok:
-                chunks.append(model.embed(torch.from_numpy(arrays).float() / 255.0, modality, batch_size))
-            kept.extend(ok)
-            skipped.extend(bad)
-            bar.update(len(ok) + len(bad))
-    if not kept:
-        raise ValueError(f"none of the {len(samples)} images under {images_dir} could be read")
-    index = EmbeddingIndex.from_embeddings(
-        np.concatenate(chunks), [str(s.path.resolve()) for s in kept], [s.label for s in kept], modality,
-        fingerprint, n_trees, n_shards=n_shards,
-        info={"images": str(images_dir), "checkpoint": str(model.info.get("path", ""))})
-    index.save(out_dir)
-    return index, skipped

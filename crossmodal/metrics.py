@@ -40,8 +40,19 @@ def exact_ranking(queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:
 
 
 def retrieval_metrics(query_emb: np.ndarray, query_labels: Sequence[str], gallery_emb: np.ndarray,
-                      gallery_labels: Sequence[str], k: int = 10, class_k: int = 50) -> dict:
+                      gallery_labels: Sequence[str], k: int = 10, class_k: int = 50,
+                      exclude: Sequence[int] | None = None) -> dict:
     """The paper's evaluation of one direction, with exact search.
+
+    Args:
+        query_emb: (n, d) L2-normalised query embeddings.
+        query_labels: the n query classes.
+        gallery_emb: (m, d) L2-normalised gallery embeddings.
+        gallery_labels: the m gallery classes.
+        k: cut-off of the precision reported as ``P@k``.
+        class_k: cut-off of the class-wise precision.
+        exclude: per query, a gallery index left out of its ranking (-1 for none): a query that is a
+            transformed copy of a gallery image must not find its own original.
 
     Returns:
         ``{"mAP", "P@10", "per_class_AP", "per_class_P@50"}``: means over queries; the per-class
@@ -49,10 +60,14 @@ def retrieval_metrics(query_emb: np.ndarray, query_labels: Sequence[str], galler
     """
     if len(query_labels) == 0 or len(gallery_labels) == 0:
         raise ValueError("retrieval needs at least one query and one gallery item")
+    if exclude is not None and len(exclude) != len(query_labels):
+        raise ValueError(f"exclude has {len(exclude)} entries for {len(query_labels)} queries")
     ranking = exact_ranking(query_emb, gallery_emb)
     gallery_labels = np.asarray(gallery_labels)
     aps, pks, pcs = [], [], []
-    for row, label in zip(ranking, query_labels):
+    for i, (row, label) in enumerate(zip(ranking, query_labels)):
+        if exclude is not None and exclude[i] >= 0:
+            row = row[row != exclude[i]]
         relevant = gallery_labels[row] == label
         aps.append(average_precision(relevant))
         pks.append(precision_at_k(relevant, k))

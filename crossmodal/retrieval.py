@@ -12,16 +12,19 @@ Everything here is plain Python: the app wires it to Gradio, tests call it direc
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
-import json
+import logging
+import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
 import weakref
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +34,21 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 
 from .checkpoint import load_checkpoint
-from .data import ImageLoadError, is_blank_sketch, load_image, scan_folder
-from .index import EmbeddingIndex, IndexMismatchError, IndexNotFoundError, build_folder_index
+from .data import MAX_SIDE, ImageLoadError, is_blank_sketch, load_image
+from .footprints import DEFAULT_NMS_IOU, non_max_suppression
+from .gallery import (
+    CANDIDATES_PER_RESULT,
+    best_query_chip,
+    build_index,
+    has_chips,
+    is_large_photo,
+    item_record,
+    plan_index,
+)
+from .index import EmbeddingIndex
 from .model import MODALITIES, CrossModalModel
+from .overview import Overviews, draw_footprints
+from .scenes import Scene, SceneError
 
 DEFAULT_K = 12  # results shown by default
 MAX_K = 50  # largest k the app offers
@@ -45,6 +60,9 @@ MATCH_COLOR = (34, 160, 70)  # border of a result whose class is the target clas
 MISS_COLOR = (214, 45, 45)  # border of a result of another class
 NEUTRAL_COLOR = (200, 204, 210)  # border of a result while no intended class is chosen: nothing is judged
 _THUMB_VERSION = "v2"  # part of the thumbnail cache key: change it when drawing changes
+TRIM_AFTER_PIXELS = 2_000_000  # a query decoded this large gives its freed memory back to the system
+
+log = logging.getLogger(__name__)
 
 
 class BlankSketchError(ValueError):
@@ -60,6 +78,8 @@ class EncodedQuery:
     embedding: np.ndarray  # (d,) L2-normalised float32
     probabilities: np.ndarray  # (k,) over the model's class names
     attention: np.ndarray  # (S, S) float32 in [0, 1]
+    decoded_pixels: int = 0  # pixels of the query as decoded, before it was reduced for display
+    note: str = ""  # how the query was read, when not as a whole (a large photo searched by one of its chips)
 
 
 @dataclass(frozen=True)
@@ -67,9 +87,17 @@ class Hit:
     """One search result: rank from 1, gallery file, class and cosine similarity to the query."""
 
     rank: int
-    path: str
-    label: str
+    id: str  # the file's stable name in its gallery, e.g. "runway/runway49.jpg": what clients see
+    path: str  # the file on this machine: for reading it here, never sent to clients
+    label: str  # the class from the gallery's folders; "" for an unlabelled item
     score: float
+    predicted: str = ""  # the model's predicted class of the item (shown, marked as such, when unlabelled)
+    extra: dict[str, Any] = field(default_factory=dict)  # plain values: where a scene chip lies, its prediction
+
+    @property
+    def judged_class(self) -> str:
+        """The class the hit is judged by: its label, else the model's prediction."""
+        return self.label or self.predicted
 
 
 @dataclass
@@ -86,9 +114,23 @@ class SearchResult:
     class_precision: dict[str, float]  # share of each class among the top CLASS_TOP results
     latency_ms: float  # time from the query arriving to this result (decode, encode, search, numbers)
     extra: dict[str, Any] = field(default_factory=dict)
+    unlabelled_at_k: int = 0  # results among the top k judged by their predicted class (no label)
+    unlabelled_top: int = 0  # the same among the top CLASS_TOP
+
+    @property
+    def vs_predicted(self) -> bool:
+        """True when P@k counts some results by their predicted class, for lack of a label."""
+        return self.unlabelled_at_k > 0
 
     def to_json(self) -> dict[str, Any]:
-        """The machine-readable result: plain values only."""
+        """The machine-readable result: plain values only, no server paths.
+
+        Each result is ``{"rank", "id", "class", "score"}``; ``id`` is the file's path inside its
+        gallery folder (``scene.tif:col,row`` for a chip of a scene). ``class`` is None for an
+        unlabelled item, whose ``predicted_class`` is then what P@k counts (``precision_vs`` says
+        so); chips add ``scene``, ``window``, ``footprint`` and ``centre`` (lon/lat). (No key is
+        called ``path``: web clients such as Gradio's take any object with one for a file to download.)
+        """
         return {
             "query_modality": self.query.modality,
             "gallery": self.gallery,
@@ -96,9 +138,11 @@ class SearchResult:
             "target_class": self.target_class,
             "predicted": [[c, round(p, 4)] for c, p in self.predicted],
             "precision_at_k": round(self.precision_at_k, 4),
+            "precision_vs": "predicted classes" if self.vs_predicted else "labels",
             "class_precision_top50": {c: round(v, 4) for c, v in self.class_precision.items()},
-            "results": [{"rank": h.rank, "path": h.path, "class": h.label, "score": round(h.score, 4)}
+            "results": [{"rank": h.rank, "id": h.id, "class": h.label or None, "score": round(h.score, 4), **h.extra}
                         for h in self.hits],
+            **({"query_note": self.query.note} if self.query.note else {}),
             "latency_ms": round(self.latency_ms, 1),
             **self.extra,
         }
@@ -139,7 +183,7 @@ def top_predictions(probabilities: np.ndarray, class_names: Sequence[str], n: in
 # ---------------------------------------------------------------------------- encoding
 
 
-def _as_image(source: Any) -> Image.Image:
+def _as_image(source: Any, max_side: int = MAX_SIDE) -> Image.Image:
     """A query as an RGB PIL image; accepts files, PIL images, RGB(A)/gray arrays and Sketchpad dicts."""
     if isinstance(source, dict):  # a gr.Sketchpad / gr.ImageEditor value: the composite is the drawing
         source = source.get("composite")
@@ -149,7 +193,7 @@ def _as_image(source: Any) -> Image.Image:
         if source.dtype != np.uint8:
             source = np.clip(source, 0, 255).astype(np.uint8)
         source = Image.fromarray(source)
-    return load_image(source)
+    return load_image(source, max_side=max_side)
 
 
 @torch.no_grad()
@@ -168,7 +212,10 @@ def encode_query(model: CrossModalModel, source: Any, modality: str) -> EncodedQ
     """
     if modality not in MODALITIES:
         raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
-    image = _as_image(source)
+    # a photo is shown at DISPLAY_SIDE and seen by the model smaller still: a huge JPEG decodes at a
+    # reduced scale; a sketch keeps more pixels, so that thin strokes survive until the ink is traced
+    image = _as_image(source, DISPLAY_SIDE if modality == "photo" else MAX_SIDE)
+    decoded_pixels = image.width * image.height
     x = model.preprocess([image], modality)
     if modality == "sketch" and is_blank_sketch((x[0].numpy() * 255).astype(np.uint8)):
         raise BlankSketchError("the sketch is blank: draw something")
@@ -177,7 +224,36 @@ def encode_query(model: CrossModalModel, source: Any, modality: str) -> EncodedQ
     embedding = F.normalize(out["V"], dim=1)[0].numpy().astype(np.float32)
     probabilities = torch.softmax(out["proto_logits"], 1)[0].numpy()
     image.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE), Image.Resampling.BILINEAR)  # kept for display only
-    return EncodedQuery(modality, image, embedding, probabilities, _upsample(out["weights"], x.shape[-1])[0])
+    return EncodedQuery(modality, image, embedding, probabilities, _upsample(out["weights"], x.shape[-1])[0],
+                        decoded_pixels)
+
+
+def release_memory() -> None:
+    """Hand the heap's free memory back to the system.
+
+    glibc keeps the memory of freed large buffers (a decoded 2048^2 image is 12 MB) for reuse, so a
+    server's resident size would otherwise stay at its largest query's peak.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+def gallery_id(path: str | Path, root: str | Path | None) -> str:
+    """A gallery file's stable public name: its path inside the gallery folder, with ``/`` separators.
+
+    Files outside ``root`` (or without one) are named ``<folder>/<file>``, the class layout.
+    """
+    path = Path(path)
+    if root:
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return f"{path.parent.name}/{path.name}"
 
 
 def _upsample(weights: torch.Tensor, size: int) -> np.ndarray:
@@ -275,8 +351,9 @@ def draw_marker(image: Image.Image, match: bool | None, size: int = THUMB_SIZE) 
 
 
 def caption(hit: Hit) -> str:
-    """A result's caption: rank, class and cosine score (the thumbnail's badge shows match or not)."""
-    return f"#{hit.rank} {hit.label} · {hit.score:.3f}"
+    """A result's caption: rank, class (the predicted one, marked so, when unlabelled) and cosine score."""
+    name = hit.label or (f"{hit.predicted} (predicted)" if hit.predicted else "unlabelled")
+    return f"#{hit.rank} {name} · {hit.score:.3f}"
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:
@@ -299,44 +376,46 @@ def _digest(path: str | Path) -> str:
 # ---------------------------------------------------------------------------- indexes
 
 
-def gallery_samples(folder: str | Path, class_names: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Absolute paths and classes of a gallery folder's images, restricted to the model's classes.
+def load_current_index(model: CrossModalModel, folder: str | Path | None, modality: str, index_dir: str | Path,
+                       scenes: Sequence[str | Path] = (), gsd: float | None = None
+                       ) -> tuple[EmbeddingIndex | None, str]:
+    """The index in ``index_dir`` if this model built it, and why it should be rebuilt ('' if it should not).
 
-    Raises:
-        DatasetNotFoundError: the folder is missing or has none of the classes.
+    Nothing is embedded: the folder's files (and the scenes) are compared with what the index
+    recorded of them (size, mtime, chipping settings; see :func:`~crossmodal.gallery.plan_index`).
+
+    Returns:
+        ``(index, "")`` when it matches the files; ``(index, reason)`` when it is a valid index of
+        this model but files changed since (it can still be served meanwhile); ``(None, reason)``
+        when there is no usable index.
     """
-    samples = scan_folder(folder, tuple(class_names))
-    return [str(s.path.resolve()) for s in samples], [s.label for s in samples]
+    plan = plan_index(model, index_dir, folder, scenes, modality, gsd)
+    reason = plan.reason()
+    if plan.old is not None and reason:
+        reason = f"the {modality} folder changed since it was built: {reason}"
+    return plan.old, reason
 
 
-def open_index(model: CrossModalModel, folder: str | Path, modality: str, index_dir: str | Path,
-               progress: bool = True) -> EmbeddingIndex:
-    """Load the index in ``index_dir`` if it was built by this model from these files; else build it.
+def open_index(model: CrossModalModel, folder: str | Path | None, modality: str, index_dir: str | Path,
+               progress: bool = True, stale_ok: bool = False, scenes: Sequence[str | Path] = (),
+               gsd: float | None = None) -> EmbeddingIndex:
+    """Load the index in ``index_dir`` if it was built by this model from these files; else build or update it.
 
-    An index is rebuilt when it is missing, damaged, from another checkpoint, or when the
-    folder's image files changed (added, removed or renamed), so it always matches what is on disk.
+    The folder is taken at any depth (see :func:`~crossmodal.gallery.build_index`); ``scenes`` are
+    large rasters cut into chips. An update embeds only new or changed files, so the index always
+    matches what is on disk; with ``stale_ok`` a valid index of an earlier state is returned as it is.
     """
-    fingerprint = model.info.get("fingerprint", "")
-    paths, _ = gallery_samples(folder, model.class_names)
-    skipped_file = Path(f"{Path(index_dir).absolute()}.skipped.json")  # unreadable files, not a reason to rebuild
-    try:
-        index = EmbeddingIndex.load(index_dir, fingerprint=fingerprint)
-        unreadable = set(json.loads(skipped_file.read_text())) if skipped_file.is_file() else set()
-        if index.modality == modality and set(index.paths) == set(paths) - unreadable:
-            return index
-        reason = f"the {modality} folder changed since it was built"
-    except IndexNotFoundError:
-        reason = "no index yet"
-    except IndexMismatchError as err:
-        reason = str(err).split(";")[0]
-    except (OSError, ValueError) as err:  # an unreadable list of skipped files
-        reason = f"unreadable index files ({err})"
+    index, reason = load_current_index(model, folder, modality, index_dir, scenes, gsd)
+    if index is not None and (not reason or stale_ok):
+        return index
     if progress:
         print(f"building the {modality} index in {index_dir} ({reason})", flush=True)
-    index, skipped = build_folder_index(model, folder, modality, index_dir, progress=progress)
-    for path, why in skipped:
-        print(f"skipped unreadable file {path}: {why}", flush=True)
-    skipped_file.write_text(json.dumps(sorted(str(Path(p).resolve()) for p, _ in skipped)))
+    index, report = build_index(model, index_dir, images=folder, scenes=scenes, modality=modality, gsd=gsd,
+                                progress=progress)
+    for line in report.skipped.lines():
+        print(f"skipped {line}", flush=True)
+    for line in report.chips_skipped.lines():
+        print(f"skipped chips: {line}", flush=True)
     return index
 
 
@@ -372,22 +451,50 @@ class Retriever:
         self._cache: OrderedDict[tuple, EncodedQuery] = OrderedDict()
         self._counts: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
+        # ids are relative to the folder each index was built from (its real path: indexes store real paths)
+        self._roots = {m: Path(index.info["images"]).resolve() if index.info.get("images") else None
+                       for m, index in self.indexes.items()}
+        self._files: dict[str, dict[str, str]] = {}  # id -> path of each gallery, made on first use
+        self._missing: set[str] = set()  # gallery files found gone while serving: skipped, logged once
+        self.stale: dict[str, str] = {}  # modality -> why its index should be rebuilt (see :meth:`open`)
+        self.overviews = Overviews()  # reduced pictures of the scenes in the photo gallery, read once each
 
     @classmethod
-    def open(cls, checkpoint: str | Path, photos_dir: str | Path, sketches_dir: str | Path | None,
-             index_dir: str | Path, progress: bool = True, thumb_dir: str | Path | None = None) -> Retriever:
+    def open(cls, checkpoint: str | Path, photos_dir: str | Path | None, sketches_dir: str | Path | None,
+             index_dir: str | Path, progress: bool = True, thumb_dir: str | Path | None = None,
+             stale_ok: bool = False, scenes: Sequence[str | Path] = (), gsd: float | None = None) -> Retriever:
         """Load a checkpoint and the gallery indexes under ``index_dir`` (``photo/``, ``sketch/``); build missing ones.
+
+        Args:
+            stale_ok: keep a valid index of this checkpoint even if its folder changed since it was
+                built (:attr:`stale` then says what to rebuild), so that a server can answer at once
+                and rebuild in the background; missing or unusable indexes are always built.
+            scenes: large rasters (GeoTIFF, or PNG/JPEG with ``gsd``) whose chips join the photo gallery.
+            gsd: the scenes' ground resolution in metres a pixel (overrides their georeferencing).
 
         Raises:
             CheckpointError: the checkpoint cannot be loaded.
             DatasetNotFoundError: a gallery folder is missing or has none of the model's classes.
+            ValueError: an index that must be built cannot be written (before any embedding).
         """
         model = load_checkpoint(checkpoint)
         index_dir = Path(index_dir)
-        photo_index = open_index(model, photos_dir, "photo", index_dir / "photo", progress)
-        sketch_index = open_index(model, sketches_dir, "sketch", index_dir / "sketch", progress) \
-            if sketches_dir else None
-        return cls(model, photo_index, sketch_index, thumb_dir)
+        if not photos_dir and not scenes:
+            raise ValueError("a photo gallery needs a folder of photos, scenes, or both")
+        sources = {"photo": (photos_dir, tuple(scenes)), "sketch": (sketches_dir, ())}
+        indexes, stale = {}, {}
+        for modality, (folder, scene_files) in sources.items():
+            if folder or scene_files:
+                index, reason = load_current_index(model, folder, modality, index_dir / modality, scene_files, gsd)
+                if index is None or (reason and not stale_ok):
+                    index = open_index(model, folder, modality, index_dir / modality, progress, scenes=scene_files,
+                                       gsd=gsd)
+                elif reason:
+                    stale[modality] = reason
+                indexes[modality] = index
+        retriever = cls(model, indexes["photo"], indexes.get("sketch"), thumb_dir)
+        retriever.stale = stale
+        return retriever
 
     @property
     def class_names(self) -> list[str]:
@@ -419,7 +526,10 @@ class Retriever:
                 if key in self._cache:
                     self._cache.move_to_end(key)
                     return self._cache[key]
-        query = encode_query(self.model, source, modality)
+        query = self._encode_large_photo(source) if key is not None and modality == "photo" else None
+        query = query or encode_query(self.model, source, modality)
+        if query.decoded_pixels > TRIM_AFTER_PIXELS:
+            release_memory()
         if key is not None:
             with self._lock:
                 self._cache[key] = query
@@ -433,6 +543,24 @@ class Retriever:
             counts = Counter(self.indexes[modality].labels if modality in self.indexes else [])
             self._counts[modality] = {c: counts[c] for c in self.class_names}
         return self._counts[modality]
+
+    def _encode_large_photo(self, path: str | Path) -> EncodedQuery | None:
+        """A photo covering several gallery scenes, searched by its chip most like the photo gallery; else None.
+
+        The query then shows the whole photo with that chip outlined, and its ``note`` says how it was read.
+        """
+        if not is_large_photo(path):
+            return None
+        try:
+            chosen = best_query_chip(self.model, self.indexes["photo"], path)
+            with Scene.pixels(path) as scene:
+                overview = scene.overview(DISPLAY_SIDE)
+        except SceneError:
+            return None  # not readable as a raster: read as a plain image, as any other query
+        query = encode_query(self.model, chosen.image, "photo")
+        view = draw_footprints(overview, chosen.photo_size, [{"rank": 1, "window": chosen.window}])
+        return replace(query, image=view, decoded_pixels=chosen.photo_size[0] * chosen.photo_size[1],
+                       note=chosen.describe())
 
     def search(self, source: Any, query_modality: str, gallery: str, k: int = DEFAULT_K,
                target_class: str | None = None, leave_out_query: bool = False) -> SearchResult:
@@ -461,19 +589,99 @@ class Retriever:
         query = source if isinstance(source, EncodedQuery) else self.encode(source, query_modality)
         index = self.indexes[gallery]
         wanted = max(k, CLASS_TOP)
-        found = index.search(query.embedding, k=min(wanted + int(leave_out_query), len(index)), exact=self.exact)
+        chips = has_chips(index)  # overlapping chips of one place are merged into its best one
+        candidates = (wanted + len(self._missing) + int(leave_out_query)) * (CANDIDATES_PER_RESULT if chips else 1)
+        ids, scores = index.query(query.embedding, k=min(candidates, len(index)), exact=self.exact)
+        order = np.lexsort((ids, -scores))  # Annoy is approximate: show best first regardless
+        ids, scores = ids[order], scores[order]
+        pairs = [(int(i), float(s)) for i, s in zip(ids, scores)]
+        if chips:
+            kept = set(non_max_suppression(ids, index.items["source"], index.items["window"], DEFAULT_NMS_IOU))
+            pairs = [(i, s) for i, s in pairs if i in kept]
         if leave_out_query and isinstance(source, (str, Path)):
-            found = [h for h in found if not same_file(source, h.path)]
-        found = sorted(found, key=lambda h: -h.score)[:wanted]  # Annoy is approximate: show best first regardless
-        hits = [Hit(rank, h.path, h.label, float(h.score)) for rank, h in enumerate(found, 1)]
+            pairs = [(i, s) for i, s in pairs if not same_file(source, index.paths[i])]
+        found = [(i, s) for i, s in pairs if self._present(index.paths[i], gallery)][:wanted]
+        hits = [self._hit(gallery, rank, i, score) for rank, (i, score) in enumerate(found, 1)]
         predicted = top_predictions(query.probabilities, self.class_names)
         target = target_class if target_class in self.class_names else predicted[0][0]
-        labels = [h.label for h in hits]
+        judged = [h.judged_class for h in hits]
         return SearchResult(
             query=query, gallery=gallery, k=k, target_class=target, predicted=predicted, hits=hits[:k],
-            precision_at_k=precision_at_k(labels, target, k),
-            class_precision=class_precision(labels, self.class_names, CLASS_TOP),
-            latency_ms=(time.perf_counter() - started) * 1000.0)
+            precision_at_k=precision_at_k(judged, target, k),
+            class_precision=class_precision(judged, self.class_names, CLASS_TOP),
+            latency_ms=(time.perf_counter() - started) * 1000.0,
+            unlabelled_at_k=sum(not h.label for h in hits[:k]),
+            unlabelled_top=sum(not h.label for h in hits[:CLASS_TOP]))
+
+    def _hit(self, gallery: str, rank: int, i: int, score: float) -> Hit:
+        """Item ``i`` of a gallery as a hit: its public id, label, predicted class and, for a chip, where it lies."""
+        index = self.indexes[gallery]
+        if "source" not in index.items:  # an index made from embeddings alone: files and labels only
+            return Hit(rank, gallery_id(index.paths[i], self._roots.get(gallery)), index.paths[i], index.labels[i],
+                       score)
+        record = item_record(index, i)
+        extra = {key: value for key, value in record.items() if key not in ("id", "class")}
+        return Hit(rank, record["id"], index.paths[i], index.labels[i], score, record.get("predicted_class", ""),
+                   extra)
+
+    def _item_id(self, gallery: str, i: int) -> str:
+        index = self.indexes[gallery]
+        if "source" not in index.items:
+            return gallery_id(index.paths[i], self._roots.get(gallery))
+        return item_record(index, i)["id"]
+
+    def _present(self, path: str, gallery: str) -> bool:
+        """False for a gallery file that is gone from the disk (logged the first time it is found gone)."""
+        if path in self._missing:
+            return False
+        if os.path.exists(path):
+            return True
+        with self._lock:
+            if path not in self._missing:
+                self._missing.add(path)
+                log.warning("gallery file %s is gone from the %s gallery; skipped until the index is rebuilt",
+                            gallery_id(path, self._roots.get(gallery)), gallery)
+        return False
+
+    def gallery_file(self, gallery: str, item_id: str) -> Path | None:
+        """The file on this machine of a gallery item's public id; None when the id is not in the index.
+
+        Only ids of indexed items resolve: nothing else under the gallery folder, and no path a
+        client makes up (``..`` included), ever maps to a file.
+        """
+        if gallery not in self.indexes:
+            return None
+        files = self._files.get(gallery)
+        if files is None:
+            files = {self._item_id(gallery, i): i for i in range(len(self.indexes[gallery]))}
+            self._files[gallery] = files
+        i = files.get(item_id)
+        if i is None:
+            return None
+        path = self.indexes[gallery].paths[i]
+        if path in self._missing:
+            return None
+        window = self._window(gallery, i)
+        return self._chip_file(path, window) if window is not None else Path(path)
+
+    def _window(self, gallery: str, i: int) -> tuple[float, ...] | None:
+        """The window of item ``i`` in its scene, or None for a whole image."""
+        windows = self.indexes[gallery].items.get("window")
+        if windows is None or np.isnan(windows[i]).any():
+            return None
+        return tuple(float(v) for v in windows[i])
+
+    def _chip_file(self, path: str, window: tuple[float, ...]) -> Path:
+        """A chip of a scene as a PNG in ``thumb_dir`` (rendered once), for clients to fetch."""
+        key = hashlib.sha1(f"chip|{path}|{window}".encode()).hexdigest()[:20]
+        out = self.thumb_dir / f"chip-{key}.png"
+        if not out.exists():
+            with Scene.pixels(path) as scene:
+                image = scene.window_image(window, 256)
+            tmp = out.with_name(f".{out.name}.{threading.get_ident()}.tmp")
+            image.save(tmp, format="PNG")
+            tmp.replace(out)
+        return out
 
     def thumbnails(self, result: SearchResult, attention: bool = False, judged: bool = True) -> list[tuple[str, str]]:
         """(thumbnail file, caption) of each result, bordered green / red for the target class.
@@ -482,14 +690,18 @@ class Retriever:
         Thumbnails are rendered once per (file, marker, attention) and cached in ``thumb_dir``.
         """
         def marker(hit: Hit) -> bool | None:
-            return hit.label == result.target_class if judged else None
+            return hit.judged_class == result.target_class if judged else None
 
-        wanted = [(h, self._thumb_path(h.path, marker(h), attention)) for h in result.hits]
+        wanted = [(h, self._thumb_path(f"{h.path}|{h.id}", marker(h), attention)) for h in result.hits]
+        # a file gone since the search gets a grey tile (not cached); the next search skips it
+        wanted = [(h, p if p.exists() or self._present(h.path, result.gallery) else self._placeholder())
+                  for h, p in wanted]
         missing = [(h, p) for h, p in wanted if not p.exists()]
         if missing:
-            heats = attention_maps(self.model, [h.path for h, _ in missing], result.gallery) if attention else None
+            images = [self._hit_image(hit) for hit, _ in missing]
+            heats = attention_maps(self.model, images, result.gallery) if attention else None
             for i, (hit, path) in enumerate(missing):
-                image = load_image(hit.path, max_side=1024)
+                image = images[i]
                 if heats is not None:
                     image = heatmap_overlay(image, heats[i])
                 thumb = draw_marker(image, marker(hit))
@@ -497,6 +709,49 @@ class Retriever:
                 thumb.save(tmp, format="JPEG", quality=88)
                 tmp.replace(path)
         return [(str(p), caption(h)) for h, p in wanted]
+
+    @staticmethod
+    def _hit_image(hit: Hit) -> Image.Image:
+        """The picture of a hit: its file, or for a chip the window of its scene."""
+        if "window" in hit.extra:
+            with Scene.pixels(hit.path) as scene:
+                return scene.window_image(hit.extra["window"], 256)
+        return load_image(hit.path, max_side=1024)
+
+    def scene_overviews(self, gallery: str, results: Sequence[dict[str, Any]]) -> list[tuple[Image.Image, str]]:
+        """For each scene with a result: its overview with the results' footprints numbered by rank, and a caption.
+
+        Args:
+            gallery: the gallery searched.
+            results: result records (as in :meth:`SearchResult.to_json`); those with ``scene`` and
+                ``window`` are drawn, in the order of each scene's best result (the best overall in red).
+        """
+        index = self.indexes.get(gallery)
+        paths = {s["id"]: s["path"] for s in (index.info.get("sources") or []) if s.get("kind") == "scene"} \
+            if index is not None else {}
+        by_scene: dict[str, list[dict[str, Any]]] = {}
+        for record in results:
+            if record.get("scene") in paths and record.get("window"):
+                by_scene.setdefault(record["scene"], []).append({"rank": record["rank"], "window": record["window"]})
+        out = []
+        for scene, hits in by_scene.items():
+            try:
+                image = self.overviews.draw(paths[scene], hits)
+            except SceneError:  # the scene is gone or damaged since it was indexed
+                log.warning("scene %s cannot be read; its results are shown without an overview", scene)
+                continue
+            ranks = ", ".join(f"#{h['rank']}" for h in hits)
+            out.append((image, f"{scene}: results {ranks}"))
+        return out
+
+    def _placeholder(self) -> Path:
+        """A grey tile shown in place of a gallery file that can no longer be read."""
+        path = self.thumb_dir / f"missing-{THUMB_SIZE}.jpg"
+        if not path.exists():
+            tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
+            Image.new("RGB", (THUMB_SIZE, THUMB_SIZE), (200, 200, 200)).save(tmp, format="JPEG")
+            tmp.replace(path)
+        return path
 
     def _thumb_path(self, path: str, match: bool | None, attention: bool) -> Path:
         key = hashlib.sha1(f"{_THUMB_VERSION}|{path}|{match}|{attention}|{THUMB_SIZE}".encode()).hexdigest()[:20]

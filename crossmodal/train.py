@@ -208,6 +208,46 @@ def initial_weights(model: CrossModalModel, path: str | Path) -> str:
     return source.info["fingerprint"]
 
 
+def check_setup(config: TrainConfig, classes: tuple[str, ...], n_pairs: int | None = None) -> None:
+    """Refuse a run that could only write an untrained or meaningless checkpoint.
+
+    Called with the options before any data is read, and again with ``n_pairs`` once it is.
+
+    Args:
+        config: the run's options.
+        classes: the classes the model will learn.
+        n_pairs: training photos (one pair each per epoch), or None before the data is read.
+
+    Raises:
+        ValueError: non-positive epochs or batch size, fewer than two classes, or fewer training
+            pairs than one batch (every batch would be dropped and nothing learned).
+    """
+    if config.epochs < 1:
+        raise ValueError(f"--epochs must be at least 1, not {config.epochs}")
+    if config.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, not {config.batch_size}")
+    if len(set(classes)) < 2:
+        raise ValueError(f"a model needs at least two classes to learn to tell apart, not {list(classes)}: "
+                         f"pass two or more to --classes")
+    if n_pairs is not None and n_pairs < config.batch_size:
+        raise ValueError(f"only {n_pairs} training photos for a batch of {config.batch_size}: nothing would be "
+                         f"learned; pass --batch-size {max(1, n_pairs)} or less, or add training photos")
+
+
+def _load_state(state_path: Path) -> dict[str, Any]:
+    """A saved training state, or a clear error naming the file when it is damaged."""
+    try:
+        saved = torch.load(state_path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for truncated or foreign files
+        raise ValueError(f"the saved training state {state_path} is damaged ({type(err).__name__}); delete it "
+                         f"to start over, or pass --no-resume") from err
+    keys = ("model_config", "train_config", "model", "optimizer", "scheduler", "progress")
+    if not isinstance(saved, dict) or any(key not in saved for key in keys):
+        raise ValueError(f"{state_path} is not a training state of this version; delete it to start over, "
+                         f"or pass --no-resume")
+    return saved
+
+
 def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Path,
           model_config: ModelConfig = ModelConfig(), config: TrainConfig = TrainConfig(),
           resume: bool = True, cache_dir: str | Path | None = DEFAULT_CACHE, progress: bool = True,
@@ -225,16 +265,19 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
         The checkpoint's meta dict (file lists, training time, validation history).
 
     Raises:
-        ValueError: bad options, or a saved state from different options.
+        ValueError: bad options (see :func:`check_setup`), or a saved state that is damaged or from
+            different options.
     """
     out = Path(out)
     if threads:
         torch.set_num_threads(threads)
     classes = config.classes or EOC_CLASSES
+    check_setup(config, classes)
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     data = prepare_data(photos_dir, sketches_dir, classes, config, model_config.image_size, cache_dir, progress,
                         model_config.sketch_input)
+    check_setup(config, classes, len(data.photo_labels))
     for path, reason in data.skipped:
         print(f"skipped unreadable file {path}: {reason}")
     model = CrossModalModel(model_config, classes)
@@ -249,7 +292,7 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
     state = {"epoch": 0, "history": [], "seconds": 0.0}
     state_path = _state_path(out)
     if resume and state_path.exists():
-        saved = torch.load(state_path, map_location="cpu", weights_only=True)
+        saved = _load_state(state_path)
         if saved["model_config"] != config_to_dict(model_config) or saved["train_config"] != config_to_dict(config):
             raise ValueError(f"{state_path} was saved by a run with other options: rerun with the same options "
                              f"to resume, or delete it to start over")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import gradio as gr
+import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
@@ -50,7 +51,9 @@ CITATIONS = """### Citations
 LEGEND = ("Once you choose the class you meant, a **green** border and ✓ mark results of that class and a "
           "**red** border and ✗ the others; P@k is the share of green among the first k. Until then borders "
           "are grey: nothing is judged against the model's own guess. The chart shows each class's share of "
-          "the top 50 results (the paper's class-wise P@50).")
+          "the top 50 results (the paper's class-wise P@50). Results without a label (an unlabelled folder, "
+          "chips of a scene) are captioned with the model's predicted class, marked *(predicted)*, and judged "
+          "by it.")
 
 
 class GalleryFolders(Protocol):
@@ -58,6 +61,7 @@ class GalleryFolders(Protocol):
 
     photos: Path | None
     sketches: Path | None
+    scenes: tuple[Path, ...]
     demo_world: bool  # the galleries are the generated demo world
 
 
@@ -88,9 +92,12 @@ def empty_panel(message: str) -> tuple:
 def chart_frame(result: SearchResult | None, chosen: bool = True) -> pd.DataFrame:
     """The class-wise precision of the top 50 results as a DataFrame for ``gr.BarPlot``.
 
-    The target class's bar is "your class" when the user chose it, else "model's guess".
+    The target class's bar is "your class" when the user chose it, else "model's guess". Empty (no
+    chart) when none of those results has a label: shares of predicted classes alone would only
+    chart the model's own guesses.
     """
-    if result is None:
+    if result is None or (result.hits and result.unlabelled_top >= min(len(result.hits), 50)
+                          and result.unlabelled_top > 0):
         return pd.DataFrame({"class": [], "precision": [], "kind": []})
     highlight = CHART_KINDS[0] if chosen else CHART_KINDS[1]
     return pd.DataFrame({
@@ -115,7 +122,22 @@ def summary_markdown(result: SearchResult, class_count: int, gallery_size: int, 
         judged = f"{precision_line(result, class_count, noun)} · the model's guess: {guess} ({probability:.0%})"
     else:
         judged = guess_line(result)
-    return f"{judged} · {gallery_size:,} {noun} in {result.latency_ms:.0f} ms"
+    return f"{judged} · {gallery_size:,} {noun} in {result.latency_ms:.0f} ms" + unlabelled_notes(result)
+
+
+def unlabelled_notes(result: SearchResult) -> str:
+    """Paragraphs saying which results are judged by the model's predicted class, and how the query was read."""
+    shown = min(result.k, len(result.hits))
+    text = ""
+    if result.unlabelled_at_k == shown and shown:
+        text += ("\n\nNo result has a label (an unlabelled folder or a scene): each shows the model's predicted "
+                 "class, and P@k counts those predictions, not ground truth; the class chart is hidden.")
+    elif result.vs_predicted:
+        text += (f"\n\n{result.unlabelled_at_k} of these {shown} results have no label: they are counted by the "
+                 f"model's predicted class (marked *predicted*), not by ground truth.")
+    if result.query.note:
+        text += f"\n\n{result.query.note}"
+    return text
 
 
 def guess_line(result: SearchResult) -> str:
@@ -128,9 +150,9 @@ def guess_line(result: SearchResult) -> str:
 def precision_line(result: SearchResult, class_count: int, noun: str) -> str:
     """P@k of the target class, with the best achievable P@k when the gallery holds fewer than k of it."""
     shown = len(result.hits)
-    ranks = [h.rank for h in result.hits if h.label == result.target_class]
-    line = (f"**{result.target_class}: P@{result.k} = {result.precision_at_k:.2f}** "
-            f"({len(ranks)} of {shown} results)")
+    ranks = [h.rank for h in result.hits if h.judged_class == result.target_class]
+    line = (f"**{result.target_class}: P@{result.k} = {result.precision_at_k:.2f}"
+            f"{' vs. predicted classes' if result.vs_predicted else ''}** ({len(ranks)} of {shown} results)")
     if class_count < shown:
         where = f", at rank{'s' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))}" if ranks else ""
         line += (f" · {len(ranks)} of {class_count} {result.target_class} {noun} found{where}; "
@@ -225,11 +247,21 @@ def example_drawing(path: str | Path) -> str:
     return image_data_url(path)
 
 
+def scene_map(retriever: Retriever, gallery: str, payload: dict[str, Any] | None) -> list[tuple[Any, str]]:
+    """Overviews of the scenes holding results of a search (its JSON ``payload``), footprints numbered by rank."""
+    if not payload:
+        return []
+    return retriever.scene_overviews(gallery, payload.get("results", []))
+
+
 def gallery_examples(retriever: Retriever, n: int = 8) -> list[str]:
-    """A few gallery photos of different classes, as examples for the photo tab."""
+    """A few gallery photos of different classes (whole images, not scene chips), as examples for the photo tab."""
     index = retriever.indexes["photo"]
+    windows = index.items.get("window")
     seen, picks = set(), []
-    for path, label in zip(index.paths, index.labels):
+    for i, (path, label) in enumerate(zip(index.paths, index.labels)):
+        if windows is not None and not np.isnan(windows[i]).any():
+            continue
         if label not in seen and Path(path).is_file():
             seen.add(label)
             picks.append(path)
@@ -336,8 +368,11 @@ def _quality_lines(retriever: Retriever, report: dict[str, Any] | None) -> list[
 def _server_lines(retriever: Retriever, folders: GalleryFolders) -> list[str]:
     """What this server searches: the gallery folders' names and sizes and the index settings."""
     sketches = f"`{folders.sketches.name}/`" if folders.sketches else "none"
-    return [f"- photo gallery: `{folders.photos.name if folders.photos else '?'}/` "
-            f"({retriever.gallery_size('photo')} images of the model's classes)",
+    scenes = getattr(folders, "scenes", ()) or ()
+    photos = f"`{folders.photos.name}/`" if folders.photos else "none"
+    return [f"- photo gallery: {photos}" + (f" and {len(scenes)} scene(s) ({', '.join(p.name for p in scenes)})"
+                                            if scenes else "")
+            + f" ({retriever.gallery_size('photo'):,} items)",
             f"- sketch gallery: {sketches} ({retriever.gallery_size('sketch')} images)",
             f"- searched with Annoy ({retriever.indexes['photo'].n_trees} trees), top {MAX_K} at most"]
 

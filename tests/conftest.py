@@ -142,3 +142,18 @@ def pytest_configure(config):
     import torch
 
     torch.set_num_threads(torch_threads)
+
+
+def make_scene(path: Path, width: int = 96, height: int = 64, seed: int = 0) -> Path:
+    """A textured 3-band GeoTIFF at the model's resolution in UTM 33S, its top-left corner on the equator at 15 E."""
+    import numpy as np
+    import rasterio
+    from affine import Affine
+
+    from crossmodal.scenes import TRAINING_GSD
+
+    data = np.random.default_rng(seed).integers(30, 220, (3, height, width), dtype=np.uint8)
+    with rasterio.open(path, "w", driver="GTiff", width=width, height=height, count=3, dtype="uint8",
+                       crs="EPSG:32733", transform=Affine(TRAINING_GSD, 0, 500000.0, 0, -TRAINING_GSD, 1e7)) as dst:
+        dst.write(data)
+    return path

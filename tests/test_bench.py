@@ -24,3 +24,18 @@ def test_ann_benchmark_runs_on_a_tiny_set(tmp_path, capsys):
     assert all(r["recall"] == 1.0 for r in rows if r["method"].startswith("exact"))
     assert all(len(r["p50_ms_runs"]) == 2 for r in rows if r["method"] == "annoy")
     assert "recall@10" in capsys.readouterr().out
+
+
+def test_scene_benchmark_runs_on_a_tiny_mosaic(tiny_data, tiny_checkpoint, tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("scene_bench", BENCH.with_name("scene.py"))
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    photos, sketches = tiny_data
+    out = tmp_path / "rows.json"
+    assert bench.main(["--photos", str(photos), "--sketches", str(sketches), "--checkpoint", str(tiny_checkpoint),
+                       "--classes", "ucm", "--out", str(tmp_path / "run"), "--grid", "2", "--stride", "128",
+                       "--no-tta", "-k", "3", "--json", str(out)]) == 0
+    numbers = json.loads(out.read_text())
+    assert set(numbers["scenes"]) == {"0.3 m", "0.6 m"}
+    assert all(row["chips"] == 9 and 0 <= row["share"] <= 1 for row in numbers["scenes"].values())
+    assert "share@k" in capsys.readouterr().out

@@ -77,10 +77,13 @@ def pen_is_selected(page) -> bool:
 def test_draw_clear_and_draw_again_searches_again(browser, served, tmp_path):
     page, canvas = open_app(browser, served, DESKTOP)
     assert "Draw a scene" in page.locator("#sketch-results-summary").inner_text()  # the hint, before any search
+    searches = []
+    page.on("request", lambda request: searches.append(request) if "/queue/join" in request.url else None)
     before = page.evaluate(PANEL_JS)
     draw(page, canvas, RUNWAY)
     first = new_results(page, before, 12)
     assert "#1 " in first and "model's guess" in first
+    assert len(searches) == len(RUNWAY)  # one search a stroke
 
     page.locator("#sketch-canvas [data-tool='eraser']").click()
     page.locator("#sketch-canvas [data-action='clear']").click()
@@ -91,7 +94,12 @@ def test_draw_clear_and_draw_again_searches_again(browser, served, tmp_path):
     assert second != first  # a second search ran for the new drawing, and its results are shown
 
     page.locator("#sketch-canvas [data-action='undo']").click()  # the box's middle line goes: search again
-    assert new_results(page, second, 12) != second and pen_is_selected(page)
+    third = new_results(page, second, 12)
+    assert third != second and pen_is_selected(page)
+
+    page.locator("#sketch-canvas [data-tool='eraser']").click()
+    page.locator("#sketch-examples button").first.click()  # an example goes onto the canvas and is searched
+    assert new_results(page, third, 12) != third and pen_is_selected(page)
     page.screenshot(path=str(tmp_path / "desktop.png"), full_page=True)
     assert_inside_viewport(page, 1400)
 

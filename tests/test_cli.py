@@ -152,3 +152,31 @@ def test_evaluate_can_switch_test_time_augmentation(tiny_checkpoint, tiny_data, 
         reports[name] = json.loads(out.read_text())
     assert reports["default"]["tta"] == {"photo": True, "sketch": False}
     assert reports["switched"]["tta"] == {"photo": False, "sketch": True}
+
+
+@pytest.mark.parametrize("change, message", [
+    (["--batch-size", "13"], "only 12 training photos for a batch of 13"),  # 3 classes x numbers 00-03
+    (["--batch-size", "0"], "--batch-size must be at least 1, not 0"),
+    (["--epochs", "0"], "--epochs must be at least 1, not 0"),
+    (["--classes", "airplane"], "at least two classes"),
+])
+def test_train_refuses_set_ups_that_cannot_learn(tiny_data, tmp_path, capsys, change, message):
+    photos, sketches = tiny_data
+    out = tmp_path / "never.pt"
+    args = _train_args(photos, sketches, out, tmp_path / "cache") + ["--classes", "airplane", "runway", "tenniscourt"]
+    assert main(args + change) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_damaged_resume_state_names_the_file_to_delete(tiny_data, tmp_path, capsys):
+    photos, sketches = tiny_data
+    out = tmp_path / "tiny.pt"
+    state = out.with_name("tiny.pt.state.pt")
+    state.write_bytes(b"PK\x03\x04 half a zip file")
+    args = _train_args(photos, sketches, out, tmp_path / "cache") + ["--classes", "airplane", "runway", "tenniscourt"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{state} is damaged" in err and "delete it to start over" in err
+    assert not out.exists()

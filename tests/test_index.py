@@ -10,6 +10,7 @@ import pytest
 
 from crossmodal import index as index_module
 from crossmodal.cli import main
+from crossmodal.gallery import build_index
 from crossmodal.index import (
     EMBEDDINGS_FILE,
     INDEX_FILE,
@@ -19,7 +20,6 @@ from crossmodal.index import (
     IndexMismatchError,
     IndexNotFoundError,
     SearchHit,
-    build_folder_index,
     shard_bounds,
 )
 
@@ -353,15 +353,13 @@ def test_swap_without_renameat2_also_replaces(tmp_path, monkeypatch):
 # ---------------------------------------------------------------------------- folder and CLI
 
 
-def test_build_folder_index_interrupted_mid_embedding_keeps_old_index(tiny_data, tiny_checkpoint, tmp_path,
-                                                                      monkeypatch):
+def test_build_index_interrupted_mid_embedding_keeps_old_index(tiny_data, tiny_checkpoint, tmp_path, monkeypatch):
     from crossmodal.checkpoint import load_checkpoint
 
     photos, _ = tiny_data
     model = load_checkpoint(tiny_checkpoint)
-    index, skipped = build_folder_index(model, photos, "photo", tmp_path / "idx", n_trees=5, batch_size=4,
-                                        progress=False)
-    assert skipped == [] and len(index) == 21
+    index, report = build_index(model, tmp_path / "idx", images=photos, n_trees=5, batch_size=4, progress=False)
+    assert len(report.skipped) == 0 and len(index) == 21
     assert all(Path(p).is_absolute() and Path(p).is_file() for p in index.paths)
     assert index.fingerprint == model.info["fingerprint"]
     calls = []
@@ -374,10 +372,62 @@ def test_build_folder_index_interrupted_mid_embedding_keeps_old_index(tiny_data,
 
     real_embed = model.embed
     monkeypatch.setattr(model, "embed", failing_embed)
-    (photos / "runway" / "runway99.png").write_bytes((photos / "runway" / "runway00.png").read_bytes())
+    for n in range(12):  # three batches of new photos: the third is interrupted
+        (photos / "runway" / f"new{n}.png").write_bytes((photos / "runway" / "runway00.png").read_bytes())
     with pytest.raises(KeyboardInterrupt):
-        build_folder_index(model, photos, "photo", tmp_path / "idx", n_trees=5, batch_size=4, progress=False)
+        build_index(model, tmp_path / "idx", images=photos, n_trees=5, batch_size=4, progress=False)
     assert len(EmbeddingIndex.load(tmp_path / "idx", fingerprint=model.info["fingerprint"])) == 21
+
+
+@pytest.mark.parametrize("place", ["a regular file", "inside a regular file", "unwritable"])
+def test_unusable_index_folder_is_refused_before_any_embedding(tiny_data, tiny_checkpoint, tmp_path, capsys, place):
+    from crossmodal.checkpoint import load_checkpoint
+
+    model = load_checkpoint(tiny_checkpoint)
+    model.embed = lambda *args, **kwargs: pytest.fail("embedded images for an index that cannot be written")
+    (tmp_path / "file").write_text("x")
+    out = {"a regular file": tmp_path / "file", "inside a regular file": tmp_path / "file" / "idx",
+           "unwritable": Path("/proc/crossmodal-index")}[place]  # /proc refuses new folders, even to root
+    with pytest.raises(ValueError, match=f"cannot write the index {out}"):
+        build_index(model, out, images=tiny_data[0], progress=False)
+    code = main(["index", "--checkpoint", str(tiny_checkpoint), "--images", str(tiny_data[0]),
+                 "--modality", "photo", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: cannot write the index") and err.count("\n") == 1
+
+
+def test_next_build_removes_the_temporary_folder_of_a_killed_one(tiny_data, tiny_checkpoint, tmp_path, capsys):
+    import os
+    import subprocess
+    import sys
+
+    from crossmodal.checkpoint import load_checkpoint
+
+    out = tmp_path / "idx"
+    killed_mid_save = (  # the forest and embeddings are written, then the process dies before the swap
+        "import os, signal, numpy as np; from crossmodal import index as m;"
+        "m._write_json = lambda *a: os.kill(os.getpid(), signal.SIGKILL);"
+        "x = np.eye(4, dtype=np.float32);"
+        f"m.EmbeddingIndex.from_embeddings(x, list('abcd'), list('abab'), 'photo', 'f' * 64, 2).save({str(out)!r})")
+    process = subprocess.run([sys.executable, "-c", killed_mid_save], cwd=Path(__file__).resolve().parents[1])
+    assert process.returncode == -9
+    left = [p for p in tmp_path.iterdir() if p.name.startswith(".idx.tmp-")]
+    assert len(left) == 1 and (left[0] / EMBEDDINGS_FILE).is_file()
+    in_progress = tmp_path / f".idx.tmp-{os.getpid()}-writing"  # a write of a process that still runs
+    in_progress.mkdir()
+
+    build_index(load_checkpoint(tiny_checkpoint), out, images=tiny_data[0], n_trees=2, progress=False)
+    assert not left[0].exists() and in_progress.is_dir()
+    assert f"removed {left[0]}, left over by an interrupted index build" in capsys.readouterr().err
+    assert len(EmbeddingIndex.load(out)) == 21
+
+
+def test_build_progress_is_plain_lines_when_stderr_is_not_a_terminal(tiny_data, tiny_checkpoint, tmp_path, capsys):
+    from crossmodal.checkpoint import load_checkpoint
+
+    build_index(load_checkpoint(tiny_checkpoint), tmp_path / "idx", images=tiny_data[0], n_trees=2)
+    err = capsys.readouterr().err
+    assert "\r" not in err and "embedding photos: 21/21 (100%)" in err.splitlines()[-1]
 
 
 def test_index_and_search_cli_end_to_end(tiny_data, tiny_checkpoint, tmp_path, capsys):
@@ -387,8 +437,8 @@ def test_index_and_search_cli_end_to_end(tiny_data, tiny_checkpoint, tmp_path, c
     assert main(["index", "--checkpoint", str(tiny_checkpoint), "--images", str(photos), "--modality", "photo",
                  "--out", str(out), "--n-trees", "8", "--batch-size", "5"]) == 0
     printed = capsys.readouterr().out
-    assert "skipped unreadable file" in printed and "airplane99.png" in printed
-    assert "21 photo images of 3 classes" in printed
+    assert "skipped 1 unreadable image (airplane/airplane99.png)" in printed
+    assert "21 photo items from 21 files (21 embedded" in printed and "21 labelled by class folders" in printed
 
     query = sketches / "runway" / "0.png"
     base = ["search", "--index", str(out), "--checkpoint", str(tiny_checkpoint), "--query", str(query),
@@ -398,19 +448,22 @@ def test_index_and_search_cli_end_to_end(tiny_data, tiny_checkpoint, tmp_path, c
     assert set(report) == {"results", "latency_ms"} and report["latency_ms"] >= 0
     results = report["results"]
     assert [r["rank"] for r in results] == [1, 2, 3, 4, 5]
-    assert all(set(r) == {"rank", "path", "class", "score"} for r in results)
-    assert all(Path(r["path"]).is_file() and r["class"] in ("airplane", "runway", "tenniscourt") for r in results)
+    assert all(set(r) == {"rank", "id", "class", "predicted_class", "predicted_probability", "score", "url"}
+               for r in results)
+    assert all(r["id"] == f"{r['class']}/{Path(r['url']).name}" for r in results)  # e.g. runway/runway03.png
+    assert all(r["url"] == (photos / r["id"]).resolve().as_uri() for r in results)
+    assert all(r["class"] in ("airplane", "runway", "tenniscourt") for r in results)
     scores = [r["score"] for r in results]
     assert scores == sorted(scores, reverse=True) and all(-1.0 <= s <= 1.0 for s in scores)
 
     assert main(base + ["--json", "--exact"]) == 0
     exact = json.loads(capsys.readouterr().out)["results"]
-    assert [r["path"] for r in exact] == [r["path"] for r in results]  # 21 items, 8 trees: Annoy is exact here
+    assert [r["id"] for r in exact] == [r["id"] for r in results]  # 21 items, 8 trees: Annoy is exact here
 
     assert main(base) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split() == ["rank", "class", "score", "file"]
-    assert table[1].split()[0] == "1" and table[1].split()[3] == results[0]["path"]
+    assert table[0].split() == ["rank", "class", "score", "lon,", "lat", "item"]
+    assert table[1].split()[0] == "1" and table[1].split()[3] == results[0]["id"]
 
 
 def test_search_cli_refuses_an_index_of_another_checkpoint(tiny_data, tiny_checkpoint, tmp_path, capsys):
@@ -448,7 +501,7 @@ def test_index_cli_writes_shards_that_search_like_exact(tiny_data, tiny_checkpoi
     found = []
     for extra in ([], ["--exact"]):
         assert main(base + extra) == 0
-        found.append([r["path"] for r in json.loads(capsys.readouterr().out)["results"]])
+        found.append([r["id"] for r in json.loads(capsys.readouterr().out)["results"]])
     assert found[0] == found[1] and len(found[0]) == 21  # the whole gallery, from both shards, in exact order
     assert main(["index", "--checkpoint", str(tiny_checkpoint), "--images", str(photos), "--modality", "photo",
                  "--out", str(out), "--shards", "0"]) == 2

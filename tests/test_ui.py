@@ -94,12 +94,13 @@ def test_the_query_photo_is_not_among_its_own_similar_scenes(retriever, tiny_dat
     copy = tmp_path / "upload" / "my photo.png"  # an uploaded copy: another path, the same bytes
     copy.parent.mkdir()
     shutil.copy(photo, copy)
+    own_id = f"airplane/{photo.name}"
     for query in (photo, copy):
         payload = ui.search_panel(retriever, str(query), "photo", "photo", 20, leave_out_query=True)[-1]
-        assert str(photo.resolve()) not in {r["path"] for r in payload["results"]}
+        assert own_id not in {r["id"] for r in payload["results"]}
         assert len(payload["results"]) == 20  # the 21-photo gallery less the query
     kept = ui.search_panel(retriever, str(photo), "photo", "photo", 20)[-1]
-    assert str(photo.resolve()) in {r["path"] for r in kept["results"]}
+    assert own_id in {r["id"] for r in kept["results"]}
 
 
 # ---------------------------------------------------------------------------- the canvas
@@ -162,7 +163,7 @@ def test_demo_world_model_card_says_its_sketches_are_generated(retriever, settin
     assert "700 real sketches trained on" in ui.model_card(retriever, settings, None)
 
 
-def test_no_server_path_in_rendered_markdown(retriever, settings, tiny_data, tmp_path):
+def test_no_server_path_in_rendered_markdown_or_json(retriever, settings, tiny_data, tmp_path):
     retriever.model.info.setdefault("meta", {}).update(photos_dir="../shared/data/ucmerced",
                                                        sketches_dir="/tmp/w/sketches")
     report = {"sketch_to_photo": {"mAP": 0.5, "P@10": 0.6, "per_class_AP": {"runway": 0.7}}, "split": "test"}
@@ -170,8 +171,12 @@ def test_no_server_path_in_rendered_markdown(retriever, settings, tiny_data, tmp
              ui.api_markdown(retriever, settings), ui.DEMO_BANNER, ui.LEGEND, ui.CITATIONS, ui.DRAW_HINT,
              ui.PHOTO_HINT]
     sketch = str(sorted((tiny_data[1] / "runway").iterdir())[0])
+    photo = str(sorted((tiny_data[0] / "runway").iterdir())[0])
     for target in (ui.AUTO, "runway"):
-        texts.append(ui.search_panel(retriever, sketch, "sketch", "photo", 5, target)[1])
+        for query, modality, gallery in ((sketch, "sketch", "photo"), (photo, "photo", "sketch"),
+                                         (photo, "photo", "photo")):
+            _, summary, _, _, _, payload = ui.search_panel(retriever, query, modality, gallery, 5, target)
+            texts += [summary, json.dumps(payload)]
     demo = app.build_demo(retriever, settings)
     texts += [block.value for block in demo.blocks.values() if isinstance(block, gr.Markdown) and block.value]
     for text in texts:

@@ -1,0 +1,648 @@
+"""Galleries of your own imagery: any folder of images and large scenes, indexed incrementally, results on the map.
+
+:func:`build_index` turns a folder (at any depth, labelled or not) and/or large scenes into an
+:class:`~crossmodal.index.EmbeddingIndex`:
+
+- **folders**: every readable image at any depth is indexed. An image under a folder named after
+  one of the model's classes (``runway/``, ``Tennis Court/``, at any level) is labelled with it;
+  every other image is unlabelled and carries only the model's predicted class. What was skipped
+  and why is counted in a :class:`SkipReport`. A large georeferenced raster found in the folder is
+  indexed as a scene.
+- **scenes**: cut into chips at the model's ground resolution (:class:`~crossmodal.scenes.Scene`);
+  each chip keeps its window and footprint (``items.npz`` of the index).
+- **incremental**: each source file is recorded in the sidecar (``info["sources"]``: path, size,
+  mtime, how a scene was chipped, and its rows). Run again, only new or changed files (size or
+  mtime, or chipping settings) are embedded; removed ones are dropped; the Annoy forest is rebuilt
+  from the stored and new embeddings.
+
+:func:`search_gallery` searches such an index and returns plain result records (``rank``, ``id``,
+``class``, ``predicted_class``, ``score``, and for chips ``footprint``/``centre`` in lon/lat), with
+overlapping chips of one place merged.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .data import IMAGE_EXTENSIONS, MAX_PIXELS, DatasetNotFoundError, Sample, canonical_class, load_arrays
+from .footprints import DEFAULT_NMS_IOU, non_max_suppression
+from .index import (
+    DEFAULT_N_TREES,
+    MODALITIES,
+    EmbeddingIndex,
+    IndexMismatchError,
+    IndexNotFoundError,
+    check_index_dir,
+    remove_stale_temporaries,
+)
+from .scenes import DEFAULT_CHIP, DEFAULT_STRIDE, TRAINING_GSD, Scene, SceneError, is_scene_file
+
+if TYPE_CHECKING:
+    from .model import CrossModalModel
+
+EXAMPLES_PER_REASON = 3  # file names a skip report lists for each reason
+CANDIDATES_PER_RESULT = 20  # a search over chips fetches this many candidates a result before merging overlaps
+NOT_IMAGE = "not an image file"
+EMPTY_FILE = "empty file"
+HIDDEN = "hidden"
+UNREADABLE = "unreadable image"
+
+
+@dataclass
+class SkipReport:
+    """What was left out of an index and why: counts by reason and the first few names of each."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def add(self, name: str, reason: str, count: int = 1) -> None:
+        """Count ``count`` items skipped for ``reason``; ``name`` is kept as an example."""
+        self.counts[reason] += count
+        names = self.examples.setdefault(reason, [])
+        if len(names) < EXAMPLES_PER_REASON:
+            names.append(name)
+
+    def __len__(self) -> int:
+        """Number of items skipped."""
+        return sum(self.counts.values())
+
+    def lines(self) -> list[str]:
+        """One line a reason, most frequent first: ``12 not an image file (a.txt, b.csv, ...)``."""
+        out = []
+        for reason, count in self.counts.most_common():
+            names = self.examples.get(reason, [])
+            more = ", ..." if count > len(names) else ""
+            out.append(f"{count} {reason} ({', '.join(names)}{more})")
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """Counts and examples as plain values."""
+        return {"counts": dict(self.counts), "examples": self.examples}
+
+
+@dataclass
+class BuildReport:
+    """What :func:`build_index` did."""
+
+    embedded: int = 0  # items embedded in this run
+    reused: int = 0  # items whose stored embeddings were kept
+    removed: int = 0  # source files that were indexed before and are gone now
+    sources: int = 0  # source files in the index
+    labelled: int = 0  # items with a class from their folder
+    skipped: SkipReport = field(default_factory=SkipReport)  # files left out
+    chips_skipped: SkipReport = field(default_factory=SkipReport)  # scene chips left out (nodata, blank)
+    rebuilt_because: str = ""  # why nothing was reused, when an index existed
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file to index: a photo or sketch (one item), or a scene (one item per chip)."""
+
+    path: Path  # absolute
+    id: str  # the name results show: relative to the folder indexed, or the scene's file name
+    kind: str  # "image" or "scene"
+    label: str  # class from the folder name, "" when unlabelled (always "" for a scene)
+
+
+def folder_label(relative: Path, class_names: Sequence[str]) -> str:
+    """The class of a file from the nearest folder above it named after one of ``class_names``, or ""."""
+    for folder in reversed(relative.parts[:-1]):
+        label = canonical_class(folder)
+        if label in class_names:
+            return label
+    return ""
+
+
+def scan_images(root: str | Path, class_names: Sequence[str], report: SkipReport | None = None,
+                find_scenes: bool = True) -> list[Source]:
+    """Every image under ``root`` at any depth, sorted, labelled from class folders where there are any.
+
+    Hidden files and folders, files that are not images (by extension) and empty files are
+    skipped and counted in ``report``. Large georeferenced rasters become scenes (see
+    :func:`~crossmodal.scenes.is_scene_file`) when ``find_scenes``.
+
+    Raises:
+        DatasetNotFoundError: ``root`` is not a folder, or holds no image at all.
+    """
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise DatasetNotFoundError(f"image folder {root} does not exist")
+    report = report if report is not None else SkipReport()
+    sources = []
+    for folder, dirs, files in os.walk(root):
+        hidden = sorted(d for d in dirs if d.startswith("."))
+        for name in hidden:
+            report.add(str(Path(folder, name).relative_to(root)) + "/", HIDDEN)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            path = Path(folder, name)
+            relative = path.relative_to(root)
+            if name.startswith("."):
+                report.add(str(relative), HIDDEN)
+            elif path.suffix.lower() not in IMAGE_EXTENSIONS:
+                report.add(str(relative), NOT_IMAGE)
+            elif not path.is_file() or path.stat().st_size == 0:
+                report.add(str(relative), EMPTY_FILE)
+            elif find_scenes and is_scene_file(path):
+                sources.append(Source(path, relative.as_posix(), "scene", ""))
+            else:
+                sources.append(Source(path, relative.as_posix(), "image", folder_label(relative, class_names)))
+    if not sources:
+        raise DatasetNotFoundError(f"no images under {root}" + (f" ({'; '.join(report.lines())} skipped)"
+                                                                 if len(report) else ""))
+    return sources
+
+
+def scene_sources(paths: Sequence[str | Path]) -> list[Source]:
+    """Sources for scene files given one by one; their ids are file names (with the folder where two clash).
+
+    Raises:
+        SceneError: a file does not exist.
+    """
+    resolved = [Path(p).resolve() for p in paths]
+    for path in resolved:
+        if not path.is_file():
+            raise SceneError(f"scene {path} does not exist")
+    names = Counter(p.name for p in resolved)
+    return [Source(p, p.name if names[p.name] == 1 else f"{p.parent.name}/{p.name}", "scene", "") for p in resolved]
+
+
+# ---------------------------------------------------------------------------- building
+
+
+def _fingerprint(source: Source, scene_settings: dict[str, Any]) -> dict[str, Any]:
+    """What decides whether a stored source can be reused: size, mtime and, for a scene, how it is chipped."""
+    stat = source.path.stat()
+    record = {"path": str(source.path), "id": source.id, "kind": source.kind, "label": source.label,
+              "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    if source.kind == "scene":
+        record["settings"] = scene_settings
+    return record
+
+
+def _unchanged(old: dict[str, Any], new: dict[str, Any]) -> bool:
+    keys = ("kind", "label", "bytes", "mtime_ns", "settings")
+    return all(old.get(key) == new.get(key) for key in keys)
+
+
+def _previous(out_dir: Path, fingerprint: str, modality: str, rebuild: bool) -> tuple[EmbeddingIndex | None, str]:
+    """The index already at ``out_dir`` if its embeddings can be reused, else None and why not."""
+    if rebuild:
+        return None, "--rebuild was given"
+    try:
+        old = EmbeddingIndex.load(out_dir, fingerprint=fingerprint)
+    except IndexNotFoundError:
+        return None, ""
+    except IndexMismatchError as err:
+        return None, str(err).split(";")[0]
+    if old.modality != modality:
+        return None, f"it holds {old.modality} embeddings, not {modality}"
+    if "sources" not in old.info:
+        return None, "it was built without a record of its source files"
+    return old, ""
+
+
+class _Collector:
+    """Embeddings, labels, paths and item arrays of the new index, gathered source by source."""
+
+    def __init__(self):
+        self.embeddings: list[np.ndarray] = []
+        self.paths: list[str] = []
+        self.labels: list[str] = []
+        self.arrays: dict[str, list[np.ndarray]] = {name: [] for name in ITEM_ARRAYS}
+        self.records: list[dict[str, Any]] = []
+        self.count = 0
+
+    def add(self, record: dict[str, Any], embeddings: np.ndarray, arrays: dict[str, np.ndarray], label: str) -> None:
+        n = len(embeddings)
+        record = {**record, "start": self.count, "stop": self.count + n}
+        number = len(self.records)
+        self.records.append(record)
+        self.embeddings.append(np.asarray(embeddings, np.float32))
+        self.paths.extend([record["path"]] * n)
+        self.labels.extend([label] * n)
+        arrays = {**arrays, "source": np.full(n, number, np.int32)}
+        for name in ITEM_ARRAYS:
+            self.arrays[name].append(arrays[name])
+        self.count += n
+
+
+ITEM_ARRAYS = ("source", "predicted", "confidence", "window", "corners", "bounds", "lonlat", "centre")
+
+
+def _image_arrays(n: int) -> dict[str, np.ndarray]:
+    """Item arrays of whole images: no window and no footprint."""
+    return {"window": np.full((n, 4), np.nan), "corners": np.full((n, 4, 2), np.nan),
+            "bounds": np.full((n, 4), np.nan), "lonlat": np.full((n, 4, 2), np.nan), "centre": np.full((n, 2), np.nan)}
+
+
+def _predict(model: CrossModalModel, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Predicted class and its probability from the embeddings (the model's class prototypes)."""
+    import torch
+
+    with torch.no_grad():
+        logits = model.prototype_logits(torch.from_numpy(np.asarray(embeddings, np.float32)).to(model.device))
+        probabilities = torch.softmax(logits, 1).cpu().numpy()
+    return probabilities.argmax(1).astype(np.int16), probabilities.max(1).astype(np.float32)
+
+
+def _embed_images(model: CrossModalModel, sources: list[Source], modality: str, batch_size: int, tta: bool | None,
+                  report: SkipReport, progress: Callable[[int], None]) -> list[tuple[Source, np.ndarray]]:
+    """Embeddings of single images, a batch at a time; unreadable files go to ``report``."""
+    import torch
+
+    out = []
+    size = model.config.image_size
+    for start in range(0, len(sources), batch_size):
+        batch = sources[start:start + batch_size]
+        arrays, kept, bad = load_arrays([Sample(s.path, s.label) for s in batch], modality, size,
+                                        sketch_input=model.config.sketch_input)
+        by_path = {s.path: s for s in batch}
+        for path, _ in bad:
+            report.add(by_path[Path(path)].id, UNREADABLE)
+        if kept:
+            vectors = model.embed(torch.from_numpy(arrays).float() / 255.0, modality, batch_size, tta=tta)
+            out.extend((by_path[s.path], v[None]) for s, v in zip(kept, vectors))
+        progress(len(batch))
+    return out
+
+
+def _embed_scene(model: CrossModalModel, scene: Scene, batch_size: int, tta: bool | None,
+                 progress: Callable[[int], None]) -> tuple[np.ndarray, np.ndarray]:
+    """Embeddings and windows of a scene's chips (blank and nodata chips are left out)."""
+    import torch
+
+    from .data import photo_array
+
+    size = model.config.image_size
+    vectors, windows, pending, pending_windows = [], [], [], []
+
+    def flush() -> None:
+        x = torch.from_numpy(np.stack(pending)).float() / 255.0
+        vectors.append(model.embed(x, "photo", batch_size, tta=tta))
+        windows.append(np.concatenate(pending_windows))
+        pending.clear()
+        pending_windows.clear()
+
+    from PIL import Image
+
+    done = 0
+    for pixels, block_windows in scene.chips():
+        for tile in pixels:
+            pending.append(photo_array(Image.fromarray(tile.transpose(1, 2, 0)), size))
+        pending_windows.append(block_windows)
+        if len(pending) >= batch_size:
+            flush()
+        now = sum(scene.skipped.values()) + sum(len(w) for w in windows) + len(pending)
+        progress(now - done)
+        done = now
+    if pending:
+        flush()
+    progress(len(scene) - done)
+    if not vectors:
+        return np.zeros((0, model.config.embed_dim), np.float32), np.zeros((0, 4))
+    return np.concatenate(vectors), np.concatenate(windows)
+
+
+@dataclass
+class IndexPlan:
+    """What :func:`build_index` would do: the sources found, what can be reused, what must be embedded."""
+
+    out_dir: Path
+    sources: list[Source]
+    records: list[dict[str, Any]]  # how each source is recorded in the sidecar (size, mtime, settings)
+    old: EmbeddingIndex | None  # the index at ``out_dir``, when its embeddings can be reused
+    old_sources: dict[str, dict[str, Any]]  # path -> its record in ``old``
+    reuse: set[str]  # paths whose stored rows are kept
+    unreadable: dict[str, dict[str, Any]]  # paths known to be unreadable (not tried again until they change)
+    to_embed: list[Source]
+    report: BuildReport
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when the index at ``out_dir`` holds exactly these files as they are now."""
+        return self.old is not None and not self.to_embed and not self.report.removed and \
+            len(self.reuse) == len(self.old_sources)
+
+    def reason(self) -> str:
+        """Why the index must be (re)built, in a few words; "" when it is up to date."""
+        if self.up_to_date:
+            return ""
+        if self.old is None:
+            return self.report.rebuilt_because or "no index yet"
+        return f"{len(self.to_embed)} new or changed files, {self.report.removed} removed since it was built"
+
+
+def plan_index(model: CrossModalModel, out_dir: str | Path, images: str | Path | None = None,
+               scenes: Sequence[str | Path] = (), modality: str = "photo", gsd: float | None = None,
+               chip: int = DEFAULT_CHIP, stride: int = DEFAULT_STRIDE, rebuild: bool = False) -> IndexPlan:
+    """Compare the files to index with the index at ``out_dir``, without embedding anything.
+
+    Arguments as for :func:`build_index`.
+
+    Raises:
+        DatasetNotFoundError, SceneError, ValueError: as :func:`build_index`.
+    """
+    fingerprint = getattr(model, "info", {}).get("fingerprint")
+    if not fingerprint:
+        raise ValueError("the model has no checkpoint fingerprint: load it with crossmodal.checkpoint.load_checkpoint")
+    out_dir = check_index_dir(out_dir)
+    report = BuildReport()
+    sources = scan_images(images, model.class_names, report.skipped) if images is not None else []
+    if modality != "photo":
+        for s in [s for s in sources if s.kind == "scene"]:
+            report.skipped.add(s.id, "scene in a sketch gallery")
+        sources = [s for s in sources if s.kind == "image"]
+    sources += scene_sources(scenes)
+    settings = {"gsd": gsd, "chip": chip, "stride": stride, "target_gsd": TRAINING_GSD}
+    old, report.rebuilt_because = _previous(out_dir, fingerprint, modality, rebuild)
+    old_sources = {s["path"]: s for s in old.info["sources"]} if old is not None else {}
+    records = [_fingerprint(s, settings) for s in sources]
+    if len({r["path"] for r in records}) != len(records):
+        raise ValueError("a file is given twice (a scene inside the image folder, or the same scene twice)")
+    reuse = {r["path"] for r in records if r["path"] in old_sources and _unchanged(old_sources[r["path"]], r)}
+    old_unreadable = old.info.get("unreadable", {}) if old is not None else {}
+    unreadable = {r["path"]: r for r in records
+                  if r["path"] in old_unreadable and _unchanged(old_unreadable[r["path"]], r)}
+    for source in sources:  # not tried again until the file changes
+        if str(source.path) in unreadable:
+            report.skipped.add(source.id, UNREADABLE)
+    report.removed = len(set(old_sources) - {r["path"] for r in records})
+    to_embed = [s for s, r in zip(sources, records) if r["path"] not in reuse and r["path"] not in unreadable]
+    return IndexPlan(out_dir, sources, records, old, old_sources, reuse, unreadable, to_embed, report)
+
+
+def build_index(model: CrossModalModel, out_dir: str | Path, images: str | Path | None = None,
+                scenes: Sequence[str | Path] = (), modality: str = "photo", gsd: float | None = None,
+                chip: int = DEFAULT_CHIP, stride: int = DEFAULT_STRIDE, n_trees: int = DEFAULT_N_TREES,
+                n_shards: int | None = None, batch_size: int = 64, tta: bool | None = None, rebuild: bool = False,
+                progress: bool = True) -> tuple[EmbeddingIndex, BuildReport]:
+    """Index a folder of images and/or large scenes into ``out_dir``, re-embedding only what changed.
+
+    Args:
+        model: a model from ``load_checkpoint``.
+        out_dir: the index directory; an index already there is updated (see the module docstring).
+        images: a folder of images at any depth (class folders give labels; others are unlabelled).
+        scenes: large rasters (GeoTIFF, or PNG/JPEG with ``gsd``) to cut into chips; photos only.
+        modality: ``"photo"`` or ``"sketch"``: what the images are.
+        gsd: ground resolution of the scenes in metres a pixel; overrides their transforms.
+        chip: chip side in pixels at the model's resolution (``TRAINING_GSD``).
+        stride: chip spacing in pixels at the model's resolution.
+        n_trees: Annoy trees (of each shard).
+        n_shards: Annoy shards (None: by size).
+        batch_size: images embedded at a time.
+        tta: embed each item as the mean of its 8 rotations and flips (None: the model's default,
+            on for photos).
+        rebuild: embed everything again, ignoring the index at ``out_dir``.
+        progress: show a progress bar (a line every few seconds when stderr is not a terminal).
+
+    Returns:
+        The saved index and a :class:`BuildReport`.
+
+    Raises:
+        DatasetNotFoundError: the folder is missing or has no image.
+        SceneError: a scene cannot be read or chipped.
+        ValueError: nothing to index, no readable item, bad arguments, or an unusable ``out_dir``
+            (checked before embedding: see :func:`~crossmodal.index.check_index_dir`).
+    """
+    from .progress import progress_bar
+
+    if modality not in MODALITIES:
+        raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
+    if scenes and modality != "photo":
+        raise ValueError("scenes are aerial photos: index them with --modality photo")
+    if images is None and not scenes:
+        raise ValueError("nothing to index: give a folder of images, scenes, or both")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    if n_shards is not None and n_shards < 1:
+        raise ValueError(f"n_shards must be at least 1, not {n_shards}")
+    plan = plan_index(model, out_dir, images, scenes, modality, gsd, chip, stride, rebuild)
+    report, old, reuse, unreadable = plan.report, plan.old, plan.reuse, plan.unreadable
+    sources, records, old_sources, to_embed = plan.sources, plan.records, plan.old_sources, plan.to_embed
+    fingerprint = model.info["fingerprint"]
+    if plan.up_to_date and old.n_trees == n_trees and n_shards in (None, len(old.shards)):
+        report.reused, report.sources = len(old), len(records)
+        report.labelled = sum(bool(label) for label in old.labels)
+        return old, report  # nothing changed: the index on disk is this one
+    for folder in remove_stale_temporaries(plan.out_dir):
+        print(f"removed {folder}, left over by an interrupted index build", file=sys.stderr, flush=True)
+    scenes_open: dict[Path, Scene] = {}
+    try:
+        total = 0
+        for s in to_embed:
+            if s.kind == "scene":
+                scenes_open[s.path] = Scene(s.path, gsd=gsd, chip=chip, stride=stride)
+                total += len(scenes_open[s.path])
+            else:
+                total += 1
+        with progress_bar(total=total, desc=f"embedding {modality}s", unit="item", disable=not progress) as bar:
+            new_images = {s.path: v for s, v in _embed_images(
+                model, [s for s in to_embed if s.kind == "image"], modality, batch_size, tta, report.skipped,
+                bar.update)}
+            new_scenes = {}
+            for path, scene in scenes_open.items():
+                vectors, windows = _embed_scene(model, scene, batch_size, tta, bar.update)
+                for reason, count in scene.skipped.items():
+                    report.chips_skipped.add(path.name, reason, count)
+                new_scenes[path] = (scene, vectors, windows)
+        collector = _Collector()
+        for source, record in zip(sources, records):
+            if record["path"] in reuse:
+                _add_stored(collector, old, old_sources[record["path"]], record)
+                continue
+            if record["path"] in unreadable:
+                continue
+            if source.kind == "image":
+                if source.path not in new_images:
+                    unreadable[record["path"]] = record  # in the report too
+                    continue
+                vectors, arrays = new_images[source.path], _image_arrays(1)
+            else:
+                scene, vectors, windows = new_scenes[source.path]
+                if not len(vectors):
+                    report.skipped.add(source.id, "scene without a usable chip")
+                    continue
+                footprints = scene.footprints(windows)
+                arrays = {"window": windows, "corners": footprints.corners, "bounds": footprints.bounds,
+                          "lonlat": footprints.lonlat, "centre": footprints.centre}
+                record = {**record, "scene": scene.describe(), "chips_skipped": dict(scene.skipped)}
+            predicted, confidence = _predict(model, vectors)
+            collector.add(record, vectors, {**arrays, "predicted": predicted, "confidence": confidence},
+                          source.label)
+            report.embedded += len(vectors)
+    finally:
+        for scene in scenes_open.values():
+            scene.close()
+    if not collector.count:
+        raise ValueError("no readable image or chip to index" + (f" ({'; '.join(report.skipped.lines())})"
+                                                                  if len(report.skipped) else ""))
+    report.reused = collector.count - report.embedded
+    report.sources = len(collector.records)
+    report.labelled = sum(bool(label) for label in collector.labels)
+    info = {"images": str(Path(images).absolute()) if images is not None else "",
+            "scenes": [str(Path(p).absolute()) for p in scenes], "checkpoint": str(model.info.get("path", "")),
+            "classes": list(model.class_names), "sources": collector.records, "unreadable": unreadable,
+            "skipped": report.skipped.to_json()}
+    items = {name: np.concatenate(parts) for name, parts in collector.arrays.items()}
+    index = EmbeddingIndex.from_embeddings(np.concatenate(collector.embeddings), collector.paths, collector.labels,
+                                           modality, fingerprint, n_trees, n_shards=n_shards, info=info, items=items)
+    index.save(plan.out_dir)
+    return index, report
+
+
+def _add_stored(collector: _Collector, old: EmbeddingIndex, stored: dict[str, Any], record: dict[str, Any]) -> None:
+    """Carry a source's rows over from the previous index, as they are."""
+    start, stop = int(stored["start"]), int(stored["stop"])
+    arrays = {name: np.asarray(old.items[name][start:stop]) for name in ITEM_ARRAYS}
+    kept = {key: stored[key] for key in ("scene", "chips_skipped") if key in stored}
+    collector.add({**record, **kept}, np.asarray(old.embeddings[start:stop]), arrays, old.labels[start] if
+                  stop > start else "")
+
+
+# ---------------------------------------------------------------------------- searching
+
+
+def has_chips(index: EmbeddingIndex) -> bool:
+    """True when some items of the index are chips of a scene."""
+    window = index.items.get("window")
+    return window is not None and bool(np.isfinite(window).all(1).any())
+
+
+def item_id(index: EmbeddingIndex, i: int) -> str:
+    """The name of item ``i``: the file relative to the folder indexed, or ``scene.tif:col,row`` for a chip."""
+    sources = index.info.get("sources")
+    if not sources or "source" not in index.items:
+        return Path(index.paths[i]).name
+    source = sources[int(index.items["source"][i])]
+    window = index.items["window"][i]
+    if np.isnan(window).any():
+        return source["id"]
+    return f"{source['id']}:{round(float(window[0]))},{round(float(window[1]))}"
+
+
+def item_record(index: EmbeddingIndex, i: int) -> dict[str, Any]:
+    """A plain description of item ``i``: id, class (None when unlabelled), predicted class, and where a chip lies."""
+    i = int(i)
+    label = index.labels[i]
+    record: dict[str, Any] = {"id": item_id(index, i), "class": label or None}
+    classes = index.info.get("classes")
+    if classes and "predicted" in index.items:
+        record["predicted_class"] = classes[int(index.items["predicted"][i])]
+        record["predicted_probability"] = round(float(index.items["confidence"][i]), 4)
+    window = index.items.get("window")
+    if window is not None and not np.isnan(window[i]).any():
+        source = index.info["sources"][int(index.items["source"][i])]
+        record["scene"] = source["id"]
+        record["window"] = [round(float(v), 3) for v in window[i]]
+        record["bounds"] = [float(v) for v in index.items["bounds"][i]]
+        if not np.isnan(index.items["centre"][i]).any():
+            record["centre"] = [round(float(v), 7) for v in index.items["centre"][i]]
+            record["footprint"] = [[round(float(x), 7), round(float(y), 7)] for x, y in index.items["lonlat"][i]]
+    return record
+
+
+def search_gallery(index: EmbeddingIndex, vector: Any, k: int = 10, nms_iou: float | None = DEFAULT_NMS_IOU,
+                   exact: bool = False, search_k: int | None = None, rerank: int = 1,
+                   url: Callable[[int], str] | None = None) -> list[dict[str, Any]]:
+    """The top ``k`` items for a query embedding as records (:func:`item_record` plus ``rank``, ``score``, ``url``).
+
+    Chips of one scene that overlap a better hit by more than ``nms_iou`` are merged into it
+    (non-maximum suppression), so one place is one result; ``None`` keeps every chip.
+
+    Args:
+        url: where a client fetches item ``i``'s image (default: the ``file:`` URI of its file,
+            the scene's for a chip).
+
+    Raises:
+        ValueError: as :meth:`EmbeddingIndex.query`.
+    """
+    chips = nms_iou is not None and has_chips(index)
+    wanted = min(len(index), k * CANDIDATES_PER_RESULT) if chips else k
+    ids, scores = index.query(vector, k=wanted, exact=exact, search_k=search_k, rerank=rerank)
+    score_of = {int(i): float(s) for i, s in zip(ids, scores)}
+    order = non_max_suppression(ids, index.items["source"], index.items["window"], nms_iou, k) if chips \
+        else [int(i) for i in ids[:k]]
+    url = url or (lambda i: Path(index.paths[i]).as_uri())
+    return [{"rank": rank, **item_record(index, i), "score": round(score_of[i], 4), "url": url(i)}
+            for rank, i in enumerate(order, start=1)]
+
+
+# ---------------------------------------------------------------------------- large query photos
+
+LARGE_QUERY_CHIPS = 2  # a query photo at least this many chips wide and high is searched chip by chip
+MAX_QUERY_CHIPS_A_SIDE = 4  # at most this many chips a side are embedded for one query (bounded work)
+
+
+@dataclass(frozen=True)
+class ChipQuery:
+    """The chip of a large query photo that matches the gallery best, and how it was found."""
+
+    image: Any  # the chosen chip, RGB PIL image at the model's resolution
+    window: tuple[float, float, float, float]  # where it is in the photo: col_off, row_off, width, height (pixels)
+    photo_size: tuple[int, int]  # the photo's width and height in pixels
+    chips: int  # chips that were compared
+    gsd: float  # the photo's ground resolution used (metres a pixel)
+    assumed_gsd: bool  # True when the photo had no georeferencing and the model's resolution was assumed
+
+    def describe(self) -> str:
+        """One sentence for the user: what was searched and on which assumption."""
+        how = (f"assuming {self.gsd:.2f} m a pixel like the gallery (the file says nothing about its resolution)"
+               if self.assumed_gsd else f"at its georeferenced {self.gsd:.2f} m a pixel")
+        return (f"Your photo ({self.photo_size[0]} x {self.photo_size[1]} px) covers more ground than one gallery "
+                f"scene: it was cut into {self.chips} chips of {DEFAULT_CHIP * TRAINING_GSD:.0f} m, {how}; the "
+                f"outlined chip matched the gallery best and is the query.")
+
+
+def is_large_photo(path: str | Path, max_pixels: int = MAX_PIXELS) -> bool:
+    """True when a query photo covers at least ``LARGE_QUERY_CHIPS`` chips a side at its (or the model's) resolution.
+
+    Photos over the decoding budget ``max_pixels`` are not (they are refused like any other query).
+    """
+    try:
+        with Scene(path, fallback_gsd=TRAINING_GSD) as scene:
+            return scene.width * scene.height <= max_pixels and \
+                min(scene.grid_width, scene.grid_height) >= LARGE_QUERY_CHIPS * scene.chip
+    except SceneError:
+        return False
+
+
+def best_query_chip(model: CrossModalModel, index: EmbeddingIndex, path: str | Path, top: int = 5) -> ChipQuery:
+    """Cut a large query photo into chips at the model's resolution and pick the one the gallery matches best.
+
+    At most ``MAX_QUERY_CHIPS_A_SIDE`` chips a side are taken, spread evenly over the photo (a
+    huge photo is sampled, not embedded whole); each chip's score is the mean cosine of its
+    ``top`` nearest gallery items.
+
+    Raises:
+        SceneError: the photo cannot be read or is smaller than a chip.
+    """
+    import torch
+    from PIL import Image
+
+    from .data import photo_array
+
+    with Scene(path, fallback_gsd=TRAINING_GSD) as scene:
+        extent = max(scene.grid_width, scene.grid_height) - scene.chip
+        scene.set_stride(max(scene.chip, -(-extent // (MAX_QUERY_CHIPS_A_SIDE - 1))))
+        tiles, windows = [], []
+        for pixels, block in scene.chips():
+            tiles.extend(pixels)
+            windows.extend(block)
+        if not tiles:
+            raise SceneError(f"{Path(path).name} has no chip with content (blank or nodata)")
+        size = model.config.image_size
+        x = torch.from_numpy(np.stack([photo_array(Image.fromarray(t.transpose(1, 2, 0)), size) for t in tiles]))
+        vectors = model.embed(x.float() / 255.0, "photo", tta=False)
+        scores = [float(np.mean(index.query(v, k=min(top, len(index)), exact=True)[1])) for v in vectors]
+        best = int(np.argmax(scores))
+        return ChipQuery(Image.fromarray(tiles[best].transpose(1, 2, 0)), tuple(float(v) for v in windows[best]),
+                         (scene.width, scene.height), len(tiles), scene.gsd[0], not scene.georeferenced)

@@ -1,0 +1,225 @@
+"""Score a model on the robustness suites through its public API, as the app would query it.
+
+Gallery: the clean UC Merced test photos (80-99) of the model's classes, embedded with the
+model's default photo view averaging (as the app's index is). Queries are embedded the way the
+app embeds a query (one view, ``model.embed`` defaults), and their class is the top class of
+``model.class_probabilities``, as the app shows it.
+
+- Sketch suites (generated styles, and any folder of sketches): sketch -> photo mAP, P@10 and
+  per-class AP against the gallery (``crossmodal.metrics.retrieval_metrics``), top-1 accuracy.
+- Photo suites (the imagery shifts of the test photos): class accuracy, photo -> photo P@10 and
+  mAP against the clean gallery with the query's own clean original left out of its ranking
+  (it would otherwise be found first and inflate P@10).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from ..data import ImageLoadError, load_image, scan_folder
+from ..metrics import retrieval_metrics
+from . import REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES, SUITE_VERSION
+from .imagery import imagery_suite, suite_photos
+from .shapes import CLASSES
+from .sketches import sketch_suite
+
+BATCH = 64  # images a forward pass
+
+
+def _probabilities(model: Any, images: Sequence[Image.Image], modality: str) -> np.ndarray:
+    chunks = [model.class_probabilities(list(images[i:i + BATCH]), modality) for i in range(0, len(images), BATCH)]
+    return np.concatenate(chunks) if chunks else np.zeros((0, len(model.class_names)), np.float32)
+
+
+def score_queries(embeddings: np.ndarray, probabilities: np.ndarray, labels: Sequence[str], class_names: Sequence[str],
+                  gallery: np.ndarray, gallery_labels: Sequence[str], exclude: Sequence[int] | None = None
+                  ) -> dict[str, Any]:
+    """Retrieval and classification numbers of one query set, overall and per class.
+
+    Args:
+        embeddings: (n, d) L2-normalised query embeddings.
+        probabilities: (n, k) class probabilities of the queries, columns in ``class_names`` order.
+        labels: the n true classes.
+        class_names: the model's classes.
+        gallery: (m, d) L2-normalised gallery embeddings.
+        gallery_labels: the m gallery classes.
+        exclude: per query, a gallery index to leave out of its ranking (-1 for none).
+
+    Returns:
+        ``{"n", "mAP", "P@10", "accuracy", "per_class": {class: {"n", "AP", "P@10", "accuracy"}},
+        "confusion": {class: {predicted class: count}}}``.
+    """
+    labels = np.asarray(labels)
+    predicted = np.asarray(class_names)[probabilities.argmax(1)]
+    overall = retrieval_metrics(embeddings, labels.tolist(), gallery, gallery_labels, exclude=exclude)
+    per_class, confusion = {}, {}
+    for label in sorted(set(labels.tolist())):
+        mask = labels == label
+        subset = retrieval_metrics(embeddings[mask], labels[mask].tolist(), gallery, gallery_labels,
+                                   exclude=None if exclude is None else np.asarray(exclude)[mask])
+        per_class[label] = {"n": int(mask.sum()), "AP": subset["mAP"], "P@10": subset["P@10"],
+                            "accuracy": float((predicted[mask] == label).mean())}
+        names, counts = np.unique(predicted[mask], return_counts=True)
+        confusion[label] = {str(c): int(k) for c, k in sorted(zip(names, counts), key=lambda t: -t[1])}
+    return {"n": len(labels), "mAP": overall["mAP"], "P@10": overall["P@10"],
+            "accuracy": float((predicted == labels).mean()), "per_class": per_class, "confusion": confusion}
+
+
+def _save(images: Sequence[Image.Image], names: Sequence[str], folder: Path) -> None:
+    for image, name in zip(images, names):
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image.save(path.with_suffix(".png"))
+
+
+def _folder_sketches(folder: str | Path, classes: tuple[str, ...], trained: set[str]
+                     ) -> tuple[list[Image.Image], list[str], list[str]]:
+    """The readable sketches of a ``<class>/<image>`` folder that the model did not train on."""
+    images, labels, skipped = [], [], []
+    for sample in scan_folder(folder, classes):
+        if f"{sample.label}/{sample.path.name}" in trained:
+            continue
+        try:
+            images.append(load_image(sample.path))
+            labels.append(sample.label)
+        except ImageLoadError as err:
+            skipped.append(f"{sample.path}: {err}")
+    return images, labels, skipped
+
+
+def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10, seed: int = 0,
+                        styles: Sequence[str] = STYLES + (REFERENCE_STYLE,),
+                        shifts: Sequence[str] = (REFERENCE_SHIFT,) + SHIFTS,
+                        sketch_folders: Mapping[str, str | Path] | None = None, image_dir: str | Path | None = None,
+                        progress: bool = False) -> dict[str, Any]:
+    """Score a model on the style-shift sketch suite and the imagery-shift photo suite.
+
+    Args:
+        model: a loaded checkpoint (``crossmodal.load_checkpoint``): ``embed``, ``class_probabilities``,
+            ``class_names`` and ``info`` are used.
+        photos_dir: UC Merced folder (``<class>/<class>NN.jpg``); only its test photos (80-99) are read.
+        per_class: generated sketches of each class in each style.
+        seed: the suites' seed; the same seed draws the same sketches and the same photo shifts.
+        styles: sketch styles to score (``STYLES`` and the reference ``plain``).
+        shifts: imagery shifts to score (``SHIFTS`` and the reference ``clean``).
+        sketch_folders: more sketch suites, name -> ``<class>/<image>`` folder (app canvas drawings,
+            Earth on Canvas); files the checkpoint lists as trained on are left out.
+        image_dir: also write every image scored here as PNG (``sketches/<style>/...``,
+            ``photos/<shift>/...``), to look at.
+        progress: show progress bars.
+
+    Returns:
+        A JSON-ready report: ``sketch_styles`` and ``photo_shifts`` map each suite to
+        :func:`score_queries` numbers; ``sketch_overall`` pools the generated ``STYLES`` scored.
+
+    Raises:
+        ValueError: the model trained on a test photo, no class of the model has a drawing
+            description, or an unknown style or shift.
+        DatasetNotFoundError: a folder is missing or has none of the model's classes.
+    """
+    classes = tuple(model.class_names)
+    drawable = tuple(c for c in classes if c in CLASSES)
+    if not drawable:
+        raise ValueError(f"the model's classes {list(classes)} have no drawing description; "
+                         f"the suite draws {', '.join(CLASSES)}")
+    meta = model.info.get("meta", {})
+    trained_photos, trained_sketches = set(meta.get("train_photos", [])), set(meta.get("train_sketches", []))
+    gallery_samples = suite_photos(photos_dir, classes)
+    leaked = [f"{s.label}/{s.path.name}" for s in gallery_samples if f"{s.label}/{s.path.name}" in trained_photos]
+    if leaked:
+        raise ValueError(f"the checkpoint trained on test photos ({', '.join(leaked[:3])}...): "
+                         "its robustness numbers would not be honest")
+    image_dir = Path(image_dir) if image_dir is not None else None
+    gallery_images = [load_image(s.path) for s in gallery_samples]
+    gallery_labels = [s.label for s in gallery_samples]
+    gallery = model.embed(gallery_images, "photo")
+    position = {f"{s.label}/{s.path.name}": i for i, s in enumerate(gallery_samples)}
+
+    def score(images, labels, modality, exclude=None):
+        embeddings = np.concatenate([model.embed(list(images[i:i + BATCH]), modality)
+                                     for i in range(0, len(images), BATCH)])
+        probabilities = _probabilities(model, images, modality)
+        return embeddings, probabilities, score_queries(embeddings, probabilities, labels, classes, gallery,
+                                                        gallery_labels, exclude)
+
+    report: dict[str, Any] = {
+        "suite_version": SUITE_VERSION, "checkpoint": model.info.get("path", ""),
+        "fingerprint": model.info.get("fingerprint", ""), "seed": seed, "per_class": per_class,
+        "classes": list(drawable), "gallery": {"photos": len(gallery_samples), "split": "test (80-99)"},
+        "sketch_styles": {}, "photo_shifts": {}, "skipped": [],
+    }
+    pooled: list[tuple[np.ndarray, np.ndarray, list[str]]] = []
+    for style in tqdm(styles, desc="sketch styles", disable=not progress):
+        sketches = list(sketch_suite(per_class, seed, [style], drawable))
+        images, labels = [s.image for s in sketches], [s.label for s in sketches]
+        if image_dir is not None:
+            _save(images, [s.name for s in sketches], image_dir / "sketches")
+        embeddings, probabilities, report["sketch_styles"][style] = score(images, labels, "sketch")
+        if style in STYLES:
+            pooled.append((embeddings, probabilities, labels))
+    if pooled:
+        report["sketch_overall"] = score_queries(np.concatenate([p[0] for p in pooled]),
+                                                 np.concatenate([p[1] for p in pooled]),
+                                                 [label for p in pooled for label in p[2]], classes, gallery,
+                                                 gallery_labels)
+        report["sketch_overall"]["styles"] = [s for s in styles if s in STYLES]
+    for name, folder in (sketch_folders or {}).items():
+        images, labels, skipped = _folder_sketches(folder, classes, trained_sketches)
+        report["skipped"] += skipped
+        if not images:
+            raise ValueError(f"no readable sketch under {folder} that the checkpoint did not train on")
+        _, _, report["sketch_styles"][name] = score(images, labels, "sketch")
+        report["sketch_styles"][name]["folder"] = str(folder)
+    for shift in tqdm(shifts, desc="imagery shifts", disable=not progress):
+        shifted = list(imagery_suite(photos_dir, classes, seed, [shift]))
+        images, labels = [p.image for p in shifted], [p.source.label for p in shifted]
+        if image_dir is not None:
+            _save(images, [f"{shift}/{p.name}" for p in shifted], image_dir / "photos")
+        _, _, report["photo_shifts"][shift] = score(images, labels, "photo", [position[p.name] for p in shifted])
+    return report
+
+
+def format_robustness(report: dict[str, Any]) -> str:
+    """Plain-text tables of a robustness report: the suites, then class by class."""
+    lines = [f"{'sketch suite':<22}{'queries':>8}{'mAP':>8}{'P@10':>8}{'top-1':>8}"]
+    suites = report["sketch_styles"]
+    rows = [(name, suites[name]) for name in suites if name in STYLES]
+    if "sketch_overall" in report:
+        rows.append((f"overall ({len(report['sketch_overall']['styles'])} styles)", report["sketch_overall"]))
+    rows += [(name, suites[name]) for name in suites if name not in STYLES]
+    for name, r in rows:
+        label = f"{name} (reference)" if name == REFERENCE_STYLE else name
+        lines.append(f"{label:<22}{r['n']:>8}{r['mAP']:>8.3f}{r['P@10']:>8.3f}{r['accuracy']:>8.3f}")
+    lines += ["", f"{'photo suite':<22}{'queries':>8}{'top-1':>8}{'P@10':>8}{'mAP':>8}   (photo -> clean photos, "
+              "own original left out)"]
+    for name, r in report["photo_shifts"].items():
+        label = f"{name} (reference)" if name == REFERENCE_SHIFT else name
+        lines.append(f"{label:<22}{r['n']:>8}{r['accuracy']:>8.3f}{r['P@10']:>8.3f}{r['mAP']:>8.3f}")
+    styles = list(report["sketch_styles"])
+    if styles:
+        lines += ["", "sketch -> photo AP by class (top-1 accuracy of the pooled styles in the last column)",
+                  f"{'class':<17}" + "".join(f"{s[:8]:>9}" for s in styles)
+                  + (f"{'overall':>9}{'top-1':>7}" if "sketch_overall" in report else "")]
+        for label in report["classes"]:
+            cells = [report["sketch_styles"][s]["per_class"].get(label, {}).get("AP") for s in styles]
+            line = f"{label:<17}" + "".join(f"{c:>9.3f}" if c is not None else f"{'-':>9}" for c in cells)
+            if "sketch_overall" in report:
+                o = report["sketch_overall"]["per_class"][label]
+                line += f"{o['AP']:>9.3f}{o['accuracy']:>7.2f}"
+            lines.append(line)
+    shifts = list(report["photo_shifts"])
+    if shifts:
+        lines += ["", "photo class accuracy by class",
+                  f"{'class':<17}" + "".join(f"{s[:9]:>10}" for s in shifts)]
+        for label in report["classes"]:
+            cells = [report["photo_shifts"][s]["per_class"].get(label, {}).get("accuracy") for s in shifts]
+            lines.append(f"{label:<17}" + "".join(f"{c:>10.2f}" if c is not None else f"{'-':>10}" for c in cells))
+    for item in report.get("skipped", []):
+        lines.append(f"skipped unreadable file {item}")
+    return "\n".join(lines)
