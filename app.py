@@ -15,9 +15,15 @@ Every option can also come from an environment variable, for hosting: ``CROSSMOD
 ``CROSSMODAL_PHOTOS``, ``CROSSMODAL_SKETCHES``, ``CROSSMODAL_SCENES`` (files separated by ``os.pathsep``),
 ``CROSSMODAL_GSD``, ``CROSSMODAL_INDEX_DIR``, ``CROSSMODAL_EVAL_JSON``,
 ``CROSSMODAL_HOST``, ``CROSSMODAL_PORT``, ``CROSSMODAL_SHARE``, ``CROSSMODAL_THREADS``,
-``CROSSMODAL_CONCURRENCY``, ``CROSSMODAL_QUEUE_SIZE``, ``CROSSMODAL_CACHE`` (the cache root) and
-``CROSSMODAL_DEMO_PER_CLASS`` (scenes a class in the demo world, default 60).
-Command-line options win over the environment.
+``CROSSMODAL_CONCURRENCY``, ``CROSSMODAL_QUEUE_SIZE``, ``CROSSMODAL_MAX_UPLOAD_MB``,
+``CROSSMODAL_CACHE_AGE``, ``CROSSMODAL_CACHE`` (the cache root) and ``CROSSMODAL_DEMO_PER_CLASS``
+(scenes a class in the demo world, default 60). Command-line options win over the environment.
+
+As a public service the app serves gallery images only by their id, and only those of its indexes
+(``/gallery/<photo|sketch>/<id>``); uploads are limited in size, requests in length, images in
+pixels; cached uploads and results are deleted after ``--cache-age`` seconds; its temporary
+files (thumbnails, cache) go to a private folder removed on exit, SIGTERM included. When a gallery
+folder changed since its index was built, the old index is served while the new one is built.
 """
 
 from __future__ import annotations
@@ -39,6 +45,18 @@ import gradio as gr
 from crossmodal.canvas import sketch_canvas
 from crossmodal.gallery import has_chips
 from crossmodal.retrieval import DEFAULT_K, MAX_K, Retriever
+from crossmodal.service import (
+    CACHE_AGE_SECONDS,
+    CACHE_SWEEP_SECONDS,
+    MAX_BODY_BYTES,
+    MAX_UPLOAD_MB,
+    CacheSweeper,
+    RequestGuard,
+    RetrieverSwap,
+    gallery_route,
+    private_temp_folder,
+    with_urls,
+)
 from crossmodal.ui import (
     AUTO,
     CHART_COLORS,
@@ -115,6 +133,8 @@ class Settings:
     threads: int  # torch threads per search
     concurrency: int  # searches run at once
     queue_size: int  # requests waiting at most
+    max_upload_mb: float  # largest upload accepted, MB
+    cache_age: int  # seconds Gradio's cached uploads and results are kept
     demo_world: bool  # serving the synthetic demo world
 
 
@@ -150,6 +170,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         "[CROSSMODAL_CONCURRENCY]")
     parser.add_argument("--queue-size", type=int, help="requests that may wait at once (default 64) "
                         "[CROSSMODAL_QUEUE_SIZE]")
+    parser.add_argument("--max-upload-mb", type=float, help=f"largest upload accepted, MB (default "
+                        f"{MAX_UPLOAD_MB:g}) [CROSSMODAL_MAX_UPLOAD_MB]")
+    parser.add_argument("--cache-age", type=int, help=f"seconds uploads and results stay in the server's cache "
+                        f"(default {CACHE_AGE_SECONDS}) [CROSSMODAL_CACHE_AGE]")
     return parser.parse_args(argv)
 
 
@@ -169,10 +193,17 @@ def resolve_settings(args: argparse.Namespace, env: Mapping[str, str] = os.envir
     Real imagery is used when ``--photos`` / ``CROSSMODAL_PHOTOS`` is given or the default data
     folder ``<cache>/data/ucmerced`` exists; otherwise the synthetic demo world (generated later,
     by :func:`open_retriever`).
+
+    Raises:
+        ValueError: a number that is not a number, or not positive where it must be.
     """
     def pick(name: str, env_name: str) -> str | None:
         value = getattr(args, name, None)
         return value if value not in (None, "") else (env.get(env_name) or None)
+
+    def number(name: str, env_name: str, kind: type, default: float) -> Any:
+        value = pick(name, env_name)  # 0 is a value (refused below), not "unset"
+        return kind(default if value is None else value)
 
     cache = default_cache(env)
     photos, sketches = pick("photos", "CROSSMODAL_PHOTOS"), pick("sketches", "CROSSMODAL_SKETCHES")
@@ -199,7 +230,7 @@ def resolve_settings(args: argparse.Namespace, env: Mapping[str, str] = os.envir
     index_dir = pick("index_dir", "CROSSMODAL_INDEX_DIR")
     share = args.share if getattr(args, "share", None) else _truthy(env.get("CROSSMODAL_SHARE"))
     cores = os.cpu_count() or 1
-    return Settings(
+    settings = Settings(
         checkpoint=checkpoint_path,
         photos=Path(photos).expanduser() if photos else None,
         sketches=Path(sketches).expanduser() if sketches else None,
@@ -211,11 +242,17 @@ def resolve_settings(args: argparse.Namespace, env: Mapping[str, str] = os.envir
         host=pick("host", "CROSSMODAL_HOST") or "127.0.0.1",
         port=int(pick("port", "CROSSMODAL_PORT") or 7860),
         share=bool(share),
-        threads=int(pick("threads", "CROSSMODAL_THREADS") or 1),
-        concurrency=int(pick("concurrency", "CROSSMODAL_CONCURRENCY") or min(4, cores)),
-        queue_size=int(pick("queue_size", "CROSSMODAL_QUEUE_SIZE") or 64),
+        threads=number("threads", "CROSSMODAL_THREADS", int, 1),
+        concurrency=number("concurrency", "CROSSMODAL_CONCURRENCY", int, min(4, cores)),
+        queue_size=number("queue_size", "CROSSMODAL_QUEUE_SIZE", int, 64),
+        max_upload_mb=number("max_upload_mb", "CROSSMODAL_MAX_UPLOAD_MB", float, MAX_UPLOAD_MB),
+        cache_age=number("cache_age", "CROSSMODAL_CACHE_AGE", int, CACHE_AGE_SECONDS),
         demo_world=demo_world,
     )
+    for name in ("threads", "concurrency", "queue_size", "max_upload_mb", "cache_age"):
+        if getattr(settings, name) <= 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be positive, not {getattr(settings, name)}")
+    return settings
 
 
 def ensure_demo_world(cache: Path, per_class: int = DEMO_PER_CLASS, progress: bool = True) -> tuple[Path, Path]:
@@ -261,8 +298,14 @@ def default_index_dir(settings: Settings) -> Path:
     return settings.cache / "indexes" / hashlib.sha1(key.encode()).hexdigest()[:16]
 
 
-def open_retriever(settings: Settings, progress: bool = True) -> Retriever:
+def open_retriever(settings: Settings, progress: bool = True, stale_ok: bool = False,
+                   thumb_dir: Path | None = None) -> Retriever:
     """Generate the demo world if needed, load the checkpoint and load or build the gallery indexes.
+
+    Args:
+        stale_ok: keep an index whose folder changed since it was built (``retriever.stale`` says
+            which), for :func:`serve` to rebuild it while the old one serves.
+        thumb_dir: where thumbnails are cached (default: a temporary folder of the retriever's own).
 
     Raises:
         CheckpointError: the checkpoint is missing or unreadable (the message says how to get one).
@@ -284,7 +327,7 @@ def open_retriever(settings: Settings, progress: bool = True) -> Retriever:
         settings.index_dir = default_index_dir(settings)
     started = time.time()
     retriever = Retriever.open(settings.checkpoint, settings.photos, settings.sketches, settings.index_dir, progress,
-                               scenes=settings.scenes, gsd=settings.gsd)
+                               scenes=settings.scenes, gsd=settings.gsd, thumb_dir=thumb_dir, stale_ok=stale_ok)
     if progress:
         print(f"ready in {time.time() - started:.1f} s: {retriever.gallery_size('photo')} photos, "
               f"{retriever.gallery_size('sketch')} sketches (indexes in {settings.index_dir})", flush=True)
@@ -330,13 +373,16 @@ def _wire_scene_map(retriever: Retriever, details: gr.JSON, overview: gr.Gallery
     details.change(draw, details, overview, api_visibility="private", show_progress="hidden")
 
 
-def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blocks:
+def build_demo(retriever: Retriever | RetrieverSwap, settings: Settings | None = None) -> gr.Blocks:
     """The Gradio interface over a retriever. Nothing is loaded here: the retriever is ready.
 
     Args:
-        retriever: model and gallery indexes.
+        retriever: model and gallery indexes; a :class:`RetrieverSwap` when a rebuilt index may
+            replace them while serving (each request uses the one current when it starts).
         settings: what the server runs with (for the demo-world banner and the About tab), or None.
     """
+    swap = retriever if isinstance(retriever, RetrieverSwap) else RetrieverSwap(retriever)
+    retriever = swap.current()
     classes = retriever.class_names
     target_choices = [(NOT_CHOSEN, AUTO)] + [(c, c) for c in classes]
     report = load_eval_report(settings.eval_json if settings else None)
@@ -349,11 +395,15 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
             if source.get("kind") == "scene":
                 retriever.overviews.get(source["path"])
 
+    def headline() -> str:
+        now = swap.current()
+        return (f"## Sketch-based aerial image search\nDraw a scene as seen from above and find aerial photos "
+                f"of it, or upload an aerial photo to find matching sketches and similar scenes. "
+                f"{now.gallery_size('photo'):,} photos and {now.gallery_size('sketch'):,} sketches "
+                f"of {len(classes)} classes are indexed.")
+
     with gr.Blocks(title="Sketch-based aerial image search", fill_width=True) as demo:
-        gr.Markdown(f"## Sketch-based aerial image search\nDraw a scene as seen from above and find aerial photos "
-                    f"of it, or upload an aerial photo to find matching sketches and similar scenes. "
-                    f"{retriever.gallery_size('photo'):,} photos and {retriever.gallery_size('sketch'):,} sketches "
-                    f"of {len(classes)} classes are indexed.")
+        header = gr.Markdown(headline())
         if settings is not None and settings.demo_world:
             gr.Markdown(DEMO_BANNER, elem_classes="banner")
 
@@ -369,7 +419,8 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
                             sk_k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Results (k)",
                                              elem_classes="k-slider", elem_id="sketch-k")
                             sk_target = gr.Dropdown(target_choices, value=AUTO, label=TARGET_LABEL,
-                                                    elem_id="sketch-target")
+                                                    elem_id="sketch-target",
+                                                    allow_custom_value=True)  # checked by search_panel, briefly
                         with gr.Row():
                             sk_attention = gr.Checkbox(False, label="Show attention heat maps")
                             sk_button = gr.Button("Search", variant="primary")
@@ -403,7 +454,7 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
                             ph_k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Results (k)",
                                              elem_classes="k-slider", elem_id="photo-k")
                             ph_target = gr.Dropdown(target_choices, value=AUTO, label="Class of your photo",
-                                                    elem_id="photo-target")
+                                                    elem_id="photo-target", allow_custom_value=True)
                         with gr.Row():
                             ph_attention = gr.Checkbox(False, label="Show attention heat maps")
                             ph_button = gr.Button("Search", variant="primary")
@@ -442,29 +493,37 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
         ps_out = [ph_predicted, ps_summary, ps["gallery"], ps["chart"], ph_query, ps["json"]]
         pp_out = [ph_predicted, pp_summary, pp["gallery"], pp["chart"], ph_query, pp["json"]]
 
-        def sketch_to_photo(sketch: str | None, k: float = DEFAULT_K, target: str = AUTO,
-                            attention: bool = False) -> tuple:
+        def panel(request: gr.Request | None, query: Any, modality: str, gallery: str, k: Any, target: Any,
+                  attention: Any, live: bool = False, leave_out_query: bool = False) -> tuple:
+            """One search on the current retriever; each result's JSON gets the URL of its image."""
+            *values, payload = search_panel(swap.current(), query, modality, gallery, k, target, attention, live,
+                                            leave_out_query)
+            return (*values, with_urls(payload, request))
+
+        def sketch_to_photo(sketch: str | None, k: float = DEFAULT_K, target: str = AUTO, attention: bool = False,
+                            request: gr.Request = None) -> tuple:
             """Search the photo gallery with a sketch image file."""
-            return search_panel(retriever, sketch, "sketch", "photo", k, target, attention)
+            return panel(request, sketch, "sketch", "photo", k, target, attention)
 
-        def photo_to_sketch(photo: str | None, k: float = DEFAULT_K, target: str = AUTO,
-                            attention: bool = False) -> tuple:
+        def photo_to_sketch(photo: str | None, k: float = DEFAULT_K, target: str = AUTO, attention: bool = False,
+                            request: gr.Request = None) -> tuple:
             """Search the sketch gallery with an aerial photo file."""
-            return search_panel(retriever, photo, "photo", "sketch", k, target, attention)
+            return panel(request, photo, "photo", "sketch", k, target, attention)
 
-        def photo_to_photo(photo: str | None, k: float = DEFAULT_K, target: str = AUTO,
-                           attention: bool = False) -> tuple:
+        def photo_to_photo(photo: str | None, k: float = DEFAULT_K, target: str = AUTO, attention: bool = False,
+                           request: gr.Request = None) -> tuple:
             """Search the photo gallery with an aerial photo file (similar scenes, the photo itself left out)."""
-            return search_panel(retriever, photo, "photo", "photo", k, target, attention, leave_out_query=True)
+            return panel(request, photo, "photo", "photo", k, target, attention, leave_out_query=True)
 
-        def live_sketch(drawing: str | None, k: float, target: str, attention: bool) -> tuple:
-            return (*search_panel(retriever, canvas_query(drawing), "sketch", "photo", k, target, attention,
-                                  live=True), "canvas")
+        def live_sketch(drawing: str | None, k: float, target: str, attention: bool,
+                        request: gr.Request = None) -> tuple:
+            return (*panel(request, canvas_query(drawing), "sketch", "photo", k, target, attention, live=True),
+                    "canvas")
 
         def current_sketch(drawing: str | None, file: str | None, source: str, k: float, target: str,
-                           attention: bool) -> tuple:
+                           attention: bool, request: gr.Request = None) -> tuple:
             query = file if source == "file" and file else canvas_query(drawing)
-            return search_panel(retriever, query, "sketch", "photo", k, target, attention, live=True)
+            return panel(request, query, "sketch", "photo", k, target, attention, live=True)
 
         def searched_file() -> str:
             return "file"
@@ -478,12 +537,13 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
                       concurrency_id="search")
         gr.on([sketch_file.upload], sketch_to_photo, [sketch_file, sk_k, sk_target, sk_attention], sk_out,
               api_name="sketch_to_photo", concurrency_id="search", show_progress="minimal"
-              ).then(searched_file, None, sketch_source, api_visibility="private", queue=False)
+              ).then(searched_file, None, sketch_source, api_visibility="private")
         gr.on([sk_button.click, sk_k.release, sk_target.change, sk_attention.change], current_sketch,
               [canvas, sketch_file, sketch_source, sk_k, sk_target, sk_attention], sk_out,
               trigger_mode="always_last", api_visibility="private", concurrency_id="search", show_progress="minimal")
         # an example goes onto the canvas, which then searches it as a stroke would
-        sk_examples.click(sketch_example, sk_examples, canvas, api_visibility="private", queue=False)
+        # (queued, as every event of the page: the server refuses direct calls of private events)
+        sk_examples.click(sketch_example, sk_examples, canvas, api_visibility="private", show_progress="hidden")
 
         # photo tab: both galleries on upload, Search and option changes
         if has_sketches:
@@ -495,14 +555,15 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
                          api_name="photo_to_sketch", concurrency_id="search")
         photo_file.upload(photo_to_photo, [photo_file, ph_k, ph_target, ph_attention], pp_out,
                           api_name="photo_to_photo", concurrency_id="search", show_progress="minimal")
-        photo_file.upload(lambda path: path, photo_file, photo_query, api_visibility="private", queue=False)
+        photo_file.upload(lambda path: path, photo_file, photo_query, api_visibility="private")
 
-        def refresh_photo(photo: str | None, k: float, target: str, attention: bool) -> tuple:
+        def refresh_photo(photo: str | None, k: float, target: str, attention: bool,
+                          request: gr.Request = None) -> tuple:
             if photo is None:
                 return tuple(gr.skip() for _ in range(len(PANEL) * 2 - 2))
-            s = (search_panel(retriever, photo, "photo", "sketch", k, target, attention) if has_sketches
+            s = (panel(request, photo, "photo", "sketch", k, target, attention) if has_sketches
                  else (gr.skip(),) * len(PANEL))
-            p = search_panel(retriever, photo, "photo", "photo", k, target, attention, leave_out_query=True)
+            p = panel(request, photo, "photo", "photo", k, target, attention, leave_out_query=True)
             # predicted and query view are shared: written once, from the photo -> photo search
             return (*s[1:4], *s[5:], *p)
 
@@ -513,35 +574,59 @@ def build_demo(retriever: Retriever, settings: Settings | None = None) -> gr.Blo
         gr.on([ph_button.click, ph_k.release, ph_target.change, ph_attention.change], refresh_photo,
               [photo_query, ph_k, ph_target, ph_attention], both_out, trigger_mode="always_last",
               api_visibility="private", concurrency_id="search", show_progress="minimal")
-        ph_examples.click(photo_example, ph_examples, [photo_query, photo_file], api_visibility="private",
-                          queue=False
+        ph_examples.click(photo_example, ph_examples, [photo_query, photo_file], api_visibility="private"
                           ).then(refresh_photo, [photo_query, ph_k, ph_target, ph_attention], both_out,
                                  api_visibility="private", concurrency_id="search", show_progress="minimal")
         if shows_scenes:
             _wire_scene_map(retriever, sk["json"], sk_map)
             _wire_scene_map(retriever, pp["json"], pp_map)
+        demo.load(headline, None, header, api_visibility="private", queue=False)  # counts of a rebuilt index
     return demo
 
 
-def launch_kwargs(retriever: Retriever, settings: Settings) -> dict[str, Any]:
-    """Arguments of ``demo.launch`` for these settings (also used by tests)."""
-    allowed = [str(ASSETS), str(retriever.thumb_dir)] + [str(p) for p in (settings.photos, settings.sketches) if p]
+def launch_kwargs(retriever: Retriever | RetrieverSwap, settings: Settings) -> dict[str, Any]:
+    """Arguments of ``demo.launch`` for these settings (also used by tests).
+
+    Nothing outside Gradio's own cache is served by path (no ``allowed_paths``): the examples are
+    copied into it, results are thumbnails copied into it, and gallery images are served by id
+    from the current retriever's indexes at ``/gallery/...``.
+    """
+    from starlette.middleware import Middleware
+
+    swap = retriever if isinstance(retriever, RetrieverSwap) else RetrieverSwap(retriever)
     return {"server_name": settings.host, "server_port": settings.port, "share": settings.share, "show_error": True,
-            "allowed_paths": allowed, "css": CSS, "js": ENTER_APPLIES_JS, "footer_links": ["api", "gradio"]}
+            "allowed_paths": [], "max_file_size": int(settings.max_upload_mb * 2 ** 20), "css": CSS,
+            "js": ENTER_APPLIES_JS, "footer_links": ["api", "gradio"],
+            "app_kwargs": {"routes": [gallery_route(swap.current)],
+                           "middleware": [Middleware(RequestGuard, max_body=MAX_BODY_BYTES)]}}
 
 
 def serve(settings: Settings) -> None:
-    """Open the retriever, build the interface and serve it until interrupted."""
+    """Open the retriever, build the interface and serve it until interrupted (Ctrl-C or SIGTERM).
+
+    A gallery folder that changed since its index was built is served from the old index while a
+    new one is built in the background; the new one then replaces it for the next requests.
+    """
     import torch
 
+    temp = private_temp_folder()  # thumbnails and Gradio's cache; removed on exit
+    os.environ.setdefault("GRADIO_TEMP_DIR", str(temp / "gradio"))
     torch.set_num_threads(os.cpu_count() or 1)  # building indexes: all cores
-    retriever = open_retriever(settings)
+    swap = RetrieverSwap(open_retriever(settings, stale_ok=True, thumb_dir=temp / "thumbs-0"))
     torch.set_num_threads(max(1, settings.threads))  # serving: a few threads per search, several searches at once
-    demo = build_demo(retriever, settings)
+    stale = swap.current().stale
+    if stale:
+        print(f"serving the previous index while a new one is built ({'; '.join(stale.values())})", flush=True)
+        swap.rebuild(lambda: open_retriever(settings, thumb_dir=temp / "thumbs-1"),
+                     done=lambda new: print(f"now serving the rebuilt index: {new.gallery_size('photo')} photos, "
+                                            f"{new.gallery_size('sketch')} sketches", flush=True))
+    demo = build_demo(swap, settings)
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
+    CacheSweeper(os.environ["GRADIO_TEMP_DIR"], settings.cache_age, min(CACHE_SWEEP_SECONDS, settings.cache_age),
+                 blocks=demo).start()
     if settings.share:
         print("creating a public share link (needs internet access) ...", flush=True)
-    demo.launch(**launch_kwargs(retriever, settings))
+    demo.launch(**launch_kwargs(swap, settings))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -550,9 +635,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from crossmodal.data import DatasetNotFoundError
 
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    settings = resolve_settings(parse_args(argv))
+    args = parse_args(argv)
     try:
-        serve(settings)
+        serve(resolve_settings(args))
     except (CheckpointError, DatasetNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -30,10 +30,10 @@ VARIANTS = {  # name -> (replace the base recipe?, extra flags)
     "contour pseudo-sketches only": (True, ["--no-real-sketches"]),
     "canny pseudo-sketches only": (True, ["--no-real-sketches", "--pseudo-style", "canny"]),
     # the means of robustness to other drawings and imagery, one at a time
-    "no drawing-style restyling": (False, ["--restyle-prob", "0"]),
-    "basic photo augmentation": (False, ["--photo-augment", "basic"]),
-    "no sketch normalisation (legacy input)": (False, ["--sketch-input", "legacy"]),
-    "none of the three (the previous recipe)": (False, ["--sketch-input", "legacy", "--photo-augment", "basic"]),
+    "robust (skeleton input, robust augmentation)": (False, ["--sketch-input", "skeleton", "--augment", "robust"]),
+    "robust without restyling": (False, ["--sketch-input", "skeleton", "--augment", "robust", "--restyle-prob", "0"]),
+    "skeleton input alone": (False, ["--sketch-input", "skeleton"]),
+    "robust augmentation alone": (False, ["--augment", "robust"]),
 }
 
 
@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--fold", type=int, default=0, help="held-out fold of real sketches")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("runs/ablation"))
-    parser.add_argument("--init", default="", help="fine-tune every variant from this checkpoint (e.g. the pretraining)")
+    parser.add_argument("--init", default="", help="fine-tune every variant from this checkpoint (the pretraining)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     args = parser.parse_args()
     rows = []

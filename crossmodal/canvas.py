@@ -4,9 +4,8 @@
 stroke and only then fires ``change``; on a 2-core server that took most of a second before a
 search could start, and its tool bar forgets the brush after Clear. :func:`sketch_canvas` is a
 ``gr.HTML`` component with a plain ``<canvas>``: the pen is always in hand (Eraser, Undo and Clear
-beside it), and on pointer-up the drawing is scaled to ``EXPORT_SIDE`` pixels and sent as a
-``data:image/png`` URL as the component's new value, which fires ``change``: one request a
-stroke, no uploads.
+beside it), and on pointer-up the drawing is sent as a ``data:image/png`` URL (a few kB of
+line art) as the component's new value, which fires ``change``: one request a stroke, no uploads.
 
 Its value is that URL ('' for an empty canvas). A handler that outputs a URL or data URL to the
 component draws that image on the canvas (an example to keep drawing on) and searches it.
@@ -24,11 +23,10 @@ from PIL import Image
 
 from .data import ImageLoadError, load_image
 
-CANVAS_SIDE = 512  # drawing resolution of the canvas, pixels
-EXPORT_SIDE = 256  # side of the PNG sent to the server (the models read 96-128 px)
-PEN_WIDTH = 4  # at CANVAS_SIDE: 2 px when exported, as in the example sketches
+CANVAS_SIDE = 512  # drawing resolution of the canvas, pixels; the PNG sent has this side (the models read 96-128)
+PEN_WIDTH = 4  # pixels at CANVAS_SIDE: the example sketches' 2 px at their 256
 ERASER_WIDTH = 28
-MAX_DATA_URL = 2_000_000  # characters: a 256 px PNG is a few kB; anything far larger is not from this canvas
+MAX_DATA_URL = 256 * 1024  # characters: a 512 px line drawing is a few kB as PNG; far larger is not from the canvas
 PNG_PREFIX = "data:image/png;base64,"
 
 HTML = f"""
@@ -55,9 +53,6 @@ JS = f"""
 const canvas = element.querySelector('canvas');
 const ctx = canvas.getContext('2d', {{willReadFrequently: true}});
 const side = {CANVAS_SIDE};
-const out = document.createElement('canvas');
-out.width = out.height = {EXPORT_SIDE};
-const outCtx = out.getContext('2d');
 const history = [];
 let tool = 'pen', last = null, blank = true;
 
@@ -74,10 +69,7 @@ const selectTool = (name) => {{
   }});
 }};
 const send = () => {{
-  outCtx.fillStyle = '#fff';
-  outCtx.fillRect(0, 0, out.width, out.height);
-  outCtx.drawImage(canvas, 0, 0, out.width, out.height);
-  props.value = blank ? '' : out.toDataURL('image/png');  // a new value fires the component's change event
+  props.value = blank ? '' : canvas.toDataURL('image/png');  // a new value fires the component's change event
 }};
 const point = (e) => {{
   const r = canvas.getBoundingClientRect();
@@ -165,7 +157,7 @@ def canvas_image(value: str | None) -> Image.Image | None:
     if not value:
         return None
     if len(value) > MAX_DATA_URL or not value.startswith(PNG_PREFIX):
-        raise ImageLoadError("the drawing must be a PNG data URL of at most 2 MB")
+        raise ImageLoadError(f"the drawing must be a PNG data URL of at most {MAX_DATA_URL // 1024} kB")
     try:
         data = base64.b64decode(value[len(PNG_PREFIX):], validate=True)
     except (binascii.Error, ValueError) as err:
@@ -173,7 +165,7 @@ def canvas_image(value: str | None) -> Image.Image | None:
     return load_image(io.BytesIO(data))
 
 
-def image_data_url(path: str | Path, side: int = EXPORT_SIDE) -> str:
+def image_data_url(path: str | Path, side: int = CANVAS_SIDE) -> str:
     """An image file as a PNG data URL at most ``side`` pixels a side (to put an example on the canvas).
 
     Raises:

@@ -35,12 +35,13 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--synthetic-sketches", type=int, default=0, metavar="N",
                    help="add N procedural sketches per class (the demo world's renderer)")
     p.add_argument("--synthetic-prob", type=float, default=TrainConfig.synthetic_prob)
+    p.add_argument("--augment", default=TrainConfig.augment, choices=("v1", "robust"),
+                   help="v1: the committed checkpoint's augmentation; robust: sketches restyled (close-up, pen, "
+                        "scan, pencil), photos at other resolutions, colours, haze, blur, JPEG")
     p.add_argument("--restyle-prob", type=float, default=TrainConfig.restyle_prob,
-                   help="chance that a training sketch is redrawn in another style (close-up, pen, scan, pencil)")
-    p.add_argument("--photo-augment", default=TrainConfig.photo_augment, choices=("robust", "basic"),
-                   help="robust: other resolutions, colours, haze, blur, JPEG; basic: crops and colour only")
+                   help="with --augment robust: chance that a training sketch is redrawn in another style")
     p.add_argument("--sketch-input", default=ModelConfig.sketch_input, choices=("skeleton", "legacy"),
-                   help="sketch normalisation: skeleton (crop to the drawing, one pen width) or legacy (resize)")
+                   help="sketch normalisation: legacy (resize) or skeleton (crop to the drawing, one pen width)")
     p.add_argument("--no-attention", action="store_true", help="average pooling instead of attention (ablation)")
     p.add_argument("--no-orthogonality", action="store_true", help="drop the soft orthogonality term (ablation)")
     p.add_argument("--no-decoders", action="store_true", help="drop the cross-domain decoders L5 (ablation)")
@@ -67,7 +68,7 @@ def _run_train(args: argparse.Namespace) -> int:
         branch_epochs=args.branch_epochs, holdout_fold=args.holdout_fold, pseudo_style=args.pseudo_style,
         real_sketches=not args.no_real_sketches, real_sketch_prob=args.real_sketch_prob,
         synthetic_sketches=args.synthetic_sketches, synthetic_prob=args.synthetic_prob,
-        restyle_prob=args.restyle_prob, photo_augment=args.photo_augment,
+        restyle_prob=args.restyle_prob, augment=args.augment,
         w_orthogonality=0.0 if args.no_orthogonality else TrainConfig.w_orthogonality,
         w_decoder=0.0 if args.no_decoders else TrainConfig.w_decoder,
         classes=tuple(args.classes) if args.classes else (), init_checkpoint=args.init)

@@ -29,7 +29,7 @@ class ModelConfig:
     share_backbone: bool = False  # one backbone for both modalities (ablation)
     decoders: bool = True  # cross-domain decoders V_a -> Z_b and V_b -> Z_a (L5)
     cross_attention: bool = True  # training-time cross-attention between paired photo and sketch
-    sketch_input: str = "skeleton"  # sketch normalisation (data.sketch_array): "skeleton" or "legacy"
+    sketch_input: str = "legacy"  # sketch normalisation (data.sketch_array): "legacy" (resize) or "skeleton"
     pretrained: bool = False  # torchvision ImageNet weights for the photo branch (needs them on disk)
 
 
@@ -60,8 +60,8 @@ class TrainConfig:
     holdout_fold: int = 0  # the fold never trained on; evaluation uses it
     val_from: int = 70  # training photos numbered val_from..79 are validation, not trained on
     classes: tuple[str, ...] = ()  # empty = the 14 Earth on Canvas classes
-    restyle_prob: float = 0.5  # chance that a training sketch is redrawn in another style (sketchify.DrawingStyle)
-    photo_augment: str = "robust"  # "robust": other resolutions, colours, haze, blur, JPEG; "basic": crops, colour
+    augment: str = "v1"  # "v1": the committed checkpoint's augmentation; "robust": other hands and sensors
+    restyle_prob: float = 0.5  # with "robust": chance that a sketch is redrawn in another style (DrawingStyle)
     init_checkpoint: str = ""  # checkpoint whose weights start the run (fine-tuning); empty = from scratch
 
 

@@ -7,7 +7,6 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
@@ -205,6 +204,8 @@ def sketch_array(image: Image.Image, size: int, method: str = "skeleton") -> np.
         return normalize_sketch(image, size)[None]
     if method != "legacy":
         raise ValueError(f"sketch input must be one of {SKETCH_INPUTS}, not {method!r}")
+    import cv2  # only here: reading folders and images needs no OpenCV
+
     gray = ImageOps.grayscale(image)
     factor = max(gray.size) / size
     if factor >= 2:

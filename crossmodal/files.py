@@ -1,8 +1,9 @@
-"""Small file helpers shared by checkpoints, indexes and downloads (no torch import)."""
+"""Small file helpers shared by checkpoints, indexes, downloads and the server (no torch import)."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 
@@ -13,3 +14,16 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def process_alive(pid: int) -> bool:
+    """True when a process of this machine has this id: whether a temporary folder named by it is still in use."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive
+        return True
+    return True

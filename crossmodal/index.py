@@ -53,7 +53,7 @@ import numpy as np
 from annoy import AnnoyIndex
 
 from .config import DEFAULT_N_TREES, DEFAULT_SEARCH_K_PER_SHARD, SHARD_FROM_ITEMS
-from .files import file_sha256
+from .files import file_sha256, process_alive
 
 FORMAT = "crossmodal-index-v2"  # v2 added shards; v1 (one forest in index.ann) still loads
 FORMATS = ("crossmodal-index-v1", FORMAT)
@@ -534,18 +534,6 @@ def _temp_prefix(directory: Path, kind: str) -> str:
     return f".{directory.name}.{kind}-{os.getpid()}-"
 
 
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # someone else's process: alive
-        return True
-    return True
-
-
 STALE_UNOWNED_SECONDS = 3600  # temporary folders without a pid (older versions) count as left over after this
 
 
@@ -568,7 +556,7 @@ def remove_stale_temporaries(directory: str | Path) -> list[Path]:
     for entry in entries:
         pid = pattern.match(entry.name).group(1)
         try:
-            stale = not _process_alive(int(pid)) if pid else \
+            stale = not process_alive(int(pid)) if pid else \
                 time.time() - entry.stat().st_mtime > STALE_UNOWNED_SECONDS
         except OSError:
             continue

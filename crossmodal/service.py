@@ -3,13 +3,16 @@
 - :func:`gallery_route`: the one place gallery images are served from, by their public id
   (``/gallery/photo/runway/runway49.jpg``), and only for items of a loaded index;
 - :class:`RequestGuard`: request bodies bounded (uploads have their own limit, Gradio's
-  ``max_file_size``), and the file route never used as a proxy for outside URLs;
-- :class:`CacheSweeper`: Gradio deletes old cached files (``delete_cache``) but leaves their
-  folders, one or two a query; the sweeper removes those once empty;
+  ``max_file_size``); only public endpoints are called by name (the page's own events, such as
+  searching while drawing, go through the queue like the page itself); the file route never serves
+  uploads back, nor fetches outside URLs;
+- :class:`CacheSweeper`: old uploads and result files, and their folders, deleted from Gradio's
+  cache (whose own ``delete_cache`` leaves folders and stops under concurrent uploads);
 - :class:`RetrieverSwap`: the retriever the handlers use, replaced in one step when a rebuilt
   one is ready, so the old index is served while a new one is built;
 - :func:`private_temp_folder`: a folder for the server's temporary files, removed on any exit,
   SIGTERM included;
+- :func:`bound_drawing_size`: the drawing canvas refuses oversized images before Gradio decodes them;
 - ``check_*``: argument checks whose messages never echo a huge value back.
 """
 
@@ -20,6 +23,7 @@ import logging
 import math
 import mimetypes
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -30,6 +34,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import gradio as gr
+from PIL import Image
+
+from .data import MAX_PIXELS
+from .files import process_alive
 from .retrieval import MAX_K
 
 log = logging.getLogger(__name__)
@@ -91,6 +100,42 @@ def check_flag(value: Any, name: str) -> bool:
     raise ValueError(f"{name} must be true or false, not {shorten(value)}")
 
 
+def _drawing_pixels(file: Any) -> tuple[int, int] | None:
+    """The size a drawing's file declares, read from its header only; None when it is not a file."""
+    path = getattr(file, "path", None)
+    if not path:
+        return None
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None  # Gradio's own decoding reports what is wrong with it
+
+
+def bound_drawing_size(canvas: Any, max_pixels: int = MAX_PIXELS) -> Any:
+    """Make a ``gr.Sketchpad`` / ``gr.ImageEditor`` refuse images over ``max_pixels`` before Gradio decodes them.
+
+    The page's canvas sends a few hundred pixels a side; a client talking to the queue directly
+    could send a file that decodes to hundreds of megapixels, which Gradio would decode in full
+    before any handler runs. (The instance's decoding step is wrapped: a subclass of a Gradio
+    component would make Gradio write a type stub beside this module.)
+
+    Returns:
+        ``canvas``.
+    """
+    decode = canvas.convert_and_format_image
+
+    def checked(file: Any, flatten_on_white: bool = False) -> Any:
+        size = _drawing_pixels(file)
+        if size is not None and size[0] * size[1] > max_pixels:
+            raise gr.Error(f"This drawing is {size[0]:,} x {size[1]:,} pixels, more than the "
+                           f"{max_pixels / 1e6:.1f}-megapixel limit.")
+        return decode(file, flatten_on_white)
+
+    canvas.convert_and_format_image = checked
+    return canvas
+
+
 # ---------------------------------------------------------------------------- serving gallery files
 
 
@@ -105,6 +150,21 @@ def request_root(request: Any) -> str:
     host = headers.get("x-forwarded-host", "").split(",")[0].strip() or headers.get("host") or request.url.netloc
     scheme = headers.get("x-forwarded-proto", "").split(",")[0].strip() or request.url.scheme
     return f"{scheme}://{host}{request.scope.get('root_path', '')}"
+
+
+def with_urls(payload: dict[str, Any], request: Any = None) -> dict[str, Any]:
+    """A result JSON with each result's image URL added as ``url`` (in place; returned).
+
+    Args:
+        payload: ``SearchResult.to_json()`` output (an empty dict is left as it is).
+        request: the ``gr.Request`` of the call, for the app's public root URL; None gives URLs
+            relative to the app's root (``/gallery/...``).
+    """
+    http = getattr(request, "request", None)
+    root = request_root(http) if http is not None else ""
+    for result in payload.get("results", []):
+        result["url"] = gallery_url(root, payload["gallery"], result["id"])
+    return payload
 
 
 def gallery_route(current: Callable[[], Any]):
@@ -129,7 +189,7 @@ def gallery_route(current: Callable[[], Any]):
 
 
 class RequestGuard:
-    """ASGI middleware: bounded request bodies, and no fetching of outside URLs through the file route.
+    """ASGI middleware: bounded bodies, the public API alone called by name, no uploads or outside URLs served.
 
     Args:
         app: the wrapped ASGI app.
@@ -148,10 +208,17 @@ class RequestGuard:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
-        if "/file=" in path and path.split("/file=", 1)[1].lower().startswith(("http:", "https:")):
-            return await _plain(send, 403, "this server does not fetch outside URLs")
+        if "/file=" in path:
+            target = path.split("/file=", 1)[1]
+            if target.lower().startswith(("http:", "https:")):
+                return await _plain(send, 403, "this server does not fetch outside URLs")
+            if _is_upload(scope, target):  # an upload is the server's to read, no one's to fetch back
+                return await _plain(send, 403, "uploads are not served")
         if path.endswith(self.upload_paths) or scope.get("method") not in ("POST", "PUT", "PATCH"):
             return await self.app(scope, receive, send)
+        named = _NAMED_CALL.search(path)
+        if named and not _is_public(scope, named.group(1)):  # Gradio would run any event by its function's name
+            return await _plain(send, 404, "no such API endpoint")
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body):
             return await _plain(send, 413, f"request body over the {self.max_body // 1024} KB limit")
@@ -181,6 +248,28 @@ class _BodyTooLarge(Exception):
     pass
 
 
+_NAMED_CALL = re.compile(r"/(?:run|api|call|call/v2)/([^/]+)/?$")  # Gradio's routes that call an event by name
+
+
+def _blocks(scope: dict) -> Any:
+    get_blocks = getattr(scope.get("app"), "get_blocks", None)
+    return get_blocks() if get_blocks is not None else None
+
+
+def _is_public(scope: dict, api_name: str) -> bool:
+    """True when ``api_name`` names an endpoint of the app's public API (the browser's own events are not)."""
+    blocks = _blocks(scope)
+    if blocks is None:
+        return True
+    return any(fn.api_name == api_name and fn.api_visibility == "public" for fn in blocks.fns.values())
+
+
+def _is_upload(scope: dict, target: str) -> bool:
+    """True when a file route asks for a file that a client uploaded (Gradio records them per app)."""
+    uploads = getattr(_blocks(scope), "upload_file_set", None)
+    return bool(uploads) and (target in uploads or os.path.abspath(target) in uploads)
+
+
 async def _plain(send: Callable, status: int, text: str) -> None:
     body = text.encode()
     headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
@@ -192,33 +281,60 @@ async def _plain(send: Callable, status: int, text: str) -> None:
 
 
 class CacheSweeper:
-    """Removes empty folders under a cache root that have been empty for ``age`` seconds, every ``every`` seconds.
+    """Keeps Gradio's cache folder bounded: files older than ``age`` seconds go, then empty folders.
 
-    Gradio's ``delete_cache`` deletes the files; each sat in a folder of its own (named by its
-    hash), which stays behind. A folder is only removed once its last change is ``age`` old, so one
-    a file is being written into is left alone.
+    Gradio copies every upload and every result file into its cache, each into a folder of its own,
+    and leaves an empty temporary file per upload besides. Its own ``delete_cache`` leaves the
+    folders and those files, and its loop stops for good the first time an upload arrives while it
+    runs (the set of files it iterates changes size). This sweep walks the folder instead: it never
+    touches the files the app keeps (examples, ``keep_in_cache``) and drops what it deleted from
+    Gradio's records of temporary files, so those stay bounded too.
+
+    Args:
+        root: Gradio's cache folder (``GRADIO_TEMP_DIR``).
+        age: seconds since a file's last change (Gradio touches a cached file it hands out again)
+            after which it is deleted; a folder goes when it is empty and that old.
+        every: seconds between sweeps of :meth:`start`.
+        blocks: the app (``gr.Blocks``) whose kept files are spared and whose records are pruned.
     """
 
-    def __init__(self, root: str | Path, age: float = CACHE_AGE_SECONDS, every: float = CACHE_SWEEP_SECONDS):
+    def __init__(self, root: str | Path, age: float = CACHE_AGE_SECONDS, every: float = CACHE_SWEEP_SECONDS,
+                 blocks: Any = None):
         """Watch ``root``; call :meth:`start` to sweep in the background."""
-        self.root, self.age, self.every = Path(root), age, every
+        self.root, self.age, self.every, self.blocks = Path(root), age, every, blocks
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+
+    def _kept(self) -> set[str]:
+        if self.blocks is None:
+            return set()
+        return {str(path) for block in list(self.blocks.blocks.values())
+                for path in list(getattr(block, "keep_in_cache", ()))}
 
     def sweep(self) -> int:
-        """Remove the empty folders old enough now; returns how many."""
-        removed, now = 0, time.time()
+        """Delete what is old enough now; returns how many files and folders went."""
+        kept, now, removed = self._kept(), time.time(), []
         for folder, subfolders, files in os.walk(self.root, topdown=False):
-            path = Path(folder)
-            if path == self.root or files or subfolders and any((path / s).exists() for s in subfolders):
-                continue
-            try:
-                if now - path.stat().st_mtime > self.age:
-                    path.rmdir()
-                    removed += 1
-            except OSError:  # a file arrived, or someone else removed it: fine either way
-                pass
-        return removed
+            for name in files:
+                path = os.path.join(folder, name)
+                try:
+                    info = os.lstat(path)
+                    if path not in kept and now - max(info.st_mtime, info.st_ctime) > self.age:
+                        os.remove(path)
+                        removed.append(path)
+                except OSError:  # gone already, or in use elsewhere: the next sweep sees it again
+                    pass
+            if Path(folder) != self.root:
+                try:
+                    if now - os.stat(folder).st_mtime > self.age:
+                        os.rmdir(folder)  # only succeeds when empty
+                        removed.append(folder)
+                except OSError:
+                    pass
+        if self.blocks is not None and removed:
+            gone = set(removed)
+            for files in list(self.blocks.temp_file_sets):
+                files.difference_update(gone)
+        return len(removed)
 
     def start(self) -> CacheSweeper:
         """Sweep every ``every`` seconds on a daemon thread until :meth:`stop`."""
@@ -226,11 +342,10 @@ class CacheSweeper:
             while not self._stop.wait(self.every):
                 try:
                     self.sweep()
-                except OSError as err:
+                except Exception as err:  # a failed sweep must not end the sweeping
                     log.warning("cache sweep of %s failed: %s", self.root, err)
 
-        self._thread = threading.Thread(target=loop, name="cache-sweeper", daemon=True)
-        self._thread.start()
+        threading.Thread(target=loop, name="cache-sweeper", daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -255,9 +370,15 @@ def private_temp_folder(prefix: str = "crossmodal-server-") -> Path:
     """A new folder for this process's temporary files, removed when it exits, also on SIGTERM.
 
     SIGTERM (what ``docker stop``, systemd and ``kill`` send) is turned into KeyboardInterrupt so
-    that the server shuts down as on Ctrl-C and the exit handlers run.
+    that the server shuts down as on Ctrl-C and the exit handlers run. Folders that servers killed
+    outright (SIGKILL, power loss) left in the temporary folder are removed first.
     """
-    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    pattern = re.compile(rf"{re.escape(prefix)}(\d+)-")
+    for old in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        match = pattern.match(old.name)
+        if match and old.is_dir() and not process_alive(int(match.group(1))):
+            shutil.rmtree(old, ignore_errors=True)
+    folder = Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
     atexit.register(shutil.rmtree, folder, True)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -36,7 +36,7 @@ def relative_name(sample: Sample) -> str:
 class TrainingData:
     """Everything one run trains and validates on, decoded into memory."""
 
-    photos: np.ndarray  # (n, 3, 2S, 2S) uint8, training photos at twice the model input S
+    photos: np.ndarray  # (n, 3, P, P) uint8 training photos: P = S, the model input, or 2S (robust augment)
     photo_labels: np.ndarray  # (n,) class indices
     pseudo: np.ndarray  # (n, 1, W, W) uint8 pseudo-sketch ink of each training photo, W: the sketch side
     real: np.ndarray  # (m, 1, W, W) uint8 ink of the real sketches of the training folds
@@ -54,12 +54,12 @@ class TrainingData:
 
 def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classes: tuple[str, ...],
                  config: TrainConfig, image_size: int, cache_dir: str | Path | None = DEFAULT_CACHE,
-                 progress: bool = True, sketch_input: str = "skeleton") -> TrainingData:
+                 progress: bool = True, sketch_input: str = "legacy") -> TrainingData:
     """Scan, split and decode the training data. Test photos (80-99) are never loaded here.
 
-    Training photos are kept at twice the model input (crops then zoom in on real pixels) and
-    training sketches, when normalised, at the normalisation's working side (restyling redraws
-    them there); validation data is at the model input.
+    With the ``robust`` augmentation, training photos are kept at twice the model input (crops
+    then zoom in on real pixels); normalised training sketches are kept at the normalisation's
+    working side (restyling redraws them there); validation data is at the model input.
 
     Raises:
         DatasetNotFoundError: a folder is missing or has none of the classes.
@@ -70,7 +70,8 @@ def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classe
     train = [s for s in samples if photo_split(s.path, config.val_from) == "train"]
     val = [s for s in samples if photo_split(s.path, config.val_from) == "val"]
     sketch_side = WORK_SIDE if sketch_input == "skeleton" else image_size
-    photos, train, skipped = load_arrays(train, "photo", 2 * image_size, progress)
+    photo_side = 2 * image_size if config.augment == "robust" else image_size
+    photos, train, skipped = load_arrays(train, "photo", photo_side, progress)
     val_photos, val, skipped_val = load_arrays(val, "photo", image_size, progress)
     missing = sorted(set(classes) - {s.label for s in train})
     if missing:
@@ -135,9 +136,9 @@ class PairDataset(Dataset):
 
     def __init__(self, data: TrainingData, config: TrainConfig, image_size: int):
         self.data, self.config = data, config
-        self.photo_aug = photo_augmentation(image_size, config.photo_augment)
-        self.sketch_aug = sketch_augmentation(image_size)
-        self.restyle = DrawingStyle(image_size, config.restyle_prob)
+        self.photo_aug = photo_augmentation(image_size, config.augment)
+        self.sketch_aug = sketch_augmentation(image_size, config.augment)
+        self.restyle = DrawingStyle(image_size, config.restyle_prob if config.augment == "robust" else 0.0)
         self.by_class = {c: np.flatnonzero(data.photo_labels == c) for c in np.unique(data.photo_labels)}
         self.real_by_class = {c: np.flatnonzero(data.real_labels == c) for c in np.unique(data.real_labels)}
         self.synthetic_by_class = {c: np.flatnonzero(data.synthetic_labels == c)

@@ -19,8 +19,9 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 from .canvas import canvas_image, image_data_url
-from .data import ImageLoadError
+from .data import ImageLoadError, ImageTooLargeError
 from .retrieval import DEFAULT_K, MAX_K, BlankSketchError, Retriever, SearchResult
+from .service import check_flag, check_k, check_target
 
 AUTO = "auto"  # the target-class dropdown value meaning "not chosen": results are not judged
 TARGET_LABEL = "Intended class"  # the label of the dropdown where the user names the class they meant
@@ -71,6 +72,10 @@ class GalleryFolders(Protocol):
 def user_message(err: ImageLoadError) -> str:
     """A readable reason an image could not be used, without server paths."""
     cause = err.__cause__
+    if isinstance(err, ImageTooLargeError):
+        width, height = err.size
+        return (f"This image is {width:,} x {height:,} pixels, more than the {err.max_pixels / 1e6:.1f}-megapixel "
+                f"limit. Please downscale it, e.g. to {int(err.max_pixels ** 0.5):,} pixels a side, and try again.")
     if isinstance(cause, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
         return ("This image is too large to decode safely (Pillow's decompression-bomb guard). "
                 "Please downscale it, e.g. to 4000 pixels a side, and try again.")
@@ -210,10 +215,14 @@ def search_panel(retriever: Retriever, source: Any, query_modality: str, gallery
         if live:
             return empty_panel(DRAW_HINT)
         raise gr.Error("No query yet: draw something on the canvas or upload an image file.")
-    chosen = target not in (None, "", AUTO)
+    try:  # values from the API are anything a client sends: refused with a short message, never echoed whole
+        k, target = check_k(k), check_target(target, retriever.class_names, AUTO)
+        attention = check_flag(attention, "attention")
+    except ValueError as err:
+        raise gr.Error(str(err)) from None
+    chosen = target is not None
     try:
-        result = run_search(retriever, source, query_modality, gallery, k, target if chosen else None,
-                            leave_out_query)
+        result = run_search(retriever, source, query_modality, gallery, k, target, leave_out_query)
     except BlankSketchError:
         if live:
             return empty_panel(BLANK_HINT)
@@ -351,10 +360,10 @@ def _validation_lines(validation: dict[str, Any]) -> list[str]:
 def _quality_lines(retriever: Retriever, report: dict[str, Any] | None) -> list[str]:
     """The evaluation report as a table, or how to write one."""
     if not report:
-        name = Path((getattr(retriever.model, "info", {}) or {}).get("path", "CHECKPOINT.pt")).name
-        return [f"No evaluation report was found beside the checkpoint `{name}`: the evaluate command of the "
-                f"command-line tool writes one (`--json`, named like the checkpoint with `.eval.json`); restart "
-                f"the app to show it here."]
+        checkpoint = Path(Path((getattr(retriever.model, "info", {}) or {}).get("path", "CHECKPOINT.pt")).name)
+        return [f"No evaluation report found. Write one with `python -m crossmodal evaluate --checkpoint "
+                f"{checkpoint} --photos DIR --sketches DIR --json {checkpoint.with_suffix('.eval.json')}` "
+                f"and restart the app."]
     lines = ["| direction | mAP | P@10 | queries | gallery |", "|---|---|---|---|---|"]
     for direction, name in (("sketch_to_photo", "sketch → photo"), ("photo_to_sketch", "photo → sketch")):
         r = report.get(direction, {})

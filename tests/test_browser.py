@@ -64,6 +64,7 @@ def new_results(page, before: str, count: int) -> str:
     """Wait until the panel differs from ``before`` and shows ``count`` loaded results; the panel's text."""
     page.wait_for_function(
         f"([before, n]) => ({PANEL_JS})() !== before && "
+        "!document.querySelector('#sketch-results-summary').innerText.includes('processing') && "
         "[...document.querySelectorAll('#sketch-results img')].filter((i) => i.complete && i.naturalWidth).length"
         " === n", arg=[before, count])
     page.wait_for_timeout(1500)  # the answer to the last stroke may still be on its way: let it land

@@ -35,7 +35,8 @@ def _commands() -> list[str]:
 
 
 def test_every_command_is_probed():
-    assert _commands() == ["train", "evaluate", "index", "search", "synth", "download"]
+    # the help checks below are parametrized from the parser itself, so a new command is checked too
+    assert {"train", "evaluate", "index", "search", "synth", "download"} <= set(_commands())
 
 
 @pytest.mark.parametrize("argv", [["--help"]] + [[c, "--help"] for c in _commands()],

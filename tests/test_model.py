@@ -1,4 +1,5 @@
 import urllib.error
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -127,3 +128,12 @@ def test_photo_embeddings_are_invariant_to_rotation_with_tta():
     turned = torch.rot90(photo, 1, (2, 3))
     assert np.allclose(model.embed(photo, "photo"), model.embed(turned, "photo"), atol=1e-5)
     assert not np.allclose(model.embed(photo, "photo", tta=False), model.embed(turned, "photo", tta=False), atol=1e-3)
+
+
+def test_checkpoints_from_before_sketch_normalisation_keep_their_input(tmp_path):
+    from crossmodal.checkpoint import read_checkpoint
+
+    root = Path(__file__).resolve().parents[1]
+    data = read_checkpoint(root / "checkpoints" / "demo.pt")
+    stored = data["model_config"].get("sketch_input")
+    assert load_checkpoint(root / "checkpoints" / "demo.pt").config.sketch_input == (stored or "legacy")

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw
 
 from conftest import import_app
 from crossmodal import ui
-from crossmodal.canvas import EXPORT_SIDE, PNG_PREFIX, canvas_image, image_data_url
+from crossmodal.canvas import CANVAS_SIDE, PNG_PREFIX, canvas_image, image_data_url
 from crossmodal.data import ImageLoadError
 from crossmodal.retrieval import MATCH_COLOR, MISS_COLOR, NEUTRAL_COLOR, Retriever
 
@@ -34,7 +34,7 @@ def close(a, b, tolerance: int = 40) -> bool:
 
 
 def drawing_url(lines: list[tuple[int, int, int, int]]) -> str:
-    image = Image.new("RGB", (EXPORT_SIDE, EXPORT_SIDE), "white")
+    image = Image.new("RGB", (CANVAS_SIDE, CANVAS_SIDE), "white")
     for line in lines:
         ImageDraw.Draw(image).line(line, fill="black", width=3)
     buffer = io.BytesIO()
@@ -109,11 +109,11 @@ def test_the_query_photo_is_not_among_its_own_similar_scenes(retriever, tiny_dat
 def test_canvas_value_decodes_and_bad_values_are_refused():
     url = drawing_url([(40, 20, 40, 230), (200, 20, 200, 230)])
     image = canvas_image(url)
-    assert image.size == (EXPORT_SIDE, EXPORT_SIDE) and image.mode == "RGB"
+    assert image.size == (CANVAS_SIDE, CANVAS_SIDE) and image.mode == "RGB"
     assert image.getpixel((40, 100)) == (0, 0, 0) and image.getpixel((120, 100)) == (255, 255, 255)
     assert canvas_image("") is None and canvas_image(None) is None
     for bad in ("data:image/jpeg;base64,AAAA", PNG_PREFIX + "not base64!", PNG_PREFIX + "QUFBQQ==",
-                PNG_PREFIX + "A" * 2_000_001, "/etc/passwd"):
+                PNG_PREFIX + "A" * 300_000, "/etc/passwd"):
         with pytest.raises(ImageLoadError):
             canvas_image(bad)
     with pytest.raises(gr.Error, match="drawing could not be read"):

@@ -303,17 +303,36 @@ def write_sketch_suite(out: str | Path, per_class: int = 10, seed: int = 0, styl
     return count
 
 
-def canvas_paths(label: str, seed: int, index: int, size: float, margin: float = 4.0,
-                 step: float = 8.0) -> list[np.ndarray]:
-    """Mouse paths (pixels, every ``step``) that draw a scene's strokes on a ``size`` canvas.
+def _simplify(path: np.ndarray, tolerance: float) -> np.ndarray:
+    """The path's corners: Douglas-Peucker, no point of the path farther than ``tolerance`` from the result."""
+    if len(path) < 3:
+        return path
+    start, end = path[0], path[-1]
+    chord = end - start
+    length = float(np.hypot(*chord))
+    offsets = path - start
+    if length < 1e-9:
+        distance = np.hypot(offsets[:, 0], offsets[:, 1])
+    else:
+        distance = np.abs(offsets[:, 0] * chord[1] - offsets[:, 1] * chord[0]) / length
+    far = int(np.argmax(distance))
+    if distance[far] <= tolerance:
+        return np.stack([start, end])
+    return np.concatenate([_simplify(path[:far + 1], tolerance)[:-1], _simplify(path[far:], tolerance)])
 
-    Parts of strokes outside the canvas (less ``margin``) are left out, so that the pointer never
-    leaves the canvas while the button is down.
+
+def canvas_paths(label: str, seed: int, index: int, size: float, margin: float = 4.0,
+                 tolerance: float = 1.0) -> list[np.ndarray]:
+    """Mouse paths (pixels) that draw a scene's strokes on a ``size`` canvas, one path a stroke.
+
+    Each path keeps only the points where the stroke turns (within ``tolerance`` pixels), as few
+    pointer moves as draw it; parts outside the canvas (less ``margin``) are left out, so that the
+    pointer never leaves the canvas while the button is down.
     """
     paths = []
     for stroke in geometry(label, seed, index):
-        path = _resample(stroke.points * size, stroke.closed, step)
+        path = _resample(stroke.points * size, stroke.closed, 2.0)
         inside = np.all((path >= margin) & (path <= size - margin), axis=1)
         edges = np.flatnonzero(np.diff(np.concatenate([[0], inside.astype(int), [0]])))
-        paths += [path[a:b] for a, b in zip(edges[::2], edges[1::2]) if b - a >= 2]
+        paths += [_simplify(path[a:b], tolerance) for a, b in zip(edges[::2], edges[1::2]) if b - a >= 2]
     return paths
