@@ -142,3 +142,15 @@ def assert_inside_viewport(page, width: int) -> None:
             if box is None:  # not displayed (e.g. the chart of another tab)
                 continue
             assert box["x"] >= 0 and box["x"] + box["width"] <= width + 0.5, (selector, box)
+
+
+def test_a_gallery_photo_example_searches_both_galleries(browser, served):
+    page, _ = open_app(browser, served, DESKTOP)
+    page.get_by_role("tab", name="Photo → sketches").click()
+    examples = page.locator("#photo-examples img")
+    examples.first.wait_for(state="visible")
+    assert examples.count() == 3  # one photo of each class, as thumbnails
+    examples.first.click()
+    page.wait_for_function("document.querySelectorAll('#photo-photo-results img').length === 12 && "
+                           "document.querySelectorAll('#photo-sketch-results img').length === 12")
+    assert "left out" in page.locator("#photo-photo-results").inner_text()
