@@ -42,15 +42,12 @@ VIEWPORTS = {
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
 
-# In the page: remember when the pen was lifted; then wait for the result panel to change and its images to load.
+# In the page: remember when the pen was lifted; then wait for the answer to this drawing (its query view, a new
+# image every stroke, arrives with the results) and for every result thumbnail to be loaded.
 TIMING_JS = """
 window.__up = null;
 window.addEventListener('pointerup', () => { window.__up = performance.now(); }, true);
-window.__panel = () => {
-  const q = (s) => document.querySelector(s);
-  const imgs = [...document.querySelectorAll('#sketch-results img, #sketch-query img')];
-  return [q('#sketch-results-summary')?.innerText, imgs.map((i) => i.currentSrc || i.src).join('|')].join('#');
-};
+window.__panel = () => document.querySelector('#sketch-query img')?.src || '';
 window.__resultsShown = (before, timeout) => new Promise((resolve) => {
   const started = performance.now();
   const check = () => {
@@ -82,6 +79,17 @@ def strokes(n: int, size: float) -> list[list[tuple[float, float]]]:
     return out
 
 
+def summary_after(page, before: str) -> str:
+    """The result summary once it differs from ``before`` (Markdown renders a moment after the gallery)."""
+    locator = page.locator("#sketch-results-summary")
+    for _ in range(20):
+        text = locator.inner_text()
+        if text != before and "processing" not in text:
+            return text
+        page.wait_for_timeout(100)
+    return ""
+
+
 def measure(browser, url: str, name: str, n: int, warmup: int) -> tuple[list[float], list[float]]:
     """Milliseconds from pen up to results shown for each counted stroke, and the server handler's times."""
     context = browser.new_context(**VIEWPORTS[name])
@@ -98,6 +106,7 @@ def measure(browser, url: str, name: str, n: int, warmup: int) -> tuple[list[flo
     shown, server = [], []
     for i, points in enumerate(strokes(warmup + n, min(box["width"], box["height"]))):
         before = page.evaluate("window.__panel()")
+        summary = page.locator("#sketch-results-summary").inner_text()
         page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
         page.mouse.down()
         for x, y in points[1:]:
@@ -106,7 +115,7 @@ def measure(browser, url: str, name: str, n: int, warmup: int) -> tuple[list[flo
         ms = page.evaluate("([b, t]) => window.__resultsShown(b, t)", [before, 30_000])
         if ms is None:
             raise SystemExit(f"{name}: stroke {i + 1} showed no new results within 30 s")
-        found = re.search(r"in (\d+) ms", page.locator("#sketch-results-summary").inner_text())
+        found = re.search(r"in (\d+) ms", summary_after(page, summary))
         handler = float(found.group(1)) if found else float("nan")
         print(f"{name} stroke {i + 1}{' (warm-up)' if i < warmup else ''}: {ms:.0f} ms (server handler "
               f"{handler:.0f} ms)", flush=True)
