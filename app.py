@@ -42,6 +42,7 @@ from typing import Any
 
 import gradio as gr
 
+from crossmodal.canvas import sketch_canvas
 from crossmodal.gallery import has_chips
 from crossmodal.retrieval import DEFAULT_K, MAX_K, Retriever
 from crossmodal.service import (
@@ -52,17 +53,26 @@ from crossmodal.service import (
     CacheSweeper,
     RequestGuard,
     RetrieverSwap,
-    bound_drawing_size,
     gallery_route,
     private_temp_folder,
     with_urls,
 )
 from crossmodal.ui import (
     AUTO,
+    CHART_COLORS,
+    CHART_KINDS,
+    CITATIONS,
     DEMO_BANNER,
+    DRAW_HINT,
     LEGEND,
+    NOT_CHOSEN,
     PANEL,
+    PHOTO_HINT,
+    TARGET_LABEL,
+    api_markdown,
+    canvas_query,
     class_ap_frame,
+    example_drawing,
     gallery_examples,
     load_eval_report,
     model_card,
@@ -76,17 +86,29 @@ REAL_CHECKPOINT = ROOT / "checkpoints" / "ucm14.pt"
 DEMO_CHECKPOINT = ROOT / "checkpoints" / "demo.pt"
 DEMO_PER_CLASS = 60  # scenes a class in the generated demo world
 DEMO_SEED = 1  # demo.pt trained on the seed-0 world: seed 1 shows scenes it has never seen
-SELECT_BRUSH_JS = """() => {
-  const pick = (tries) => {
-    const brush = document.querySelector('#sketch-canvas button[aria-label="Brush"]');
-    if (brush) { brush.click(); } else if (tries > 0) { setTimeout(() => pick(tries - 1), 250); }
-  };
-  pick(40);
+ENTER_APPLIES_JS = """() => {
+  // Enter in a slider's number box applies the value, as releasing the slider does (the box fires on blur)
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && e.target.matches('.k-slider input[type=number]')) { e.target.blur(); }
+  }, true);
 }"""
 CSS = """
 .banner {border-left: 6px solid #e8a33d; background: #fff7e8; padding: 10px 14px; border-radius: 6px}
 .banner p {margin: 0.2em 0}
-.summary p {font-size: 1.05em}
+.summary p {font-size: 1.05em; margin: 0.3em 0}
+.legend p {font-size: 0.85em; color: var(--body-text-color-subdued); margin: 0}
+/* result tiles as wide as the space allows: four on a desktop, two on a phone */
+.results-gallery .grid-container {grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)) !important}
+.results-gallery .grid-wrap {max-height: none !important; overflow-y: visible !important}  /* no box in a box */
+@media (max-width: 720px) {
+  /* phone: canvas, then the summary and the results, then the controls */
+  .query-row {flex-direction: column !important}
+  .query-col {display: contents !important}
+  .query-row > .query-col > *, .query-row > .results-col {order: 1}
+  .query-row .query-controls {order: 3}
+  .query-row > .results-col {order: 2}
+  .results-gallery .grid-container {grid-template-columns: repeat(2, minmax(0, 1fr)) !important}
+}
 """
 
 
@@ -320,19 +342,21 @@ def open_retriever(settings: Settings, progress: bool = True, stale_ok: bool = F
 # ---------------------------------------------------------------------------- the interface
 
 
-def _panel(label: str, elem_id: str, columns: int = 4) -> dict[str, gr.components.Component]:
-    """Summary, gallery, chart and JSON of one result list (rendered where called)."""
-    summary = gr.Markdown(elem_classes="summary", elem_id=f"{elem_id}-summary")
-    gallery = gr.Gallery(label=label, columns=columns, elem_id=elem_id, height=660, object_fit="contain",
-                         allow_preview=True, show_label=True)
-    chart = gr.BarPlot(x="class", y="precision", color="kind", y_lim=[0, 1], x_label_angle=-40, height=300,
-                       color_map={"target class": "#22a046", "other classes": "#9aa4b1"}, color_title="",
-                       colors_in_legend=["target class", "other classes"],
-                       title="Share of each class among the top 50 results (target class in green)",
-                       label="Class-wise P@50")
+def _results(label: str, elem_id: str) -> dict[str, gr.components.Component]:
+    """Gallery, chart and JSON of one result list (rendered where called); its summary is placed by the caller."""
+    gallery = gr.Gallery(label=label, columns=4, elem_id=elem_id, height="auto", object_fit="contain",
+                         allow_preview=True, show_label=True, elem_classes="results-gallery")
+    chart = gr.BarPlot(x="class", y="precision", color="kind", y_lim=[0, 1], x_label_angle=-90, height=280,
+                       color_map=CHART_COLORS, color_title="", colors_in_legend=list(CHART_KINDS),
+                       title="Classes among the top 50", label="Class-wise P@50", sort=None)
     with gr.Accordion("Details (JSON)", open=False):
         details = gr.JSON(label="Result", elem_id=f"{elem_id}-json")
-    return {"summary": summary, "gallery": gallery, "chart": chart, "json": details}
+    return {"gallery": gallery, "chart": chart, "json": details}
+
+
+def _summary(elem_id: str, hint: str) -> gr.Markdown:
+    """The one-line result summary (P@k, the model's guess, timing); shows ``hint`` until the first search."""
+    return gr.Markdown(hint, elem_classes="summary", elem_id=f"{elem_id}-summary")
 
 
 def _scene_map(elem_id: str) -> gr.Gallery:
@@ -360,9 +384,11 @@ def build_demo(retriever: Retriever | RetrieverSwap, settings: Settings | None =
     swap = retriever if isinstance(retriever, RetrieverSwap) else RetrieverSwap(retriever)
     retriever = swap.current()
     classes = retriever.class_names
-    target_choices = [("Predicted class", AUTO)] + [(c, c) for c in classes]
+    target_choices = [(NOT_CHOSEN, AUTO)] + [(c, c) for c in classes]
     report = load_eval_report(settings.eval_json if settings else None)
     has_sketches = retriever.has_gallery("sketch")
+    sketch_examples = [p for p in sorted(ASSETS.glob("*.png")) if p.stem in classes]  # one drawing a class
+    photo_examples = gallery_examples(retriever)
     shows_scenes = has_chips(retriever.indexes["photo"])
     if shows_scenes:  # read each scene's overview now, not on the first search
         for source in retriever.indexes["photo"].info.get("sources", []):
@@ -382,85 +408,96 @@ def build_demo(retriever: Retriever | RetrieverSwap, settings: Settings | None =
             gr.Markdown(DEMO_BANNER, elem_classes="banner")
 
         # ------------------------------------------------------------ sketch -> satellite
+        # On a phone the left column dissolves (CSS): canvas, summary, results, then the controls.
         with gr.Tab("Sketch → satellite", id="sketch"):
-            with gr.Row():
-                with gr.Column(scale=4, min_width=360):
-                    canvas = gr.Sketchpad(
-                        label="Draw a scene from above", type="pil",
-                        image_mode="RGB", canvas_size=(512, 512), fixed_canvas=True, height=460, layers=False,
-                        transforms=(), brush=gr.Brush(colors=["#000000"], color_mode="fixed", default_size=2),
-                        eraser=gr.Eraser(default_size=14), elem_id="sketch-canvas")
-                    bound_drawing_size(canvas)  # drawings sent to the queue directly can be any size
-                    sketch_file = gr.File(label="…or upload a sketch image", file_types=["image"], height=130,
-                                          elem_id="sketch-file")
+            with gr.Row(elem_classes="query-row"):
+                with gr.Column(scale=4, min_width=300, elem_classes="query-col"):
+                    canvas = sketch_canvas(elem_id="sketch-canvas")
+                    sk_summary = _summary("sketch-results", DRAW_HINT)
+                    with gr.Column(elem_classes="query-controls"):
+                        with gr.Row():
+                            sk_k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Results (k)",
+                                             elem_classes="k-slider", elem_id="sketch-k")
+                            sk_target = gr.Dropdown(target_choices, value=AUTO, label=TARGET_LABEL,
+                                                    elem_id="sketch-target",
+                                                    allow_custom_value=True)  # checked by search_panel, briefly
+                        with gr.Row():
+                            sk_attention = gr.Checkbox(False, label="Show attention heat maps")
+                            sk_button = gr.Button("Search", variant="primary")
+                        sketch_file = gr.File(label="…or upload a sketch image", file_types=["image"], height=120,
+                                              elem_id="sketch-file")
+                        sk_examples = gr.Dataset(
+                            components=["image"], samples=[[str(p)] for p in sketch_examples], type="index",
+                            label="Example sketches (drawn for this app): click one, then keep drawing",
+                            samples_per_page=8,
+                            elem_id="sketch-examples")
+                with gr.Column(scale=7, elem_classes="results-col"):
+                    gr.Markdown(LEGEND, elem_classes="legend")
+                    sk = _results("Aerial photos" + (" and scene chips" if shows_scenes else ""), "sketch-results")
+                    sk_map = _scene_map("sketch-map") if shows_scenes else None
                     with gr.Row():
-                        sk_k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Results (k)")
-                        sk_target = gr.Dropdown(target_choices, value=AUTO, label="Intended class",
-                                                allow_custom_value=True)  # checked by search_panel, briefly
-                    with gr.Row():
-                        sk_attention = gr.Checkbox(False, label="Show attention heat maps")
-                        sk_button = gr.Button("Search", variant="primary")
-                    sketch_examples = gr.Examples(
-                        [[str(p)] for p in sorted(ASSETS.glob("*.png"))], inputs=[canvas], examples_per_page=8,
-                        label="Example sketches (drawn for this app): click one, then keep drawing",
-                        api_visibility="private")
-                with gr.Column(scale=7):
-                    with gr.Row():
-                        sk_predicted = gr.Label(num_top_classes=3, label="Predicted class of the sketch", scale=2)
+                        sk_predicted = gr.Label(num_top_classes=3, label="The model's guess", scale=2)
                         sk_query = gr.Image(label="Your sketch", type="pil", format="jpeg", height=200,
                                             interactive=False, scale=1, elem_id="sketch-query")
-                    sk_map = _scene_map("sketch-map") if shows_scenes else None
-                    sk = _panel("Aerial photos" + (" and scene chips" if shows_scenes else ""), "sketch-results")
             sketch_source = gr.State("canvas")  # which input the last search used: "canvas" or "file"
 
         # ------------------------------------------------------------ photo -> sketches
         with gr.Tab("Photo → sketches", id="photo"):
-            with gr.Row():
-                with gr.Column(scale=4, min_width=360):
+            with gr.Row(elem_classes="query-row"):
+                with gr.Column(scale=4, min_width=300, elem_classes="query-col"):
                     photo_file = gr.File(label="Upload an aerial or satellite photo (any size, any format Pillow "
                                          "reads)", file_types=["image"], height=110, elem_id="photo-file")
-                    ph_query = gr.Image(label="Your photo", type="pil", format="jpeg", height=300,
-                                        interactive=False)
-                    with gr.Row():
-                        ph_k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Results (k)")
-                        ph_target = gr.Dropdown(target_choices, value=AUTO, label="Intended class",
-                                                allow_custom_value=True)
-                    with gr.Row():
-                        ph_attention = gr.Checkbox(False, label="Show attention heat maps")
-                        ph_button = gr.Button("Search", variant="primary")
-                    ph_predicted = gr.Label(num_top_classes=3, label="Predicted class of the photo")
-                    examples = gallery_examples(retriever)
-                    photo_examples = gr.Examples([[p] for p in examples], inputs=[photo_file], examples_per_page=8,
-                                                 label="Try a photo from the gallery",
-                                                 api_visibility="private") if examples else None
-                with gr.Column(scale=7):
+                    ph_query = gr.Image(label="Your photo", type="pil", format="jpeg", height=260,
+                                        interactive=False, elem_id="photo-query")
+                    with gr.Column(elem_classes="query-controls"):
+                        with gr.Row():
+                            ph_k = gr.Slider(1, MAX_K, value=DEFAULT_K, step=1, label="Results (k)",
+                                             elem_classes="k-slider", elem_id="photo-k")
+                            ph_target = gr.Dropdown(target_choices, value=AUTO, label="Class of your photo",
+                                                    elem_id="photo-target", allow_custom_value=True)
+                        with gr.Row():
+                            ph_attention = gr.Checkbox(False, label="Show attention heat maps")
+                            ph_button = gr.Button("Search", variant="primary")
+                        ph_predicted = gr.Label(num_top_classes=3, label="The model's guess")
+                        ph_examples = gr.Dataset(
+                            components=["image"], samples=[[p] for p in photo_examples], type="index",
+                            label="Try a photo from the gallery", samples_per_page=8, elem_id="photo-examples",
+                            visible=bool(photo_examples))
+                with gr.Column(scale=7, elem_classes="results-col"):
+                    gr.Markdown(LEGEND, elem_classes="legend")
                     if not has_sketches:
                         gr.Markdown("*No sketch gallery is loaded: start the app with `--sketches DIR` to search "
                                     "sketches.*")
-                    ps = _panel("Matching sketches", "photo-sketch-results")
+                    ps_summary = _summary("photo-sketch-results", PHOTO_HINT)
+                    ps = _results("Matching sketches", "photo-sketch-results")
+                    pp_summary = _summary("photo-photo-results", "")
+                    pp = _results("Similar aerial scenes (the photo itself left out)", "photo-photo-results")
                     pp_map = _scene_map("photo-map") if shows_scenes else None
-                    pp = _panel("Similar aerial scenes", "photo-photo-results")
+            photo_query = gr.State(None)  # the photo searched: an uploaded file or a gallery example
 
         # ------------------------------------------------------------ about
         with gr.Tab("About", id="about"):
             gr.Markdown(model_card(retriever, settings, report))
             if report:
                 with gr.Row():
-                    gr.BarPlot(class_ap_frame(report, "sketch_to_photo"), x="class", y="AP", y_lim=[0, 1],
-                               x_label_angle=-40, title="Class-wise AP, sketch → photo", height=300)
-                    gr.BarPlot(class_ap_frame(report, "photo_to_sketch"), x="class", y="AP", y_lim=[0, 1],
-                               x_label_angle=-40, title="Class-wise AP, photo → sketch", height=300)
+                    for direction, title in (("sketch_to_photo", "sketch → photo"),
+                                             ("photo_to_sketch", "photo → sketch")):
+                        gr.BarPlot(class_ap_frame(report, direction, classes), x="class", y="AP", y_lim=[0, 1],
+                                   x_label_angle=-90, title=f"Class-wise AP, {title}", height=300, sort=None)
             gr.Markdown(LEGEND)
+            gr.Markdown(api_markdown(retriever, settings))
+            gr.Markdown(CITATIONS)
 
         # ------------------------------------------------------------ events
-        sk_out = [sk_predicted, sk["summary"], sk["gallery"], sk["chart"], sk_query, sk["json"]]
-        ps_out = [ph_predicted, ps["summary"], ps["gallery"], ps["chart"], ph_query, ps["json"]]
-        pp_out = [ph_predicted, pp["summary"], pp["gallery"], pp["chart"], ph_query, pp["json"]]
+        sk_out = [sk_predicted, sk_summary, sk["gallery"], sk["chart"], sk_query, sk["json"]]
+        ps_out = [ph_predicted, ps_summary, ps["gallery"], ps["chart"], ph_query, ps["json"]]
+        pp_out = [ph_predicted, pp_summary, pp["gallery"], pp["chart"], ph_query, pp["json"]]
 
         def panel(request: gr.Request | None, query: Any, modality: str, gallery: str, k: Any, target: Any,
-                  attention: Any, live: bool = False) -> tuple:
+                  attention: Any, live: bool = False, leave_out_query: bool = False) -> tuple:
             """One search on the current retriever; each result's JSON gets the URL of its image."""
-            *values, payload = search_panel(swap.current(), query, modality, gallery, k, target, attention, live)
+            *values, payload = search_panel(swap.current(), query, modality, gallery, k, target, attention, live,
+                                            leave_out_query)
             return (*values, with_urls(payload, request))
 
         def sketch_to_photo(sketch: str | None, k: float = DEFAULT_K, target: str = AUTO, attention: bool = False,
@@ -475,44 +512,50 @@ def build_demo(retriever: Retriever | RetrieverSwap, settings: Settings | None =
 
         def photo_to_photo(photo: str | None, k: float = DEFAULT_K, target: str = AUTO, attention: bool = False,
                            request: gr.Request = None) -> tuple:
-            """Search the photo gallery with an aerial photo file (similar scenes)."""
-            return panel(request, photo, "photo", "photo", k, target, attention)
+            """Search the photo gallery with an aerial photo file (similar scenes, the photo itself left out)."""
+            return panel(request, photo, "photo", "photo", k, target, attention, leave_out_query=True)
 
-        def live_sketch(drawing: dict | None, k: float, target: str, attention: bool,
+        def live_sketch(drawing: str | None, k: float, target: str, attention: bool,
                         request: gr.Request = None) -> tuple:
-            return (*panel(request, drawing, "sketch", "photo", k, target, attention, live=True), "canvas")
+            return (*panel(request, canvas_query(drawing), "sketch", "photo", k, target, attention, live=True),
+                    "canvas")
 
-        def current_sketch(drawing: dict | None, file: str | None, source: str, k: float, target: str,
+        def current_sketch(drawing: str | None, file: str | None, source: str, k: float, target: str,
                            attention: bool, request: gr.Request = None) -> tuple:
-            query = file if source == "file" and file else drawing
+            query = file if source == "file" and file else canvas_query(drawing)
             return panel(request, query, "sketch", "photo", k, target, attention, live=True)
 
         def searched_file() -> str:
             return "file"
 
-        # sketch tab: live while drawing (the latest stroke wins), on upload (the API), on Search and on options
+        def sketch_example(index: int) -> str:
+            return example_drawing(sketch_examples[int(index)])
+
+        # sketch tab: one search per stroke (the latest wins), on upload (the API), on Search and on options
         canvas.change(live_sketch, [canvas, sk_k, sk_target, sk_attention], sk_out + [sketch_source],
                       trigger_mode="always_last", show_progress="hidden", api_visibility="private",
                       concurrency_id="search")
         gr.on([sketch_file.upload], sketch_to_photo, [sketch_file, sk_k, sk_target, sk_attention], sk_out,
               api_name="sketch_to_photo", concurrency_id="search", show_progress="minimal"
-              ).then(searched_file, None, sketch_source, api_visibility="private", queue=False)
+              ).then(searched_file, None, sketch_source, api_visibility="private")
         gr.on([sk_button.click, sk_k.release, sk_target.change, sk_attention.change], current_sketch,
               [canvas, sketch_file, sketch_source, sk_k, sk_target, sk_attention], sk_out,
               trigger_mode="always_last", api_visibility="private", concurrency_id="search", show_progress="minimal")
+        # an example goes onto the canvas, which then searches it as a stroke would
+        # (queued, as every event of the page: the server refuses direct calls of private events)
+        sk_examples.click(sketch_example, sk_examples, canvas, api_visibility="private", show_progress="hidden")
 
         # photo tab: both galleries on upload, Search and option changes
-        photo_triggers = [photo_file.upload, ph_button.click]
-        option_triggers = [ph_k.release, ph_target.change, ph_attention.change]
         if has_sketches:
-            gr.on(photo_triggers, photo_to_sketch, [photo_file, ph_k, ph_target, ph_attention], ps_out,
-                  api_name="photo_to_sketch", concurrency_id="search", show_progress="minimal")
+            photo_file.upload(photo_to_sketch, [photo_file, ph_k, ph_target, ph_attention], ps_out,
+                              api_name="photo_to_sketch", concurrency_id="search", show_progress="minimal")
         else:  # the endpoint still exists and explains itself
             hidden = gr.Button(visible=False)
             hidden.click(photo_to_sketch, [photo_file, ph_k, ph_target, ph_attention], ps_out,
                          api_name="photo_to_sketch", concurrency_id="search")
-        gr.on(photo_triggers, photo_to_photo, [photo_file, ph_k, ph_target, ph_attention], pp_out,
-              api_name="photo_to_photo", concurrency_id="search", show_progress="minimal")
+        photo_file.upload(photo_to_photo, [photo_file, ph_k, ph_target, ph_attention], pp_out,
+                          api_name="photo_to_photo", concurrency_id="search", show_progress="minimal")
+        photo_file.upload(lambda path: path, photo_file, photo_query, api_visibility="private")
 
         def refresh_photo(photo: str | None, k: float, target: str, attention: bool,
                           request: gr.Request = None) -> tuple:
@@ -520,26 +563,23 @@ def build_demo(retriever: Retriever | RetrieverSwap, settings: Settings | None =
                 return tuple(gr.skip() for _ in range(len(PANEL) * 2 - 2))
             s = (panel(request, photo, "photo", "sketch", k, target, attention) if has_sketches
                  else (gr.skip(),) * len(PANEL))
-            p = panel(request, photo, "photo", "photo", k, target, attention)
+            p = panel(request, photo, "photo", "photo", k, target, attention, leave_out_query=True)
             # predicted and query view are shared: written once, from the photo -> photo search
             return (*s[1:4], *s[5:], *p)
 
-        both_out = [ps["summary"], ps["gallery"], ps["chart"], ps["json"]] + pp_out
-        gr.on(option_triggers, refresh_photo, [photo_file, ph_k, ph_target, ph_attention], both_out,
-              trigger_mode="always_last", api_visibility="private", concurrency_id="search", show_progress="minimal")
+        def photo_example(index: int) -> tuple[str, None]:
+            return photo_examples[int(index)], None
 
-        # examples fill an input; then search as if the user had drawn or uploaded it
-        sketch_examples.load_input_event.then(live_sketch, [canvas, sk_k, sk_target, sk_attention],
-                                              sk_out + [sketch_source], api_visibility="private",
-                                              concurrency_id="search", show_progress="minimal")
-        if photo_examples is not None:
-            photo_examples.load_input_event.then(refresh_photo, [photo_file, ph_k, ph_target, ph_attention], both_out,
-                                                 api_visibility="private", concurrency_id="search",
-                                                 show_progress="minimal")
+        both_out = [ps_summary, ps["gallery"], ps["chart"], ps["json"]] + pp_out
+        gr.on([ph_button.click, ph_k.release, ph_target.change, ph_attention.change], refresh_photo,
+              [photo_query, ph_k, ph_target, ph_attention], both_out, trigger_mode="always_last",
+              api_visibility="private", concurrency_id="search", show_progress="minimal")
+        ph_examples.click(photo_example, ph_examples, [photo_query, photo_file], api_visibility="private"
+                          ).then(refresh_photo, [photo_query, ph_k, ph_target, ph_attention], both_out,
+                                 api_visibility="private", concurrency_id="search", show_progress="minimal")
         if shows_scenes:
             _wire_scene_map(retriever, sk["json"], sk_map)
             _wire_scene_map(retriever, pp["json"], pp_map)
-        demo.load(None, None, None, js=SELECT_BRUSH_JS)  # the canvas opens with the pen in hand
         demo.load(headline, None, header, api_visibility="private", queue=False)  # counts of a rebuilt index
     return demo
 
@@ -556,7 +596,7 @@ def launch_kwargs(retriever: Retriever | RetrieverSwap, settings: Settings) -> d
     swap = retriever if isinstance(retriever, RetrieverSwap) else RetrieverSwap(retriever)
     return {"server_name": settings.host, "server_port": settings.port, "share": settings.share, "show_error": True,
             "allowed_paths": [], "max_file_size": int(settings.max_upload_mb * 2 ** 20), "css": CSS,
-            "footer_links": ["api", "gradio"],
+            "js": ENTER_APPLIES_JS, "footer_links": ["api", "gradio"],
             "app_kwargs": {"routes": [gallery_route(swap.current)],
                            "middleware": [Middleware(RequestGuard, max_body=MAX_BODY_BYTES)]}}
 

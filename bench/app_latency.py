@@ -57,7 +57,7 @@ def query_files(n: int, out_dir: Path, query_dir: str | None = None) -> list[Pat
             raise SystemExit(f"no .png/.jpg files under {query_dir}")
         return [files[i % len(files)] for i in range(n)]
     out_dir.mkdir(parents=True, exist_ok=True)
-    examples = sorted((ROOT / "assets").glob("*.png"))
+    examples = sorted(p for p in (ROOT / "assets").glob("*.png") if p.stem != "screenshot")  # the sketches
     variants = []
     for turn in (0, 90, 180, 270):
         for mirror in (False, True):

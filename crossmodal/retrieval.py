@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -58,7 +58,8 @@ THUMB_SIZE = 192  # side of a result thumbnail, pixels
 DISPLAY_SIDE = 512  # queries are kept at most this large for display (recent queries are cached)
 MATCH_COLOR = (34, 160, 70)  # border of a result whose class is the target class
 MISS_COLOR = (214, 45, 45)  # border of a result of another class
-_THUMB_VERSION = "v1"  # part of the thumbnail cache key: change it when drawing changes
+NEUTRAL_COLOR = (200, 204, 210)  # border of a result while no intended class is chosen: nothing is judged
+_THUMB_VERSION = "v2"  # part of the thumbnail cache key: change it when drawing changes
 TRIM_AFTER_PIXELS = 2_000_000  # a query decoded this large gives its freed memory back to the system
 
 log = logging.getLogger(__name__)
@@ -321,16 +322,19 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.load_default()
 
 
-def draw_marker(image: Image.Image, match: bool, size: int = THUMB_SIZE) -> Image.Image:
+def draw_marker(image: Image.Image, match: bool | None, size: int = THUMB_SIZE) -> Image.Image:
     """A square thumbnail with a coloured border and a corner badge: green tick = target class, red cross = not.
 
-    The whole image is kept (resized, not cropped), as the app shows whole scenes.
+    ``match=None`` (nothing to judge against) draws a thin grey border and no badge. The whole
+    image is kept (resized, not cropped), as the app shows whole scenes.
     """
-    color = MATCH_COLOR if match else MISS_COLOR
-    border = max(3, size // 32)
+    color = NEUTRAL_COLOR if match is None else MATCH_COLOR if match else MISS_COLOR
+    border = max(3, size // 32) if match is not None else 2
     thumb = image.convert("RGB").resize((size - 2 * border, size - 2 * border), Image.Resampling.BILINEAR)
     out = Image.new("RGB", (size, size), color)
     out.paste(thumb, (border, border))
+    if match is None:
+        return out
     draw = ImageDraw.Draw(out)
     r = max(8, size // 11)  # badge radius
     cx, cy = size - border - r - 3, border + r + 3
@@ -350,6 +354,23 @@ def caption(hit: Hit) -> str:
     """A result's caption: rank, class (the predicted one, marked so, when unlabelled) and cosine score."""
     name = hit.label or (f"{hit.predicted} (predicted)" if hit.predicted else "unlabelled")
     return f"#{hit.rank} {name} · {hit.score:.3f}"
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """True when two paths name the same file or files with the same bytes (an uploaded copy of a gallery file)."""
+    try:
+        if Path(a).resolve() == Path(b).resolve():
+            return True
+        if Path(a).stat().st_size != Path(b).stat().st_size:
+            return False
+        return _digest(a) == _digest(b)
+    except OSError:
+        return False
+
+
+def _digest(path: str | Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha1").hexdigest()
 
 
 # ---------------------------------------------------------------------------- indexes
@@ -428,6 +449,7 @@ class Retriever:
             self.thumb_dir.mkdir(parents=True, exist_ok=True)
         self.exact = exact
         self._cache: OrderedDict[tuple, EncodedQuery] = OrderedDict()
+        self._counts: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
         # ids are relative to the folder each index was built from (its real path: indexes store real paths)
         self._roots = {m: Path(index.info["images"]).resolve() if index.info.get("images") else None
@@ -515,6 +537,13 @@ class Retriever:
                     self._cache.popitem(last=False)
         return query
 
+    def class_counts(self, modality: str) -> dict[str, int]:
+        """How many images of each of the model's classes a gallery holds (zeros when there is no gallery)."""
+        if modality not in self._counts:
+            counts = Counter(self.indexes[modality].labels if modality in self.indexes else [])
+            self._counts[modality] = {c: counts[c] for c in self.class_names}
+        return self._counts[modality]
+
     def _encode_large_photo(self, path: str | Path) -> EncodedQuery | None:
         """A photo covering several gallery scenes, searched by its chip most like the photo gallery; else None.
 
@@ -534,7 +563,7 @@ class Retriever:
                        note=chosen.describe())
 
     def search(self, source: Any, query_modality: str, gallery: str, k: int = DEFAULT_K,
-               target_class: str | None = None) -> SearchResult:
+               target_class: str | None = None, leave_out_query: bool = False) -> SearchResult:
         """Search a gallery with one query and compute the class-wise numbers.
 
         Args:
@@ -543,6 +572,8 @@ class Retriever:
             gallery: ``"photo"`` or ``"sketch"``: which gallery to search.
             k: results to return (1..MAX_K; larger values are clipped to the gallery size).
             target_class: the class results are judged against; None or unknown = the top prediction.
+            leave_out_query: drop gallery files with the same bytes as the query file (a gallery photo
+                searched for similar scenes is not its own first result).
 
         Raises:
             ImageLoadError: the query file is not a readable image.
@@ -559,7 +590,7 @@ class Retriever:
         index = self.indexes[gallery]
         wanted = max(k, CLASS_TOP)
         chips = has_chips(index)  # overlapping chips of one place are merged into its best one
-        candidates = (wanted + len(self._missing)) * (CANDIDATES_PER_RESULT if chips else 1)
+        candidates = (wanted + len(self._missing) + int(leave_out_query)) * (CANDIDATES_PER_RESULT if chips else 1)
         ids, scores = index.query(query.embedding, k=min(candidates, len(index)), exact=self.exact)
         order = np.lexsort((ids, -scores))  # Annoy is approximate: show best first regardless
         ids, scores = ids[order], scores[order]
@@ -567,6 +598,8 @@ class Retriever:
         if chips:
             kept = set(non_max_suppression(ids, index.items["source"], index.items["window"], DEFAULT_NMS_IOU))
             pairs = [(i, s) for i, s in pairs if i in kept]
+        if leave_out_query and isinstance(source, (str, Path)):
+            pairs = [(i, s) for i, s in pairs if not same_file(source, index.paths[i])]
         found = [(i, s) for i, s in pairs if self._present(index.paths[i], gallery)][:wanted]
         hits = [self._hit(gallery, rank, i, score) for rank, (i, score) in enumerate(found, 1)]
         predicted = top_predictions(query.probabilities, self.class_names)
@@ -650,13 +683,16 @@ class Retriever:
             tmp.replace(out)
         return out
 
-    def thumbnails(self, result: SearchResult, attention: bool = False) -> list[tuple[str, str]]:
+    def thumbnails(self, result: SearchResult, attention: bool = False, judged: bool = True) -> list[tuple[str, str]]:
         """(thumbnail file, caption) of each result, bordered green / red for the target class.
 
+        With ``judged=False`` (the user has not named the class they meant) every border is neutral.
         Thumbnails are rendered once per (file, marker, attention) and cached in ``thumb_dir``.
         """
-        wanted = [(h, self._thumb_path(f"{h.path}|{h.id}", h.judged_class == result.target_class, attention))
-                  for h in result.hits]
+        def marker(hit: Hit) -> bool | None:
+            return hit.judged_class == result.target_class if judged else None
+
+        wanted = [(h, self._thumb_path(f"{h.path}|{h.id}", marker(h), attention)) for h in result.hits]
         # a file gone since the search gets a grey tile (not cached); the next search skips it
         wanted = [(h, p if p.exists() or self._present(h.path, result.gallery) else self._placeholder())
                   for h, p in wanted]
@@ -668,7 +704,7 @@ class Retriever:
                 image = images[i]
                 if heats is not None:
                     image = heatmap_overlay(image, heats[i])
-                thumb = draw_marker(image, hit.judged_class == result.target_class)
+                thumb = draw_marker(image, marker(hit))
                 tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
                 thumb.save(tmp, format="JPEG", quality=88)
                 tmp.replace(path)
@@ -717,7 +753,7 @@ class Retriever:
             tmp.replace(path)
         return path
 
-    def _thumb_path(self, path: str, match: bool, attention: bool) -> Path:
+    def _thumb_path(self, path: str, match: bool | None, attention: bool) -> Path:
         key = hashlib.sha1(f"{_THUMB_VERSION}|{path}|{match}|{attention}|{THUMB_SIZE}".encode()).hexdigest()[:20]
         return self.thumb_dir / f"{key}.jpg"
 

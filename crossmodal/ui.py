@@ -18,24 +18,43 @@ import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
+from .canvas import canvas_image, image_data_url
 from .data import ImageLoadError, ImageTooLargeError
 from .retrieval import DEFAULT_K, MAX_K, BlankSketchError, Retriever, SearchResult
 from .service import check_flag, check_k, check_target
 
-AUTO = "auto"  # the target-class dropdown value meaning "the predicted class"
+AUTO = "auto"  # the target-class dropdown value meaning "not chosen": results are not judged
+TARGET_LABEL = "Intended class"  # the label of the dropdown where the user names the class they meant
+NOT_CHOSEN = "— not chosen: nothing judged —"
+CHART_KINDS = ("your class", "model's guess", "other classes")  # bar colours of the class-share chart
+CHART_COLORS = {"your class": "#22a046", "model's guess": "#3b82f6", "other classes": "#9aa4b1"}
 PANEL = ("predicted", "summary", "gallery", "chart", "query", "json")  # what a search handler returns, in order
-DRAW_HINT = "✏️ Draw a scene as seen from above: results appear as you draw."
-BLANK_HINT = "✏️ The canvas is blank: draw something and results appear as you draw."
-DEMO_BANNER = """**You are looking at the synthetic demo world**: generated scenes and sketches searched with the
-small model `checkpoints/demo.pt`, so that the app works on a fresh machine without any dataset. To search real
-aerial imagery, run `python -m crossmodal download ucmerced` (UC Merced photos into
-`~/.cache/crossmodal/data/ucmerced`; put Earth on Canvas sketches in `~/.cache/crossmodal/data/eoc-sketches`)
-and restart, or start with `python app.py --photos DIR --sketches DIR` (model `checkpoints/ucm14.pt`)."""
-LEGEND = ("Thumbnails: a **green** border and tick mark results of the target class, a **red** border "
-          "and cross the others; P@k is the share of green among the first k. The bar chart is the "
-          "class-wise precision of the top 50 results for this query (the paper's per-class P@50). Results "
-          "without a label (an unlabelled folder, chips of a scene) are captioned with the model's predicted "
-          "class, marked *(predicted)*, and judged by it.")
+DRAW_HINT = "Draw a scene as seen from above: results appear as you draw."
+BLANK_HINT = "The canvas is blank: draw something and results appear as you draw."
+PHOTO_HINT = ("Upload an aerial photo, or click one of the gallery's photos: matching sketches and similar "
+              "scenes appear here.")
+DEMO_BANNER = """**You are looking at the synthetic demo world**: scenes and sketches generated on this machine and
+searched with the small demo model, so that the app works without any dataset. How well it does here says how
+well the model tells the generated scene classes apart, not how it does on real imagery. To search real aerial
+photos, download the UC Merced dataset (the README's section on your own imagery says how; one command) and
+restart the app: it then serves those photos, and the Earth on Canvas sketches if you add them, with the model
+trained on them."""
+CITATIONS = """### Citations
+
+- The method: Ushasi Chaudhuri, Biplab Banerjee, Avik Bhattacharya, Mihai Datcu, "Attention-driven cross-modal
+  remote sensing image retrieval", IEEE International Geoscience and Remote Sensing Symposium (IGARSS), 2021
+  ([search the paper](https://scholar.google.com/scholar?q=%22Attention-driven+cross-modal+remote+sensing+image+retrieval%22)).
+- UC Merced Land Use photos: Yi Yang and Shawn Newsam, "Bag-of-visual-words and spatial extensions for land-use
+  classification", ACM SIGSPATIAL GIS 2010, [doi:10.1145/1869790.1869829](https://doi.org/10.1145/1869790.1869829).
+- Earth on Canvas sketches: Ushasi Chaudhuri, Biplab Banerjee, Avik Bhattacharya, Mihai Datcu, "A zero-shot
+  sketch-based inter-modal object retrieval scheme for remote sensing images",
+  [arXiv:2008.05225](https://arxiv.org/abs/2008.05225), 2020."""
+LEGEND = ("Once you choose the class you meant, a **green** border and ✓ mark results of that class and a "
+          "**red** border and ✗ the others; P@k is the share of green among the first k. Until then borders "
+          "are grey: nothing is judged against the model's own guess. The chart shows each class's share of "
+          "the top 50 results (the paper's class-wise P@50). Results without a label (an unlabelled folder, "
+          "chips of a scene) are captioned with the model's predicted class, marked *(predicted)*, and judged "
+          "by it.")
 
 
 class GalleryFolders(Protocol):
@@ -44,6 +63,7 @@ class GalleryFolders(Protocol):
     photos: Path | None
     sketches: Path | None
     scenes: tuple[Path, ...]
+    demo_world: bool  # the galleries are the generated demo world
 
 
 # ---------------------------------------------------------------------------- search panels
@@ -74,31 +94,46 @@ def empty_panel(message: str) -> tuple:
     return (None, message, [], chart_frame(None), None, {})
 
 
-def chart_frame(result: SearchResult | None) -> pd.DataFrame:
+def chart_frame(result: SearchResult | None, chosen: bool = True) -> pd.DataFrame:
     """The class-wise precision of the top 50 results as a DataFrame for ``gr.BarPlot``.
 
-    Empty (no chart) when none of those results has a label: shares of predicted classes alone
-    would only chart the model's own guesses.
+    The target class's bar is "your class" when the user chose it, else "model's guess". Empty (no
+    chart) when none of those results has a label: shares of predicted classes alone would only
+    chart the model's own guesses.
     """
     if result is None or (result.hits and result.unlabelled_top >= min(len(result.hits), 50)
                           and result.unlabelled_top > 0):
         return pd.DataFrame({"class": [], "precision": [], "kind": []})
+    highlight = CHART_KINDS[0] if chosen else CHART_KINDS[1]
     return pd.DataFrame({
         "class": list(result.class_precision),
         "precision": [round(v, 3) for v in result.class_precision.values()],
-        "kind": ["target class" if c == result.target_class else "other classes" for c in result.class_precision],
+        "kind": [highlight if c == result.target_class else CHART_KINDS[2] for c in result.class_precision],
     })
 
 
-def summary_markdown(result: SearchResult, gallery_size: int, chosen: bool) -> str:
-    """One line above the gallery: target class, P@k and how long the search took."""
-    shown = min(result.k, len(result.hits))
-    matches = round(result.precision_at_k * shown)
-    how = "your choice" if chosen else "predicted; pick another class on the left if you meant one"
+def summary_markdown(result: SearchResult, class_count: int, gallery_size: int, chosen: bool) -> str:
+    """The line beside the results: P@k for the chosen class (or the model's guess) and how long the search took.
+
+    Args:
+        result: the search.
+        class_count: how many items of the target class the searched gallery holds.
+        gallery_size: how many items the searched gallery holds.
+        chosen: whether the user named the class; if not, nothing is judged.
+    """
     noun = "photos" if result.gallery == "photo" else "sketches"
-    text = (f"**Target class: {result.target_class}** ({how}) · **P@{result.k} = {result.precision_at_k:.2f}"
-            f"{' vs. predicted classes' if result.vs_predicted else ''}** ({matches} of {shown} results) · "
-            f"{gallery_size:,} {noun} searched in {result.latency_ms:.0f} ms")
+    if chosen:
+        guess, probability = result.predicted[0]
+        judged = f"{precision_line(result, class_count, noun)} · the model's guess: {guess} ({probability:.0%})"
+    else:
+        judged = guess_line(result)
+    return f"{judged} · {gallery_size:,} {noun} in {result.latency_ms:.0f} ms" + unlabelled_notes(result)
+
+
+def unlabelled_notes(result: SearchResult) -> str:
+    """Paragraphs saying which results are judged by the model's predicted class, and how the query was read."""
+    shown = min(result.k, len(result.hits))
+    text = ""
     if result.unlabelled_at_k == shown and shown:
         text += ("\n\nNo result has a label (an unlabelled folder or a scene): each shows the model's predicted "
                  "class, and P@k counts those predictions, not ground truth; the class chart is hidden.")
@@ -110,8 +145,28 @@ def summary_markdown(result: SearchResult, gallery_size: int, chosen: bool) -> s
     return text
 
 
+def guess_line(result: SearchResult) -> str:
+    """The model's top class, and how to have the results judged."""
+    guess, probability = result.predicted[0]
+    return (f"**The model's guess: {guess}** ({probability:.0%}) · not judged: choose the *{TARGET_LABEL.lower()}* "
+            f"to mark matches and see P@{result.k}")
+
+
+def precision_line(result: SearchResult, class_count: int, noun: str) -> str:
+    """P@k of the target class, with the best achievable P@k when the gallery holds fewer than k of it."""
+    shown = len(result.hits)
+    ranks = [h.rank for h in result.hits if h.judged_class == result.target_class]
+    line = (f"**{result.target_class}: P@{result.k} = {result.precision_at_k:.2f}"
+            f"{' vs. predicted classes' if result.vs_predicted else ''}** ({len(ranks)} of {shown} results)")
+    if class_count < shown:
+        where = f", at rank{'s' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))}" if ranks else ""
+        line += (f" · {len(ranks)} of {class_count} {result.target_class} {noun} found{where}; "
+                 f"best possible P@{result.k} = {class_count / shown:.2f}")
+    return line
+
+
 def run_search(retriever: Retriever, source: Any, query_modality: str, gallery: str, k: float,
-               target: str | None) -> SearchResult:
+               target: str | None, leave_out_query: bool = False) -> SearchResult:
     """``retriever.search`` with every failure turned into a ``gr.Error`` the user can read.
 
     Raises:
@@ -122,7 +177,7 @@ def run_search(retriever: Retriever, source: Any, query_modality: str, gallery: 
         plural = "photos" if gallery == "photo" else "sketches"
         raise gr.Error(f"No {gallery} gallery is loaded: start the app with --{plural} DIR to search {plural}.")
     try:
-        return retriever.search(source, query_modality, gallery, int(k), target)
+        return retriever.search(source, query_modality, gallery, int(k), target, leave_out_query)
     except BlankSketchError:
         raise
     except ImageLoadError as err:
@@ -132,7 +187,8 @@ def run_search(retriever: Retriever, source: Any, query_modality: str, gallery: 
 
 
 def search_panel(retriever: Retriever, source: Any, query_modality: str, gallery: str, k: float = DEFAULT_K,
-                 target: str | None = AUTO, attention: bool = False, live: bool = False) -> tuple:
+                 target: str | None = AUTO, attention: bool = False, live: bool = False,
+                 leave_out_query: bool = False) -> tuple:
     """Run one search and return a result panel's values (see ``PANEL``).
 
     Args:
@@ -141,9 +197,11 @@ def search_panel(retriever: Retriever, source: Any, query_modality: str, gallery
         query_modality: ``"sketch"`` or ``"photo"``.
         gallery: ``"photo"`` or ``"sketch"``.
         k: number of results.
-        target: the class to judge results against; ``"auto"`` / None = the predicted class.
+        target: the class the user meant; ``"auto"`` / None = not chosen: nothing is marked as a match
+            (P@k and the JSON's ``target_class`` then refer to the model's guess, ``target_chosen`` is false).
         attention: draw attention heat maps over the query and the results.
         live: a search triggered while drawing: an empty query shows a hint instead of an error.
+        leave_out_query: leave the query file itself out of the results (similar scenes of a gallery photo).
 
     Returns:
         (top-3 classes for ``gr.Label``, summary markdown, gallery items, chart DataFrame,
@@ -164,19 +222,38 @@ def search_panel(retriever: Retriever, source: Any, query_modality: str, gallery
         raise gr.Error(str(err)) from None
     chosen = target is not None
     try:
-        result = run_search(retriever, source, query_modality, gallery, k, target)
+        result = run_search(retriever, source, query_modality, gallery, k, target, leave_out_query)
     except BlankSketchError:
         if live:
             return empty_panel(BLANK_HINT)
         raise gr.Error("The sketch is blank: draw something first.") from None
-    items = retriever.thumbnails(result, attention)
+    items = retriever.thumbnails(result, attention, judged=chosen)
     view = Retriever.query_view(result.query, attention)
     payload = result.to_json()
+    payload["target_chosen"] = chosen
     payload["search_ms"] = payload["latency_ms"]
     payload["latency_ms"] = round((time.perf_counter() - started) * 1000.0, 1)  # handler total, thumbnails included
     result.latency_ms = payload["latency_ms"]
-    summary = summary_markdown(result, retriever.gallery_size(gallery), chosen)
-    return dict(result.predicted), summary, items, chart_frame(result), view, payload
+    count = retriever.class_counts(gallery)[result.target_class]
+    summary = summary_markdown(result, count, retriever.gallery_size(gallery), chosen)
+    return dict(result.predicted), summary, items, chart_frame(result, chosen), view, payload
+
+
+def canvas_query(value: str | None) -> Image.Image | None:
+    """The sketch canvas's drawing as an image; None while the canvas is empty.
+
+    Raises:
+        gr.Error: the value did not come from the canvas (not a PNG data URL, or not a readable image).
+    """
+    try:
+        return canvas_image(value)
+    except ImageLoadError as err:
+        raise gr.Error(f"The drawing could not be read: {err}") from None
+
+
+def example_drawing(path: str | Path) -> str:
+    """An example sketch file as the canvas's value (a PNG data URL), to put it on the canvas."""
+    return image_data_url(path)
 
 
 def scene_map(retriever: Retriever, gallery: str, payload: dict[str, Any] | None) -> list[tuple[Any, str]]:
@@ -224,15 +301,20 @@ def model_card(retriever: Retriever, folders: GalleryFolders | None, report: dic
         folders: the gallery folders (the app's settings), or None to leave out the "This server" section.
         report: an evaluation report (see :func:`load_eval_report`), or None.
     """
-    lines = ["### Model card", "", *_checkpoint_lines(retriever), "", "### Retrieval quality", "",
+    generated = bool(folders is not None and getattr(folders, "demo_world", False))
+    lines = ["### Model card", "", *_checkpoint_lines(retriever, generated), "", "### Retrieval quality", "",
              *_quality_lines(retriever, report)]
     if folders is not None:
         lines += ["", "### This server", "", *_server_lines(retriever, folders)]
     return "\n".join(lines)
 
 
-def _checkpoint_lines(retriever: Retriever) -> list[str]:
-    """Model card bullets: the checkpoint, its classes, architecture, training data, time and validation."""
+def _checkpoint_lines(retriever: Retriever, generated: bool = False) -> list[str]:
+    """Model card bullets: the checkpoint, its classes, architecture, training data, time and validation.
+
+    Folders are named by their last part only (no paths of the machine the model was trained on);
+    ``generated`` says the model was trained on the generated demo world.
+    """
     model = retriever.model
     info = getattr(model, "info", {}) or {}
     meta = info.get("meta", {}) or {}
@@ -242,14 +324,19 @@ def _checkpoint_lines(retriever: Retriever) -> list[str]:
              f"- **Classes ({len(model.class_names)}):** {', '.join(model.class_names)}",
              f"- **Model:** {config.backbone} {tuple(config.widths)}, {config.image_size} px input, "
              f"{config.embed_dim}-d shared space, attention pooling {'on' if config.attention else 'off'}"]
-    if meta.get("photos_dir"):  # folder names only: the paths are those of the training machine
+    n_photos, n_sketches = len(meta.get("train_photos", [])), len(meta.get("train_sketches", []))
+    held_out = len(meta.get("heldout_sketches", []))
+    if generated and (n_photos or n_sketches):
+        lines.append(f"- **Trained on:** the generated demo world: {n_photos} generated scenes and {n_sketches} "
+                     f"generated sketches of them ({held_out} more held out); the world served here is generated "
+                     f"with another seed, so none of its scenes were trained on")
+    elif meta.get("photos_dir"):
         lines.append(f"- **Trained on:** photos `{Path(meta['photos_dir']).name}/`"
                      + (f", sketches `{Path(meta['sketches_dir']).name}/`" if meta.get("sketches_dir") else ""))
-    n_photos, n_sketches = len(meta.get("train_photos", [])), len(meta.get("train_sketches", []))
-    if n_photos or n_sketches:
+    if n_photos and not generated:
         lines.append(f"- **Split:** {n_photos} training photos (numbers 00-69 of each class; 70-79 validation, "
                      f"80-99 test gallery never trained on), {n_sketches} real sketches trained on, "
-                     f"{len(meta.get('heldout_sketches', []))} held out for evaluation")
+                     f"{held_out} held out for evaluation")
     if meta.get("training_seconds"):
         lines.append(f"- **Training time:** {meta['training_seconds'] / 60:.1f} min"
                      + (f" on {meta['machine']}" if meta.get("machine") else "")
@@ -299,7 +386,42 @@ def _server_lines(retriever: Retriever, folders: GalleryFolders) -> list[str]:
             f"- searched with Annoy ({retriever.indexes['photo'].n_trees} trees), top {MAX_K} at most"]
 
 
-def class_ap_frame(report: dict[str, Any] | None, direction: str) -> pd.DataFrame:
-    """Per-class AP of one direction of an evaluation report, for ``gr.BarPlot``."""
+def class_ap_frame(report: dict[str, Any] | None, direction: str, classes: list[str] | None = None
+                   ) -> pd.DataFrame:
+    """Per-class AP of one direction of an evaluation report, for ``gr.BarPlot``.
+
+    With ``classes``, every class gets a bar: one the report has no AP for (no test sketches) is
+    drawn at 0 and named "<class> (no test sketches)".
+    """
     per_class = (report or {}).get(direction, {}).get("per_class_AP", {})
-    return pd.DataFrame({"class": list(per_class), "AP": [round(float(v), 3) for v in per_class.values()]})
+    names = list(classes) if classes is not None else list(per_class)
+    return pd.DataFrame({
+        "class": [c if c in per_class else f"{c} (no test sketches)" for c in names],
+        "AP": [round(float(per_class[c]), 3) if c in per_class else 0.0 for c in names],
+    })
+
+
+def api_markdown(retriever: Retriever, server: Any | None = None) -> str:
+    """How to call the app from Python: the default ``gradio_client`` snippet and the endpoints."""
+    host, port = getattr(server, "host", "127.0.0.1"), getattr(server, "port", 7860)
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '', '::') else host}:{port}/"
+    endpoints = ["`/sketch_to_photo` (a sketch file → aerial photos)"]
+    if retriever.has_gallery("sketch"):
+        endpoints.append("`/photo_to_sketch` (an aerial photo → sketches)")
+    endpoints.append("`/photo_to_photo` (an aerial photo → similar scenes)")
+    return f"""### Use it from your code
+
+Each search is an HTTP endpoint: {", ".join(endpoints)}. With `pip install gradio_client`:
+
+```python
+from gradio_client import Client, handle_file
+
+client = Client("{url}")
+predicted, summary, gallery, chart, query, result = client.predict(
+    handle_file("my_sketch.png"), 12, api_name="/sketch_to_photo")
+for hit in result["results"]:
+    print(hit["rank"], hit["class"], hit["score"])
+```
+
+The arguments are the query file, k (1-{MAX_K}), optionally the class you meant (`"auto"`: not chosen) and
+whether to draw attention maps. "Use via API" at the bottom of the page lists every endpoint with its parameters."""

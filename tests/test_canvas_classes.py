@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 from test_browser import browser  # noqa: F401  (the Chromium fixture)
 
 from crossmodal.robustness.sketches import canvas_paths
@@ -43,13 +43,14 @@ def test_canvas_drawings_reach_the_app_as_drawn_and_get_a_class(browser, served,
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.set_default_timeout(60_000)
     side = bench.CANVAS_SIDE
-    where = bench.calibrate(page, served, received)
-    assert 0.3 < where.scale_x < 3 and abs(where.scale_y / where.scale_x - 1) < 0.05  # a square drawing
-    for label in ("tenniscourt",):  # the class the app mistook most often for another
+    for label in ("tenniscourt", "storagetanks"):
         paths = canvas_paths(label, 100, 0, side)
-        search, shown = bench.draw_and_search(page, served, where, paths, received)
+        search, shown = bench.draw_and_search(page, served, paths, received)
         assert search.composite.size == (side, side)
-        ink = np.asarray(search.composite.convert("L")) < 128
-        assert bench.coverage(search.composite, paths) > 0.95, f"{label}: strokes missing in what the app got"
+        gray = search.composite.convert("L")
+        ink = np.asarray(gray) < 128
+        widened = np.asarray(gray.filter(ImageFilter.MinFilter(7))) < 128
+        points = np.concatenate(paths).round().astype(int).clip(0, side - 1)
+        assert widened[points[:, 1], points[:, 0]].mean() > 0.95, f"{label}: strokes missing in what the app got"
         assert (ink & ~near(paths, side, 9)).sum() < 0.05 * ink.sum(), f"{label}: ink where nothing was drawn"
         assert shown == search.predicted[0][0] and shown in retriever.class_names
