@@ -2,15 +2,18 @@
 
 Builds a test scene from UC Merced *test* photos (numbers 80-99, never trained on) laid out on a
 known grid (a seeded shuffle, each photo resized to 256 px), written as a tiled GeoTIFF in UTM
-zone 10N at 0.3 m a pixel, and the same scene downsampled to 0.6 m (windowed, average
-resampling). Each scene is indexed by ``python -m crossmodal index --scene`` in a child process
-(its wall time and peak RSS are measured), then searched with the checkpoint's held-out Earth on
-Canvas sketches (those its meta does not list as trained on, as ``evaluate`` does). For every
-sketch, the share of its top-k footprints (overlapping chips merged) whose centre lies on a photo
-of the sketch's class is compared with P@k of the same sketches over the same photos as a plain
-gallery (the 0.6 m scene must stay within 0.1 of the 0.3 m one). Embedding throughput alone, and
-the time projected for a million chips, are printed too. Images go under ``--out`` (git-ignored
-``runs/``), never into the repository.
+zone 10N at the photos' own ground resolution (1 foot, 0.3048 m: "0.3 m" below), and the same scene
+downsampled to 0.6 m (windowed, average resampling). ``--gsd`` declares another pixel size for the
+fine scene (e.g. 0.3: the photos then cover 76.8 m and the 78 m chips drift across them).
+
+Each scene is indexed by ``python -m crossmodal index --scene`` in a child process (its wall time
+and peak RSS are measured), then searched with the checkpoint's held-out Earth on Canvas sketches
+(those its meta does not list as trained on, as ``evaluate`` does). For every sketch, the share of
+its top-k footprints (overlapping chips merged) whose centre lies on a photo of the sketch's class
+is compared with P@k of the same sketches over the same photos as a plain gallery (the 0.6 m scene
+must stay within 0.1 of the 0.3 m one). Embedding throughput alone, and the time projected for a
+million chips, are printed too. Images go under ``--out`` (git-ignored ``runs/``), never into the
+repository.
 
 Usage::
 
@@ -36,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from crossmodal.data import EOC_CLASSES, UCM_CLASSES, load_image, photo_split, scan_folder  # noqa: E402
 
-CELL = 256  # pixels of one photo in the 0.3 m scene
+CELL = 256  # pixels of one photo in the fine scene
 ORIGIN = (580_000.0, 4_140_000.0)  # upper-left corner in UTM 10N (EPSG:32610), metres
 CRS = "EPSG:32610"
 
@@ -118,21 +121,21 @@ def held_out_sketches(model, sketches_dir: Path) -> list:
     return [s for s in scan_folder(sketches_dir, tuple(model.class_names)) if relative_name(s) not in trained]
 
 
-def cell_class(cells: list[list[dict[str, str]]], x: float, y: float) -> str:
-    """Class of the photo under a point of the scene (CRS metres; cells are 256 px of 0.3 m)."""
-    size = CELL * 0.3
+def cell_class(cells: list[list[dict[str, str]]], x: float, y: float, gsd: float) -> str:
+    """Class of the photo under a point of the scene (CRS metres; cells are 256 px of ``gsd`` metres)."""
+    size = CELL * gsd
     col, row = int((x - ORIGIN[0]) // size), int((ORIGIN[1] - y) // size)
     return cells[row][col]["class"] if 0 <= row < len(cells) and 0 <= col < len(cells) else ""
 
 
-def footprint_shares(index, queries, vectors, cells, k: int, nms: float | None) -> dict[str, list[float]]:
+def footprint_shares(index, queries, vectors, cells, gsd: float, k: int, nms: float | None) -> dict[str, list[float]]:
     """Per class: for each query, the share of its top-k footprints whose centre lies on a photo of its class."""
     from crossmodal.gallery import search_gallery
 
     shares: dict[str, list[float]] = {}
     for sample, vector in zip(queries, vectors):
         results = search_gallery(index, vector, k=k, nms_iou=nms, exact=True)
-        hits = [cell_class(cells, (r["bounds"][0] + r["bounds"][2]) / 2, (r["bounds"][1] + r["bounds"][3]) / 2)
+        hits = [cell_class(cells, (r["bounds"][0] + r["bounds"][2]) / 2, (r["bounds"][1] + r["bounds"][3]) / 2, gsd)
                 for r in results]
         shares.setdefault(sample.label, []).append(sum(h == sample.label for h in hits) / len(hits))
     return shares
@@ -186,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--stride", type=int, default=128)
     parser.add_argument("--no-tta", action="store_true", help="embed chips once, not as the mean of 8 views")
+    parser.add_argument("--gsd", type=float, default=None,
+                        help="metres a pixel declared for the fine scene (default: the photos' own, 0.3048)")
     parser.add_argument("-k", type=int, default=10)
     parser.add_argument("--json", type=Path, help="write the numbers here too")
     args = parser.parse_args(argv)
@@ -193,20 +198,22 @@ def main(argv: list[str] | None = None) -> int:
     from crossmodal.checkpoint import load_checkpoint
     from crossmodal.footprints import DEFAULT_NMS_IOU
     from crossmodal.index import EmbeddingIndex
+    from crossmodal.scenes import TRAINING_GSD
 
     load_before = os.getloadavg()
     args.out.mkdir(parents=True, exist_ok=True)
     classes = EOC_CLASSES if args.classes == "eoc" else UCM_CLASSES
     cells = layout(args.photos, classes, args.grid, args.seed)
+    gsd = args.gsd or TRAINING_GSD
     fine, coarse = args.out / "scene-0.3m.tif", args.out / "scene-0.6m.tif"
     layout_file = args.out / "layout.json"
     if not (fine.is_file() and coarse.is_file() and layout_file.is_file()
-            and json.loads(layout_file.read_text()) == cells):  # else the scenes of this layout are there
+            and json.loads(layout_file.read_text()) == {"gsd": gsd, "cells": cells}):  # else they are there
         layout_file.unlink(missing_ok=True)
         started = time.perf_counter()
-        write_scene(fine, cells, 0.3)
+        write_scene(fine, cells, gsd)
         downsample(fine, coarse, 2)
-        layout_file.write_text(json.dumps(cells))
+        layout_file.write_text(json.dumps({"gsd": gsd, "cells": cells}))
         print(f"wrote {fine.name} ({args.grid * CELL} px a side) and {coarse.name} in "
               f"{time.perf_counter() - started:.0f} s")
 
@@ -216,12 +223,12 @@ def main(argv: list[str] | None = None) -> int:
     vectors = model.embed([s.path for s in queries], "sketch")
     baseline = gallery_precision(model, cells, queries, vectors, args.k, tta)
     rows = {}
-    for name, scene in (("0.3 m", fine), ("0.6 m", coarse)):
+    for name, scene, scene_gsd in (("0.3 m", fine, gsd), ("0.6 m", coarse, 2 * gsd)):
         out = args.out / f"index-{name.split()[0]}"
         timing = index_scene(args.checkpoint, scene, out, args.stride, tta)
         index = EmbeddingIndex.load(out)
-        shares = footprint_shares(index, queries, vectors, cells, args.k, DEFAULT_NMS_IOU)
-        raw = footprint_shares(index, queries, vectors, cells, args.k, None)
+        shares = footprint_shares(index, queries, vectors, cells, scene_gsd, args.k, DEFAULT_NMS_IOU)
+        raw = footprint_shares(index, queries, vectors, cells, scene_gsd, args.k, None)
         rows[name] = {**timing, "chips": len(index), "chips_per_s": len(index) / timing["seconds"],
                       "share": mean_of(shares), "share_without_nms": mean_of(raw),
                       "per_class": {c: float(np.mean(v)) for c, v in sorted(shares.items())}}
@@ -249,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({
             "queries": len(queries), "k": args.k, "tta": tta, "stride": args.stride, "grid": args.grid,
-            "classes": args.classes, "gallery_precision": mean_of(baseline), "scenes": rows,
+            "classes": args.classes, "gsd": gsd, "gallery_precision": mean_of(baseline), "scenes": rows,
             "embedding_chips_per_s": throughput, "load_before": load_before, "load_after": load_after,
             "cpu_count": os.cpu_count()}, indent=2))
     return 0

@@ -50,8 +50,10 @@ def test_scene_results_are_unlabelled_with_footprints_and_an_overview(scene_retr
 
     windows = [r["window"] for r in payload["results"]]
     assert all(window_iou(a, b) <= 0.1 for i, a in enumerate(windows) for b in windows[i + 1:])  # merged
-    summary = ui.summary_markdown(result, 35, chosen=False)
-    assert "vs. predicted classes" in summary and "No result has a label" in summary
+    judged = ui.summary_markdown(result, 35, 35, chosen=True)
+    assert "vs. predicted classes" in judged and "No result has a label" in judged
+    unjudged = ui.summary_markdown(result, 35, 35, chosen=False)
+    assert "P@5 =" not in unjudged and "No result has a label" in unjudged
     assert ui.chart_frame(result).empty  # no chart of the model's own guesses
     thumbs = scene_retriever.thumbnails(result)
     assert len(thumbs) == 5 and "(predicted)" in thumbs[0][1]
