@@ -580,7 +580,7 @@ def build_demo(retriever: Retriever | RetrieverSwap, settings: Settings | None =
         if shows_scenes:
             _wire_scene_map(retriever, sk["json"], sk_map)
             _wire_scene_map(retriever, pp["json"], pp_map)
-        demo.load(headline, None, header, api_visibility="private", queue=False)  # counts of a rebuilt index
+        demo.load(headline, None, header, api_visibility="private")  # queued: unqueued calls are refused
     return demo
 
 

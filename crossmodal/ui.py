@@ -26,8 +26,10 @@ from .service import check_flag, check_k, check_target
 AUTO = "auto"  # the target-class dropdown value meaning "not chosen": results are not judged
 TARGET_LABEL = "Intended class"  # the label of the dropdown where the user names the class they meant
 NOT_CHOSEN = "— not chosen: nothing judged —"
-CHART_KINDS = ("your class", "model's guess", "other classes")  # bar colours of the class-share chart
-CHART_COLORS = {"your class": "#22a046", "model's guess": "#3b82f6", "other classes": "#9aa4b1"}
+# Bar colours of the class-share chart. Always the same two kinds: Gradio's BarPlot keeps the colour
+# domain of the first value it draws, so a kind that appears only later would draw no bar.
+CHART_KINDS = ("class searched for", "other classes")
+CHART_COLORS = {"class searched for": "#3b82f6", "other classes": "#9aa4b1"}
 PANEL = ("predicted", "summary", "gallery", "chart", "query", "json")  # what a search handler returns, in order
 DRAW_HINT = "Draw a scene as seen from above: results appear as you draw."
 BLANK_HINT = "The canvas is blank: draw something and results appear as you draw."
@@ -94,21 +96,20 @@ def empty_panel(message: str) -> tuple:
     return (None, message, [], chart_frame(None), None, {})
 
 
-def chart_frame(result: SearchResult | None, chosen: bool = True) -> pd.DataFrame:
+def chart_frame(result: SearchResult | None) -> pd.DataFrame:
     """The class-wise precision of the top 50 results as a DataFrame for ``gr.BarPlot``.
 
-    The target class's bar is "your class" when the user chose it, else "model's guess". Empty (no
-    chart) when none of those results has a label: shares of predicted classes alone would only
-    chart the model's own guesses.
+    The target class (the user's choice, else the model's guess; the summary says which) is the
+    "class searched for". Empty (no chart) when none of those results has a label: shares of
+    predicted classes alone would only chart the model's own guesses.
     """
     if result is None or (result.hits and result.unlabelled_top >= min(len(result.hits), 50)
                           and result.unlabelled_top > 0):
         return pd.DataFrame({"class": [], "precision": [], "kind": []})
-    highlight = CHART_KINDS[0] if chosen else CHART_KINDS[1]
     return pd.DataFrame({
         "class": list(result.class_precision),
         "precision": [round(v, 3) for v in result.class_precision.values()],
-        "kind": [highlight if c == result.target_class else CHART_KINDS[2] for c in result.class_precision],
+        "kind": [CHART_KINDS[0] if c == result.target_class else CHART_KINDS[1] for c in result.class_precision],
     })
 
 
@@ -236,7 +237,7 @@ def search_panel(retriever: Retriever, source: Any, query_modality: str, gallery
     result.latency_ms = payload["latency_ms"]
     count = retriever.class_counts(gallery)[result.target_class]
     summary = summary_markdown(result, count, retriever.gallery_size(gallery), chosen)
-    return dict(result.predicted), summary, items, chart_frame(result, chosen), view, payload
+    return dict(result.predicted), summary, items, chart_frame(result), view, payload
 
 
 def canvas_query(value: str | None) -> Image.Image | None:

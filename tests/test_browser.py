@@ -38,9 +38,12 @@ def browser():
             chromium.close()
 
 
-def open_app(browser, url: str, screen: dict):
+def open_app(browser, url: str, screen: dict, refused: list | None = None):
+    """The app in a new page; requests the server refuses (status >= 400) are appended to ``refused``."""
     page = browser.new_context(**screen).new_page()
     page.set_default_timeout(120_000)
+    if refused is not None:
+        page.on("response", lambda response: refused.append(response.url) if response.status >= 400 else None)
     page.goto(url, wait_until="load")
     canvas = page.locator("#sketch-canvas canvas").first
     canvas.wait_for(state="visible")
@@ -76,7 +79,8 @@ def pen_is_selected(page) -> bool:
 
 
 def test_draw_clear_and_draw_again_searches_again(browser, served, tmp_path):
-    page, canvas = open_app(browser, served, DESKTOP)
+    refused = []
+    page, canvas = open_app(browser, served, DESKTOP, refused)
     assert "Draw a scene" in page.locator("#sketch-results-summary").inner_text()  # the hint, before any search
     searches = []
     page.on("request", lambda request: searches.append(request) if "/queue/join" in request.url else None)
@@ -103,6 +107,7 @@ def test_draw_clear_and_draw_again_searches_again(browser, served, tmp_path):
     assert new_results(page, third, 12) != third and pen_is_selected(page)
     page.screenshot(path=str(tmp_path / "desktop.png"), full_page=True)
     assert_inside_viewport(page, 1400)
+    assert refused == []  # none of the page's own calls is refused by the server (no error toast)
 
 
 def test_typing_k_and_enter_changes_the_number_of_results(browser, served):

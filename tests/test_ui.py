@@ -63,13 +63,15 @@ def test_no_intended_class_marks_nothing_as_a_success(retriever, tiny_data):
     assert not any(close(corner(path), MATCH_COLOR) or close(corner(path), MISS_COLOR) for path, _ in items)
     assert "P@8 =" not in summary and "not judged" in summary
     assert f"model's guess: {payload['target_class']}" in summary
-    assert "your class" not in set(chart["kind"]) and payload["target_chosen"] is False
+    assert payload["target_chosen"] is False
+    assert list(chart.loc[chart["kind"] == ui.CHART_KINDS[0], "class"]) == [payload["target_class"]]
 
     _, chosen, judged, chart, _, payload = ui.search_panel(retriever, sketch, "sketch", "photo", 8, "runway")
     assert "runway: P@8 =" in chosen and payload["target_chosen"] is True
     labels = [r["class"] for r in payload["results"]]
     assert [close(corner(p), MATCH_COLOR) for p, _ in judged] == [label == "runway" for label in labels]
-    assert list(chart.loc[chart["kind"] == "your class", "class"]) == ["runway"]
+    assert list(chart.loc[chart["kind"] == ui.CHART_KINDS[0], "class"]) == ["runway"]
+    assert set(chart["kind"]) == set(ui.CHART_KINDS)  # the same colour domain whatever is chosen
 
 
 def test_best_achievable_precision_for_a_class_with_one_gallery_item(tiny_checkpoint, tiny_data, tmp_path):
