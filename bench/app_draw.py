@@ -128,7 +128,7 @@ def measure(browser, url: str, name: str, n: int, warmup: int) -> tuple[list[flo
 
 
 def screenshot(browser, url: str, path: Path, example: str = "runway") -> None:
-    """Save the desktop window after searching an example sketch with its class chosen as the intended class."""
+    """Save the whole desktop page after searching an example sketch with its class chosen as the intended class."""
     context = browser.new_context(**VIEWPORTS["desktop"])
     page = context.new_page()
     page.set_default_timeout(120_000)
@@ -143,7 +143,7 @@ def screenshot(browser, url: str, path: Path, example: str = "runway") -> None:
     target.press("Enter")
     page.wait_for_function(f"document.querySelector('#sketch-results-summary').innerText.includes('{example}: P@')")
     page.wait_for_timeout(2000)  # thumbnails and chart drawn
-    page.screenshot(path=str(path))
+    page.screenshot(path=str(path), full_page=True)
     context.close()
     print(f"screenshot: {path}")
 
