@@ -122,7 +122,7 @@ def held_out_sketches(model, sketches_dir: Path) -> list:
 
 
 def cell_class(cells: list[list[dict[str, str]]], x: float, y: float, gsd: float) -> str:
-    """Class of the photo under a point of the scene (CRS metres; cells are 256 px of ``gsd`` metres)."""
+    """Class of the photo under a point of the scene (CRS metres; a cell is 256 px of the fine scene's ``gsd``)."""
     size = CELL * gsd
     col, row = int((x - ORIGIN[0]) // size), int((ORIGIN[1] - y) // size)
     return cells[row][col]["class"] if 0 <= row < len(cells) and 0 <= col < len(cells) else ""
@@ -223,12 +223,12 @@ def main(argv: list[str] | None = None) -> int:
     vectors = model.embed([s.path for s in queries], "sketch")
     baseline = gallery_precision(model, cells, queries, vectors, args.k, tta)
     rows = {}
-    for name, scene, scene_gsd in (("0.3 m", fine, gsd), ("0.6 m", coarse, 2 * gsd)):
+    for name, scene in (("0.3 m", fine), ("0.6 m", coarse)):
         out = args.out / f"index-{name.split()[0]}"
         timing = index_scene(args.checkpoint, scene, out, args.stride, tta)
         index = EmbeddingIndex.load(out)
-        shares = footprint_shares(index, queries, vectors, cells, scene_gsd, args.k, DEFAULT_NMS_IOU)
-        raw = footprint_shares(index, queries, vectors, cells, scene_gsd, args.k, None)
+        shares = footprint_shares(index, queries, vectors, cells, gsd, args.k, DEFAULT_NMS_IOU)
+        raw = footprint_shares(index, queries, vectors, cells, gsd, args.k, None)
         rows[name] = {**timing, "chips": len(index), "chips_per_s": len(index) / timing["seconds"],
                       "share": mean_of(shares), "share_without_nms": mean_of(raw),
                       "per_class": {c: float(np.mean(v)) for c, v in sorted(shares.items())}}
