@@ -12,14 +12,12 @@
   one is ready, so the old index is served while a new one is built;
 - :func:`private_temp_folder`: a folder for the server's temporary files, removed on any exit,
   SIGTERM included;
-- :func:`bound_drawing_size`: the drawing canvas refuses oversized images before Gradio decodes them;
 - ``check_*``: argument checks whose messages never echo a huge value back.
 """
 
 from __future__ import annotations
 
 import atexit
-import io
 import logging
 import math
 import mimetypes
@@ -35,10 +33,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import gradio as gr
-from PIL import Image
-
-from .data import MAX_PIXELS
 from .files import process_alive
 from .retrieval import MAX_K
 
@@ -99,42 +93,6 @@ def check_flag(value: Any, name: str) -> bool:
     if value is None or isinstance(value, bool):
         return bool(value)
     raise ValueError(f"{name} must be true or false, not {shorten(value)}")
-
-
-def _drawing_pixels(file: Any) -> tuple[int, int] | None:
-    """The size a drawing's image declares (a file or bytes), read from its header only; None if there is none."""
-    source = io.BytesIO(file) if isinstance(file, (bytes, bytearray, memoryview)) else getattr(file, "path", None)
-    if not source:
-        return None
-    try:
-        with Image.open(source) as image:
-            return image.size
-    except (OSError, ValueError, Image.DecompressionBombError):
-        return None  # Gradio's own decoding reports what is wrong with it
-
-
-def bound_drawing_size(canvas: Any, max_pixels: int = MAX_PIXELS) -> Any:
-    """Make a ``gr.Sketchpad`` / ``gr.ImageEditor`` refuse images over ``max_pixels`` before Gradio decodes them.
-
-    The page's canvas sends a few hundred pixels a side; a client talking to the queue directly
-    could send a file that decodes to hundreds of megapixels, which Gradio would decode in full
-    before any handler runs. (The instance's decoding step is wrapped: a subclass of a Gradio
-    component would make Gradio write a type stub beside this module.)
-
-    Returns:
-        ``canvas``.
-    """
-    decode = canvas.convert_and_format_image
-
-    def checked(file: Any, flatten_on_white: bool = False) -> Any:
-        size = _drawing_pixels(file)
-        if size is not None and size[0] * size[1] > max_pixels:
-            raise gr.Error(f"This drawing is {size[0]:,} x {size[1]:,} pixels, more than the "
-                           f"{max_pixels / 1e6:.1f}-megapixel limit.")
-        return decode(file, flatten_on_white)
-
-    canvas.convert_and_format_image = checked
-    return canvas
 
 
 # ---------------------------------------------------------------------------- serving gallery files

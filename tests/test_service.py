@@ -427,21 +427,6 @@ def test_sigterm_removes_the_servers_temporary_files(tiny_checkpoint, tiny_data,
     assert [p for p in temp.rglob("*") if not p.is_dir()] == []
 
 
-def test_the_canvas_refuses_an_oversized_drawing_before_decoding_it(tmp_path):
-    import gradio as gr
-    from gradio.data_classes import FileData
-
-    from crossmodal.service import bound_drawing_size
-
-    canvas = bound_drawing_size(gr.Sketchpad(type="pil", image_mode="RGB"))
-    side = int(MAX_PIXELS ** 0.5) + 1
-    with pytest.raises(gr.Error, match="megapixel limit"):  # a header alone: decoding it would fail otherwise
-        canvas.convert_and_format_image(FileData(path=str(png_header_only(tmp_path / "huge.png", side, side))))
-    small = tmp_path / "drawing.png"
-    Image.new("RGB", (64, 64), "white").save(small)
-    assert canvas.convert_and_format_image(FileData(path=str(small))).size == (64, 64)
-
-
 @pytest.mark.parametrize("option, message", [
     (["--index-dir", "FILE"], "cannot write the index"),
     (["--max-upload-mb", "0"], "--max-upload-mb must be positive"),

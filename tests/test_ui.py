@@ -122,6 +122,17 @@ def test_canvas_value_decodes_and_bad_values_are_refused():
         ui.canvas_query("/etc/passwd")
 
 
+def test_the_canvas_refuses_an_oversized_drawing_from_its_header(tmp_path):
+    from test_service import png_header_only
+
+    from crossmodal.data import MAX_PIXELS, ImageTooLargeError
+
+    side = int(MAX_PIXELS ** 0.5) + 1
+    header = png_header_only(tmp_path / "huge.png", side, side).read_bytes()  # decoding it would fail otherwise
+    with pytest.raises(ImageTooLargeError, match="megapixel limit"):
+        canvas_image(PNG_PREFIX + base64.b64encode(header).decode())
+
+
 def test_a_drawing_from_the_canvas_is_searched(retriever):
     url = drawing_url([(60, 10, 60, 240), (180, 10, 180, 240)])
     payload = ui.search_panel(retriever, ui.canvas_query(url), "sketch", "photo", 6, live=True)[-1]
