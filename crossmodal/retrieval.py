@@ -55,6 +55,7 @@ MAX_K = 50  # largest k the app offers
 CLASS_TOP = 50  # class-wise precision is computed over this many top results (the paper's top-50 chart)
 TOP_PREDICTIONS = 3  # predicted classes shown for a query
 THUMB_SIZE = 192  # side of a result thumbnail, pixels
+CHIP_VIEW_SIDE = 256  # side of a scene chip's picture (thumbnails are made from it; clients fetch it)
 DISPLAY_SIDE = 512  # queries are kept at most this large for display (recent queries are cached)
 MATCH_COLOR = (34, 160, 70)  # border of a result whose class is the target class
 MISS_COLOR = (214, 45, 45)  # border of a result of another class
@@ -354,6 +355,19 @@ def caption(hit: Hit) -> str:
     """A result's caption: rank, class (the predicted one, marked so, when unlabelled) and cosine score."""
     name = hit.label or (f"{hit.predicted} (predicted)" if hit.predicted else "unlabelled")
     return f"#{hit.rank} {name} · {hit.score:.3f}"
+
+
+def _save_atomically(image: Image.Image, path: Path, **save_options: Any) -> None:
+    """Write an image beside ``path`` and rename it there: a concurrent reader never sees half a file."""
+    tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
+    image.save(tmp, **save_options)
+    tmp.replace(path)
+
+
+def _chip_image(path: str | Path, window: Sequence[float]) -> Image.Image:
+    """The picture of a scene chip: its window of the scene at CHIP_VIEW_SIDE pixels."""
+    with Scene.pixels(path) as scene:
+        return scene.window_image(window, CHIP_VIEW_SIDE)
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:
@@ -676,11 +690,7 @@ class Retriever:
         key = hashlib.sha1(f"chip|{path}|{window}".encode()).hexdigest()[:20]
         out = self.thumb_dir / f"chip-{key}.png"
         if not out.exists():
-            with Scene.pixels(path) as scene:
-                image = scene.window_image(window, 256)
-            tmp = out.with_name(f".{out.name}.{threading.get_ident()}.tmp")
-            image.save(tmp, format="PNG")
-            tmp.replace(out)
+            _save_atomically(_chip_image(path, window), out, format="PNG")
         return out
 
     def thumbnails(self, result: SearchResult, attention: bool = False, judged: bool = True) -> list[tuple[str, str]]:
@@ -704,18 +714,14 @@ class Retriever:
                 image = images[i]
                 if heats is not None:
                     image = heatmap_overlay(image, heats[i])
-                thumb = draw_marker(image, marker(hit))
-                tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
-                thumb.save(tmp, format="JPEG", quality=88)
-                tmp.replace(path)
+                _save_atomically(draw_marker(image, marker(hit)), path, format="JPEG", quality=88)
         return [(str(p), caption(h)) for h, p in wanted]
 
     @staticmethod
     def _hit_image(hit: Hit) -> Image.Image:
         """The picture of a hit: its file, or for a chip the window of its scene."""
         if "window" in hit.extra:
-            with Scene.pixels(hit.path) as scene:
-                return scene.window_image(hit.extra["window"], 256)
+            return _chip_image(hit.path, hit.extra["window"])
         return load_image(hit.path, max_side=1024)
 
     def scene_overviews(self, gallery: str, results: Sequence[dict[str, Any]]) -> list[tuple[Image.Image, str]]:
@@ -748,9 +754,7 @@ class Retriever:
         """A grey tile shown in place of a gallery file that can no longer be read."""
         path = self.thumb_dir / f"missing-{THUMB_SIZE}.jpg"
         if not path.exists():
-            tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
-            Image.new("RGB", (THUMB_SIZE, THUMB_SIZE), (200, 200, 200)).save(tmp, format="JPEG")
-            tmp.replace(path)
+            _save_atomically(Image.new("RGB", (THUMB_SIZE, THUMB_SIZE), (200, 200, 200)), path, format="JPEG")
         return path
 
     def _thumb_path(self, path: str, match: bool | None, attention: bool) -> Path:
