@@ -517,16 +517,24 @@ def has_chips(index: EmbeddingIndex) -> bool:
     return window is not None and bool(np.isfinite(window).all(1).any())
 
 
+def chip_window(index: EmbeddingIndex, i: int) -> tuple[float, ...] | None:
+    """Where item ``i`` lies in its scene (col_off, row_off, width, height in scene pixels); None for a whole image."""
+    windows = index.items.get("window")
+    if windows is None or np.isnan(windows[i]).any():
+        return None
+    return tuple(float(v) for v in windows[i])
+
+
 def item_id(index: EmbeddingIndex, i: int) -> str:
     """The name of item ``i``: the file relative to the folder indexed, or ``scene.tif:col,row`` for a chip."""
     sources = index.info.get("sources")
     if not sources or "source" not in index.items:
         return Path(index.paths[i]).name
     source = sources[int(index.items["source"][i])]
-    window = index.items["window"][i]
-    if np.isnan(window).any():
+    window = chip_window(index, i)
+    if window is None:
         return source["id"]
-    return f"{source['id']}:{round(float(window[0]))},{round(float(window[1]))}"
+    return f"{source['id']}:{round(window[0])},{round(window[1])}"
 
 
 def item_record(index: EmbeddingIndex, i: int) -> dict[str, Any]:
@@ -538,11 +546,11 @@ def item_record(index: EmbeddingIndex, i: int) -> dict[str, Any]:
     if classes and "predicted" in index.items:
         record["predicted_class"] = classes[int(index.items["predicted"][i])]
         record["predicted_probability"] = round(float(index.items["confidence"][i]), 4)
-    window = index.items.get("window")
-    if window is not None and not np.isnan(window[i]).any():
+    window = chip_window(index, i)
+    if window is not None:
         source = index.info["sources"][int(index.items["source"][i])]
         record["scene"] = source["id"]
-        record["window"] = [round(float(v), 3) for v in window[i]]
+        record["window"] = [round(v, 3) for v in window]
         record["bounds"] = [float(v) for v in index.items["bounds"][i]]
         if not np.isnan(index.items["centre"][i]).any():
             record["centre"] = [round(float(v), 7) for v in index.items["centre"][i]]

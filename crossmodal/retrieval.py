@@ -40,6 +40,7 @@ from .gallery import (
     CANDIDATES_PER_RESULT,
     best_query_chip,
     build_index,
+    chip_window,
     has_chips,
     is_large_photo,
     item_record,
@@ -675,15 +676,8 @@ class Retriever:
         path = self.indexes[gallery].paths[i]
         if path in self._missing:
             return None
-        window = self._window(gallery, i)
+        window = chip_window(self.indexes[gallery], i)
         return self._chip_file(path, window) if window is not None else Path(path)
-
-    def _window(self, gallery: str, i: int) -> tuple[float, ...] | None:
-        """The window of item ``i`` in its scene, or None for a whole image."""
-        windows = self.indexes[gallery].items.get("window")
-        if windows is None or np.isnan(windows[i]).any():
-            return None
-        return tuple(float(v) for v in windows[i])
 
     def _chip_file(self, path: str, window: tuple[float, ...]) -> Path:
         """A chip of a scene as a PNG in ``thumb_dir`` (rendered once), for clients to fetch."""

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import gradio as gr
-import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 from .canvas import canvas_image, image_data_url
 from .data import ImageLoadError, ImageTooLargeError
+from .gallery import chip_window
 from .retrieval import DEFAULT_K, MAX_K, BlankSketchError, Retriever, SearchResult
 from .service import check_flag, check_k, check_target
 
@@ -267,10 +267,9 @@ def scene_map(retriever: Retriever, gallery: str, payload: dict[str, Any] | None
 def gallery_examples(retriever: Retriever, n: int = 8) -> list[str]:
     """A few gallery photos of different classes (whole images, not scene chips), as examples for the photo tab."""
     index = retriever.indexes["photo"]
-    windows = index.items.get("window")
     seen, picks = set(), []
     for i, (path, label) in enumerate(zip(index.paths, index.labels)):
-        if windows is not None and not np.isnan(windows[i]).any():
+        if chip_window(index, i) is not None:
             continue
         if label not in seen and Path(path).is_file():
             seen.add(label)
