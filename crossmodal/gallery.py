@@ -31,8 +31,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from PIL import Image
 
-from .data import IMAGE_EXTENSIONS, MAX_PIXELS, DatasetNotFoundError, Sample, canonical_class, load_arrays
+from .data import (
+    IMAGE_EXTENSIONS,
+    MAX_PIXELS,
+    DatasetNotFoundError,
+    Sample,
+    canonical_class,
+    load_arrays,
+    photo_array,
+)
 from .footprints import DEFAULT_NMS_IOU, non_max_suppression
 from .index import (
     DEFAULT_N_TREES,
@@ -275,12 +284,15 @@ def _embed_images(model: CrossModalModel, sources: list[Source], modality: str, 
     return out
 
 
+def _tile_image(tile: np.ndarray) -> Image.Image:
+    """A chip as :meth:`~crossmodal.scenes.Scene.chips` yields it, (3, H, W) uint8, as an RGB image."""
+    return Image.fromarray(tile.transpose(1, 2, 0))
+
+
 def _embed_scene(model: CrossModalModel, scene: Scene, batch_size: int, tta: bool | None,
                  progress: Callable[[int], None]) -> tuple[np.ndarray, np.ndarray]:
     """Embeddings and windows of a scene's chips (blank and nodata chips are left out)."""
     import torch
-
-    from .data import photo_array
 
     size = model.config.image_size
     vectors, windows, pending, pending_windows = [], [], [], []
@@ -292,12 +304,10 @@ def _embed_scene(model: CrossModalModel, scene: Scene, batch_size: int, tta: boo
         pending.clear()
         pending_windows.clear()
 
-    from PIL import Image
-
     done = 0
     for pixels, block_windows in scene.chips():
         for tile in pixels:
-            pending.append(photo_array(Image.fromarray(tile.transpose(1, 2, 0)), size))
+            pending.append(photo_array(_tile_image(tile), size))
         pending_windows.append(block_windows)
         if len(pending) >= batch_size:
             flush()
@@ -634,9 +644,6 @@ def best_query_chip(model: CrossModalModel, index: EmbeddingIndex, path: str | P
         SceneError: the photo cannot be read or is smaller than a chip.
     """
     import torch
-    from PIL import Image
-
-    from .data import photo_array
 
     with Scene(path, fallback_gsd=TRAINING_GSD) as scene:
         extent = max(scene.grid_width, scene.grid_height) - scene.chip
@@ -648,9 +655,9 @@ def best_query_chip(model: CrossModalModel, index: EmbeddingIndex, path: str | P
         if not tiles:
             raise SceneError(f"{Path(path).name} has no chip with content (blank or nodata)")
         size = model.config.image_size
-        x = torch.from_numpy(np.stack([photo_array(Image.fromarray(t.transpose(1, 2, 0)), size) for t in tiles]))
+        x = torch.from_numpy(np.stack([photo_array(_tile_image(t), size) for t in tiles]))
         vectors = model.embed(x.float() / 255.0, "photo", tta=False)
         scores = [float(np.mean(index.query(v, k=min(top, len(index)), exact=True)[1])) for v in vectors]
         best = int(np.argmax(scores))
-        return ChipQuery(Image.fromarray(tiles[best].transpose(1, 2, 0)), tuple(float(v) for v in windows[best]),
+        return ChipQuery(_tile_image(tiles[best]), tuple(float(v) for v in windows[best]),
                          (scene.width, scene.height), len(tiles), scene.gsd[0], not scene.georeferenced)
