@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from .checkpoint import load_checkpoint
 from .data import MAX_SIDE, ImageLoadError, is_blank_sketch, load_image
@@ -315,13 +315,6 @@ def heatmap_overlay(image: Image.Image, heat: np.ndarray, strength: float = 0.6)
     alpha = (strength * h)[..., None]
     blended = np.asarray(image, np.float32) * (1 - alpha) + heat_colors(h).astype(np.float32) * alpha
     return Image.fromarray(np.clip(blended, 0, 255).astype(np.uint8))
-
-
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow without FreeType
-        return ImageFont.load_default()
 
 
 def draw_marker(image: Image.Image, match: bool | None, size: int = THUMB_SIZE) -> Image.Image:
