@@ -6,11 +6,24 @@ import importlib
 import os
 import random
 import socket
+import struct
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
+
+
+def png_header_only(path: Path, width: int, height: int) -> Path:
+    """A PNG that declares a size but holds no pixels: refused from its header, or unreadable when decoded."""
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) +
+                     chunk(b"IEND", b""))
+    return path
 
 TINY_CLASSES = ("airplane", "runway", "tenniscourt")
 TINY_NUMBERS = (0, 1, 2, 3, 70, 80, 81)  # train 00-03, validation 70, test gallery 80-81

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import subprocess
 import sys
 import time
 import urllib.request
-import zlib
 from pathlib import Path
 
 import gradio as gr
@@ -17,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import free_port, import_app
+from conftest import free_port, import_app, png_header_only
 from crossmodal import ui
 from crossmodal.data import ImageLoadError
 from crossmodal.retrieval import (
@@ -49,17 +47,6 @@ def a_sketch(tiny_data) -> Path:
 
 def a_photo(tiny_data) -> Path:
     return sorted((tiny_data[0] / "airplane").iterdir())[0]
-
-
-def png_header_only(path: Path, width: int, height: int) -> Path:
-    """A PNG that declares a huge size but holds no pixels: Pillow's bomb guard must refuse it."""
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) +
-                     chunk(b"IEND", b""))
-    return path
 
 
 def check_payload(payload: dict, k: int, gallery_size: int, classes: list[str]) -> None:

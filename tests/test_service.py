@@ -5,29 +5,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from conftest import png_header_only
 from crossmodal.data import MAX_PIXELS, MAX_SIDE, ImageTooLargeError, load_image
 from crossmodal.retrieval import gallery_id
 
 RESULT_KEYS = {"rank", "id", "class", "score"}
-
-
-def png_header_only(path: Path, width: int, height: int) -> Path:
-    """A PNG that declares a size but holds no pixels: refused from its header, or unreadable when decoded."""
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) +
-                     chunk(b"IEND", b""))
-    return path
 
 
 def big_sketch(path: Path, side: int = 2048) -> Path:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from conftest import import_app
+from conftest import import_app, png_header_only
 from crossmodal import ui
 from crossmodal.canvas import CANVAS_SIDE, PNG_PREFIX, canvas_image, image_data_url
 from crossmodal.data import ImageLoadError
@@ -123,8 +123,6 @@ def test_canvas_value_decodes_and_bad_values_are_refused():
 
 
 def test_the_canvas_refuses_an_oversized_drawing_from_its_header(tmp_path):
-    from test_service import png_header_only
-
     from crossmodal.data import MAX_PIXELS, ImageTooLargeError
 
     side = int(MAX_PIXELS ** 0.5) + 1
