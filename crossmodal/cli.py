@@ -225,11 +225,13 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--exact", action="store_true", help="brute force over the stored embeddings instead of Annoy")
     p.add_argument("--search-k", type=int, help="Annoy candidates per query, over all shards (default: 5,000 a shard)")
     p.add_argument("--rerank", type=int, default=1, help="re-rank k * RERANK Annoy candidates exactly")
+    p.add_argument("--cosine", action="store_true",
+                   help="rank by the cosine of the embeddings alone (default: plus the model's class agreement)")
     p.add_argument("--nms-iou", type=float, default=DEFAULT_NMS_IOU,
                    help="scene chips overlapping a better hit by more than this IoU are merged into it "
                    "(default %(default)s; 1 keeps every chip)")
     p.add_argument("--json", action="store_true",
-                   help="print {results: [{rank, id, class, score, url, ...}], latency_ms} as JSON, as the app's "
+                   help="print {results: [{rank, id, class, score, similarity, url, ...}], latency_ms} as JSON, as the app's "
                         "API answers (id: the file inside the indexed folder, or scene.tif:col,row for a chip; url: "
                         "a file:// URL; scene chips add footprint and centre in lon/lat; latency of the index "
                         "lookup, not the embedding)")
@@ -255,7 +257,8 @@ def _run_search(args: argparse.Namespace) -> int:
     vector = model.embed([args.query], args.modality)[0]
     embedded = time.perf_counter()
     results = search_gallery(index, vector, k=args.k, nms_iou=None if args.nms_iou >= 1 else args.nms_iou,
-                             exact=args.exact, search_k=args.search_k, rerank=args.rerank)
+                             exact=args.exact, search_k=args.search_k, rerank=args.rerank,
+                             classifier=None if args.cosine else model.classifier_weights())
     latency_ms = (time.perf_counter() - embedded) * 1000.0
     if args.geojson:
         written = write_geojson(results, args.geojson)

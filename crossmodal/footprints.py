@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 DEFAULT_NMS_IOU = 0.1  # chips overlapping a better hit by more than this (intersection over union) are merged
+LOCATION_TEMPERATURE = 0.05  # score scale of the weights that place a hit among the chips merged into it
 
 
 def window_iou(a: Sequence[float], b: Sequence[float]) -> float:
@@ -56,6 +57,43 @@ def non_max_suppression(order: Sequence[int], sources: np.ndarray, windows: np.n
         if limit is not None and len(kept) >= limit:
             break
     return kept
+
+
+def merged_chips(hit: int, candidates: Sequence[int], scores: Sequence[float], sources: np.ndarray,
+                 windows: np.ndarray, iou: float = DEFAULT_NMS_IOU,
+                 temperature: float = LOCATION_TEMPERATURE) -> tuple[list[int], np.ndarray]:
+    """The candidates merged into a kept hit, and their weights for placing it (summing to one).
+
+    Chips overlap by half, so an object is seen by several of them; the best may straddle it and
+    its neighbour (half a court, half a roof). The hit is placed at the mean position of itself
+    and every candidate overlapping it by more than ``iou``, each weighted by
+    ``exp((score - hit score) / temperature)``; candidates scoring above the hit belong to a better
+    result and are left out. A strongly matching neighbour pulls the place
+    toward the object, a weak one barely counts (weighted box fusion, as detectors merge boxes).
+
+    Args:
+        hit: the kept item.
+        candidates: the item ids the search scored, with ``scores`` (same order, any order).
+        sources, windows: as in :func:`non_max_suppression`.
+
+    Returns:
+        The merged ids (``hit`` first) and their weights; ``[hit], [1.0]`` for a whole image.
+    """
+    window = windows[hit]
+    if np.isnan(window).any():
+        return [hit], np.ones(1)
+    candidates = np.asarray(candidates, np.int64)
+    scores = np.asarray(scores, np.float64)
+    best = float(scores[candidates == hit][0])
+    others = windows[candidates]
+    width = np.minimum(window[0] + window[2], others[:, 0] + others[:, 2]) - np.maximum(window[0], others[:, 0])
+    height = np.minimum(window[1] + window[3], others[:, 1] + others[:, 3]) - np.maximum(window[1], others[:, 1])
+    inter = np.clip(width, 0, None) * np.clip(height, 0, None)
+    overlap = inter / (window[2] * window[3] + others[:, 2] * others[:, 3] - inter)
+    merged = (candidates != hit) & (scores <= best) & (sources[candidates] == sources[hit]) & (overlap > iou)
+    members = [int(hit)] + candidates[merged].tolist()
+    weights = np.exp(np.concatenate([[0.0], scores[merged] - best]) / temperature)
+    return members, weights / weights.sum()
 
 
 def ring_area(ring: Sequence[Sequence[float]]) -> float:

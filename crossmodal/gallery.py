@@ -16,8 +16,9 @@
   from the stored and new embeddings.
 
 :func:`search_gallery` searches such an index and returns plain result records (``rank``, ``id``,
-``class``, ``predicted_class``, ``score``, and for chips ``footprint``/``centre`` in lon/lat), with
-overlapping chips of one place merged.
+``class``, ``predicted_class``, ``score``, ``similarity``, and for chips ``footprint``/``centre`` in
+lon/lat), ranked as :mod:`crossmodal.ranking` says, with overlapping chips of one place merged
+and the place set among them (:func:`rank_matches`).
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from .data import (
     load_arrays,
     photo_array,
 )
-from .footprints import DEFAULT_NMS_IOU, non_max_suppression
+from .footprints import DEFAULT_NMS_IOU, merged_chips, non_max_suppression
 from .index import (
     DEFAULT_N_TREES,
     MODALITIES,
@@ -52,6 +53,7 @@ from .index import (
     check_index_dir,
     remove_stale_temporaries,
 )
+from .ranking import ranking_scores
 from .scenes import DEFAULT_CHIP, DEFAULT_STRIDE, TRAINING_GSD, Scene, SceneError, is_scene_file
 
 if TYPE_CHECKING:
@@ -547,8 +549,12 @@ def item_id(index: EmbeddingIndex, i: int) -> str:
     return f"{source['id']}:{round(window[0])},{round(window[1])}"
 
 
-def item_record(index: EmbeddingIndex, i: int) -> dict[str, Any]:
-    """A plain description of item ``i``: id, class (None when unlabelled), predicted class, and where a chip lies."""
+def item_record(index: EmbeddingIndex, i: int, place: Match | None = None) -> dict[str, Any]:
+    """A plain description of item ``i``: id, class (None when unlabelled), predicted class, and where a chip lies.
+
+    With a ``place`` (the :class:`Match` of a search), a chip's ``window``, ``bounds``, ``centre``
+    and ``footprint`` are those of the match: the weighted mean of the chips merged into it.
+    """
     i = int(i)
     label = index.labels[i]
     record: dict[str, Any] = {"id": item_id(index, i), "class": label or None}
@@ -558,40 +564,91 @@ def item_record(index: EmbeddingIndex, i: int) -> dict[str, Any]:
         record["predicted_probability"] = round(float(index.items["confidence"][i]), 4)
     window = chip_window(index, i)
     if window is not None:
+        members, weights = (list(place.members), np.asarray(place.weights)) if place and place.members else ([i], [1.0])
+
+        def mean_of(name: str) -> np.ndarray:
+            return np.tensordot(weights, np.asarray(index.items[name][members], np.float64), axes=1)
+
         source = index.info["sources"][int(index.items["source"][i])]
         record["scene"] = source["id"]
-        record["window"] = [round(v, 3) for v in window]
-        record["bounds"] = [float(v) for v in index.items["bounds"][i]]
+        record["window"] = [round(float(v), 3) for v in mean_of("window")]
+        record["bounds"] = [float(v) for v in mean_of("bounds")]
         if not np.isnan(index.items["centre"][i]).any():
-            record["centre"] = [round(float(v), 7) for v in index.items["centre"][i]]
-            record["footprint"] = [[round(float(x), 7), round(float(y), 7)] for x, y in index.items["lonlat"][i]]
+            record["centre"] = [round(float(v), 7) for v in mean_of("centre")]
+            record["footprint"] = [[round(float(x), 7), round(float(y), 7)] for x, y in mean_of("lonlat")]
     return record
 
 
-def search_gallery(index: EmbeddingIndex, vector: Any, k: int = 10, nms_iou: float | None = DEFAULT_NMS_IOU,
-                   exact: bool = False, search_k: int | None = None, rerank: int = 1,
-                   url: Callable[[int], str] | None = None) -> list[dict[str, Any]]:
-    """The top ``k`` items for a query embedding as records (:func:`item_record` plus ``rank``, ``score``, ``url``).
+@dataclass(frozen=True)
+class Match:
+    """One result of a search: the item, its ranking score, its cosine, and the chips merged into it."""
 
-    Chips of one scene that overlap a better hit by more than ``nms_iou`` are merged into it
-    (non-maximum suppression), so one place is one result; ``None`` keeps every chip.
+    item: int
+    score: float  # what the results are ordered by (crossmodal.ranking)
+    similarity: float  # the cosine of the embeddings alone
+    members: tuple[int, ...] = ()  # for a scene chip: itself and the chips merged into it ...
+    weights: tuple[float, ...] = ()  # ... and their weights in placing the result (footprints.merged_chips)
+
+
+def rank_matches(index: EmbeddingIndex, vector: Any, count: int, classifier: np.ndarray | None = None,
+                 nms_iou: float | None = DEFAULT_NMS_IOU, keep: Callable[[int], bool] | None = None, spare: int = 0,
+                 exact: bool = False, search_k: int | None = None, rerank: int = 1) -> list[Match]:
+    """The best ``count`` items for a query embedding, best first.
+
+    The index gives ``CANDIDATES_PER_RESULT`` candidates a result by cosine (Annoy or exact);
+    with the model's ``classifier`` (:meth:`~crossmodal.model.CrossModalModel.classifier_weights`)
+    they are re-scored with the class agreement of :mod:`crossmodal.ranking`, else by the cosine
+    alone. Items ``keep`` refuses (a file gone, the query itself) are dropped; then chips of one
+    scene overlapping a better hit by more than ``nms_iou`` are merged into it and place it
+    (:func:`~crossmodal.footprints.merged_chips`); ``None`` keeps every chip.
 
     Args:
-        url: where a client fetches item ``i``'s image (default: the ``file:`` URI of its file,
-            the scene's for a chip).
+        spare: candidates to fetch beyond ``count`` a result, for those ``keep`` may drop.
 
     Raises:
         ValueError: as :meth:`EmbeddingIndex.query`.
     """
     chips = nms_iou is not None and has_chips(index)
-    wanted = min(len(index), k * CANDIDATES_PER_RESULT) if chips else k
-    ids, scores = index.query(vector, k=wanted, exact=exact, search_k=search_k, rerank=rerank)
-    score_of = {int(i): float(s) for i, s in zip(ids, scores)}
-    order = non_max_suppression(ids, index.items["source"], index.items["window"], nms_iou, k) if chips \
-        else [int(i) for i in ids[:k]]
+    pool = (count + spare) * (CANDIDATES_PER_RESULT if chips or classifier is not None else 1)
+    ids, cosines = index.query(vector, k=min(len(index), pool), exact=exact, search_k=search_k, rerank=rerank)
+    scores = ranking_scores(vector, index.embeddings[ids], classifier) if classifier is not None else cosines
+    order = np.lexsort((ids, -scores))  # Annoy is approximate: best first regardless, ties by id
+    ids, scores, cosines = ids[order], scores[order], cosines[order]
+    if keep is not None:
+        kept = np.array([keep(int(i)) for i in ids], bool)
+        ids, scores, cosines = ids[kept], scores[kept], cosines[kept]
+    position = {int(i): n for n, i in enumerate(ids)}
+    if not chips:
+        return [Match(int(i), float(s), float(c)) for i, s, c in zip(ids[:count], scores, cosines)]
+    sources, windows = index.items["source"], index.items["window"]
+    matches = []
+    for i in non_max_suppression(ids, sources, windows, nms_iou, count):
+        members, weights = merged_chips(i, ids, scores, sources, windows, nms_iou)
+        n = position[i]
+        matches.append(Match(i, float(scores[n]), float(cosines[n]), tuple(members), tuple(float(w) for w in weights)))
+    return matches
+
+
+def search_gallery(index: EmbeddingIndex, vector: Any, k: int = 10, nms_iou: float | None = DEFAULT_NMS_IOU,
+                   exact: bool = False, search_k: int | None = None, rerank: int = 1,
+                   url: Callable[[int], str] | None = None, classifier: np.ndarray | None = None
+                   ) -> list[dict[str, Any]]:
+    """The top ``k`` items for a query embedding as records (:func:`item_record` plus ``rank``, ``score``,
+    ``similarity``, ``url``), found by :func:`rank_matches`.
+
+    Args:
+        url: where a client fetches item ``i``'s image (default: the ``file:`` URI of its file,
+            the scene's for a chip).
+        classifier: the model's :meth:`~crossmodal.model.CrossModalModel.classifier_weights`, to
+            rank by :mod:`crossmodal.ranking`; None ranks by the cosine alone.
+
+    Raises:
+        ValueError: as :meth:`EmbeddingIndex.query`.
+    """
     url = url or (lambda i: Path(index.paths[i]).as_uri())
-    return [{"rank": rank, **item_record(index, i), "score": round(score_of[i], 4), "url": url(i)}
-            for rank, i in enumerate(order, start=1)]
+    matches = rank_matches(index, vector, k, classifier, nms_iou, exact=exact, search_k=search_k, rerank=rerank)
+    return [{"rank": rank, **item_record(index, m.item, m), "score": round(m.score, 4),
+             "similarity": round(m.similarity, 4), "url": url(m.item)} for rank, m in enumerate(matches, start=1)]
 
 
 # ---------------------------------------------------------------------------- large query photos

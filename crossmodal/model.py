@@ -184,6 +184,14 @@ class CrossModalModel(nn.Module):
         """Scaled cosine similarity of embeddings to the shared class prototypes."""
         return PROTOTYPE_SCALE * F.normalize(v, dim=1) @ F.normalize(self.prototypes, dim=1).T
 
+    @torch.no_grad()
+    def classifier_weights(self) -> np.ndarray:
+        """The cosine classifier on V as a (k, d) array: class logits are ``normalise(v) @ weights.T``.
+
+        What :mod:`crossmodal.ranking` needs to tell class probabilities from stored embeddings.
+        """
+        return (PROTOTYPE_SCALE * F.normalize(self.prototypes, dim=1)).cpu().numpy().astype(np.float32)
+
     def forward(self, photos: torch.Tensor, sketches: torch.Tensor) -> dict[str, dict[str, torch.Tensor]]:
         """Encode corresponding photo/sketch pairs and compute everything the unified loss needs."""
         a, b = self.encode(photos, "photo"), self.encode(sketches, "sketch")

@@ -35,16 +35,15 @@ from PIL import Image, ImageDraw
 
 from .checkpoint import load_checkpoint
 from .data import MAX_SIDE, ImageLoadError, is_blank_sketch, load_image
-from .footprints import DEFAULT_NMS_IOU, non_max_suppression
 from .gallery import (
-    CANDIDATES_PER_RESULT,
+    Match,
     best_query_chip,
     build_index,
     chip_window,
-    has_chips,
     is_large_photo,
     item_record,
     plan_index,
+    rank_matches,
 )
 from .index import EmbeddingIndex
 from .model import MODALITIES, CrossModalModel
@@ -86,15 +85,16 @@ class EncodedQuery:
 
 @dataclass(frozen=True)
 class Hit:
-    """One search result: rank from 1, gallery file, class and cosine similarity to the query."""
+    """One search result: rank from 1, gallery file, class and ranking score (crossmodal.ranking)."""
 
     rank: int
     id: str  # the file's stable name in its gallery, e.g. "runway/runway49.jpg": what clients see
     path: str  # the file on this machine: for reading it here, never sent to clients
     label: str  # the class from the gallery's folders; "" for an unlabelled item
-    score: float
+    score: float  # the cosine plus the class agreement: what results are ordered by
     predicted: str = ""  # the model's predicted class of the item (shown, marked as such, when unlabelled)
     extra: dict[str, Any] = field(default_factory=dict)  # plain values: where a scene chip lies, its prediction
+    chip: tuple[float, ...] | None = None  # for a scene chip: its own window (the placed one is extra["window"])
 
     @property
     def judged_class(self) -> str:
@@ -127,10 +127,12 @@ class SearchResult:
     def to_json(self) -> dict[str, Any]:
         """The machine-readable result: plain values only, no server paths.
 
-        Each result is ``{"rank", "id", "class", "score"}``; ``id`` is the file's path inside its
-        gallery folder (``scene.tif:col,row`` for a chip of a scene). ``class`` is None for an
-        unlabelled item, whose ``predicted_class`` is then what P@k counts (``precision_vs`` says
-        so); chips add ``scene``, ``window``, ``footprint`` and ``centre`` (lon/lat). (No key is
+        Each result is ``{"rank", "id", "class", "score", "similarity"}``; ``id`` is the file's path
+        inside its gallery folder (``scene.tif:col,row`` for a chip of a scene); ``score`` orders the
+        results (:mod:`crossmodal.ranking`), ``similarity`` is the cosine alone. ``class`` is None for
+        an unlabelled item, whose ``predicted_class`` is then what P@k counts (``precision_vs`` says
+        so); chips add ``scene``, ``window``, ``footprint`` and ``centre`` (lon/lat), placed among
+        the chips merged into the result (:func:`~crossmodal.footprints.merged_chips`). (No key is
         called ``path``: web clients such as Gradio's take any object with one for a file to download.)
         """
         return {
@@ -346,7 +348,7 @@ def draw_marker(image: Image.Image, match: bool | None, size: int = THUMB_SIZE) 
 
 
 def caption(hit: Hit) -> str:
-    """A result's caption: rank, class (the predicted one, marked so, when unlabelled) and cosine score."""
+    """A result's caption: rank, class (the predicted one, marked so, when unlabelled) and ranking score."""
     name = hit.label or (f"{hit.predicted} (predicted)" if hit.predicted else "unlabelled")
     return f"#{hit.rank} {name} · {hit.score:.3f}"
 
@@ -456,6 +458,7 @@ class Retriever:
             self.thumb_dir = Path(thumb_dir)
             self.thumb_dir.mkdir(parents=True, exist_ok=True)
         self.exact = exact
+        self.classifier = model.classifier_weights()  # results are ranked by crossmodal.ranking
         self._cache: OrderedDict[tuple, EncodedQuery] = OrderedDict()
         self._counts: dict[str, dict[str, int]] = {}
         self._lock = threading.Lock()
@@ -597,19 +600,14 @@ class Retriever:
         query = source if isinstance(source, EncodedQuery) else self.encode(source, query_modality)
         index = self.indexes[gallery]
         wanted = max(k, CLASS_TOP)
-        chips = has_chips(index)  # overlapping chips of one place are merged into its best one
-        candidates = (wanted + len(self._missing) + int(leave_out_query)) * (CANDIDATES_PER_RESULT if chips else 1)
-        ids, scores = index.query(query.embedding, k=min(candidates, len(index)), exact=self.exact)
-        order = np.lexsort((ids, -scores))  # Annoy is approximate: show best first regardless
-        ids, scores = ids[order], scores[order]
-        pairs = [(int(i), float(s)) for i, s in zip(ids, scores)]
-        if chips:
-            kept = set(non_max_suppression(ids, index.items["source"], index.items["window"], DEFAULT_NMS_IOU))
-            pairs = [(i, s) for i, s in pairs if i in kept]
-        if leave_out_query and isinstance(source, (str, Path)):
-            pairs = [(i, s) for i, s in pairs if not same_file(source, index.paths[i])]
-        found = [(i, s) for i, s in pairs if self._present(index.paths[i], gallery)][:wanted]
-        hits = [self._hit(gallery, rank, i, score) for rank, (i, score) in enumerate(found, 1)]
+        def keep(i: int) -> bool:
+            path = index.paths[i]
+            leave_out = leave_out_query and isinstance(source, (str, Path)) and same_file(source, path)
+            return not leave_out and self._present(path, gallery)
+
+        matches = rank_matches(index, query.embedding, wanted, self.classifier, keep=keep,
+                               spare=len(self._missing) + int(leave_out_query), exact=self.exact)
+        hits = [self._hit(gallery, rank, m) for rank, m in enumerate(matches, 1)]
         predicted = top_predictions(query.probabilities, self.class_names)
         target = target_class if target_class in self.class_names else predicted[0][0]
         judged = [h.judged_class for h in hits]
@@ -621,16 +619,16 @@ class Retriever:
             unlabelled_at_k=sum(not h.label for h in hits[:k]),
             unlabelled_top=sum(not h.label for h in hits[:CLASS_TOP]))
 
-    def _hit(self, gallery: str, rank: int, i: int, score: float) -> Hit:
-        """Item ``i`` of a gallery as a hit: its public id, label, predicted class and, for a chip, where it lies."""
-        index = self.indexes[gallery]
+    def _hit(self, gallery: str, rank: int, match: Match) -> Hit:
+        """A match as a hit: the item's public id, label, predicted class and, for a chip, where it lies."""
+        index, i = self.indexes[gallery], match.item
         if "source" not in index.items:  # an index made from embeddings alone: files and labels only
             return Hit(rank, gallery_id(index.paths[i], self._roots.get(gallery)), index.paths[i], index.labels[i],
-                       score)
-        record = item_record(index, i)
+                       match.score, extra={"similarity": round(match.similarity, 4)})
+        record = item_record(index, i, match)
         extra = {key: value for key, value in record.items() if key not in ("id", "class")}
-        return Hit(rank, record["id"], index.paths[i], index.labels[i], score, record.get("predicted_class", ""),
-                   extra)
+        return Hit(rank, record["id"], index.paths[i], index.labels[i], match.score, record.get("predicted_class", ""),
+                   {**extra, "similarity": round(match.similarity, 4)}, chip_window(index, i))
 
     def _item_id(self, gallery: str, i: int) -> str:
         index = self.indexes[gallery]
@@ -706,9 +704,9 @@ class Retriever:
 
     @staticmethod
     def _hit_image(hit: Hit) -> Image.Image:
-        """The picture of a hit: its file, or for a chip the window of its scene."""
-        if "window" in hit.extra:
-            return _chip_image(hit.path, hit.extra["window"])
+        """The picture of a hit: its file, or for a chip the chip's window of its scene (what its id names)."""
+        if hit.chip is not None:
+            return _chip_image(hit.path, hit.chip)
         return load_image(hit.path, max_side=1024)
 
     def scene_overviews(self, gallery: str, results: Sequence[dict[str, Any]]) -> list[tuple[Image.Image, str]]:

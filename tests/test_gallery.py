@@ -13,7 +13,17 @@ from conftest import draw_scene, make_scene
 
 from crossmodal.cli import main
 from crossmodal.data import DatasetNotFoundError
-from crossmodal.gallery import EMPTY_FILE, HIDDEN, NOT_IMAGE, UNREADABLE, build_index, scan_images, search_gallery
+from crossmodal.gallery import (
+    EMPTY_FILE,
+    HIDDEN,
+    NOT_IMAGE,
+    UNREADABLE,
+    build_index,
+    item_record,
+    rank_matches,
+    scan_images,
+    search_gallery,
+)
 from crossmodal.index import EmbeddingIndex
 from crossmodal.scenes import TRAINING_GSD
 
@@ -173,11 +183,25 @@ def test_search_merges_overlapping_chips(model, tmp_path):
     merged = search_gallery(index, index.embeddings[0], k=50, exact=True)
     everything = search_gallery(index, index.embeddings[0], k=50, exact=True, nms_iou=None)
     assert len(everything) == 50 and len(merged) < len(everything)
-    windows = [r["window"] for r in merged]
+    chips = [tuple(int(v) for v in r["id"].split(":")[1].split(",")) for r in merged]  # "area.tif:col,row"
     from crossmodal.footprints import window_iou
 
-    assert all(window_iou(a, b) <= 0.1 for i, a in enumerate(windows) for b in windows[i + 1:])
+    assert all(window_iou((*a, 32, 32), (*b, 32, 32)) <= 0.1 for i, a in enumerate(chips) for b in chips[i + 1:])
     assert [r["rank"] for r in merged] == list(range(1, len(merged) + 1))
+    assert [r["score"] for r in merged] == sorted((r["score"] for r in merged), reverse=True)
+
+
+def test_a_merged_hit_is_placed_among_its_chips_by_their_scores(model, tmp_path):
+    scene = make_scene(tmp_path / "area.tif", width=128, height=64)
+    index, _ = build_index(model, tmp_path / "idx", scenes=[scene], chip=32, stride=8, n_trees=2, progress=False)
+    match = rank_matches(index, index.embeddings[0], 1, exact=True)[0]
+    windows, bounds = index.items["window"][list(match.members)], index.items["bounds"][list(match.members)]
+    assert match.members[0] == match.item and len(match.members) > 1 and sum(match.weights) == pytest.approx(1.0)
+    assert max(match.weights) == match.weights[0]  # the hit itself scores best of its chips
+    record = item_record(index, match.item, match)
+    assert record["window"] == pytest.approx(np.average(windows, axis=0, weights=match.weights), abs=1e-3)
+    assert record["bounds"] == pytest.approx(np.average(bounds, axis=0, weights=match.weights))
+    assert record["id"] == item_record(index, match.item)["id"]  # the id still names the chip that matched
 
 
 def test_index_and_search_cli_on_a_scene_with_geojson(tiny_checkpoint, tiny_data, tmp_path, capsys):

@@ -448,13 +448,20 @@ def test_index_and_search_cli_end_to_end(tiny_data, tiny_checkpoint, tmp_path, c
     assert set(report) == {"results", "latency_ms"} and report["latency_ms"] >= 0
     results = report["results"]
     assert [r["rank"] for r in results] == [1, 2, 3, 4, 5]
-    assert all(set(r) == {"rank", "id", "class", "predicted_class", "predicted_probability", "score", "url"}
-               for r in results)
+    assert all(set(r) == {"rank", "id", "class", "predicted_class", "predicted_probability", "score", "similarity",
+                          "url"} for r in results)
     assert all(r["id"] == f"{r['class']}/{Path(r['url']).name}" for r in results)  # e.g. runway/runway03.png
     assert all(r["url"] == (photos / r["id"]).resolve().as_uri() for r in results)
     assert all(r["class"] in ("airplane", "runway", "tenniscourt") for r in results)
     scores = [r["score"] for r in results]
-    assert scores == sorted(scores, reverse=True) and all(-1.0 <= s <= 1.0 for s in scores)
+    assert scores == sorted(scores, reverse=True) and all(-1.0 <= r["similarity"] <= 1.0 for r in results)
+    # the score adds half the chance that query and item are of one class to the cosine
+    assert all(r["similarity"] <= r["score"] <= r["similarity"] + 0.5 + 1e-4 for r in results)
+
+    assert main(base + ["--json", "--cosine"]) == 0
+    cosine = json.loads(capsys.readouterr().out)["results"]
+    assert all(r["score"] == r["similarity"] for r in cosine)
+    assert [r["similarity"] for r in cosine] == sorted((r["similarity"] for r in cosine), reverse=True)
 
     assert main(base + ["--json", "--exact"]) == 0
     exact = json.loads(capsys.readouterr().out)["results"]

@@ -48,8 +48,11 @@ def test_scene_results_are_unlabelled_with_footprints_and_an_overview(scene_retr
         assert 15.0 < r["centre"][0] < 15.01 and -0.01 < r["centre"][1] < 0
     from crossmodal.footprints import window_iou
 
-    windows = [r["window"] for r in payload["results"]]
-    assert all(window_iou(a, b) <= 0.1 for i, a in enumerate(windows) for b in windows[i + 1:])  # merged
+    chips = [h.chip for h in result.hits]  # the chips that matched: merged, so none overlaps another much
+    assert all(window_iou(a, b) <= 0.1 for i, a in enumerate(chips) for b in chips[i + 1:])
+    for r, chip in zip(payload["results"], chips):  # each result is placed among its chips: within half a stride
+        assert r["id"] == f"area.tif:{round(chip[0])},{round(chip[1])}"
+        assert all(abs(a - b) <= 64 for a, b in zip(r["window"][:2], chip[:2])) and r["window"][2:] == list(chip[2:])
     judged = ui.summary_markdown(result, 35, 35, chosen=True)
     assert "vs. predicted classes" in judged and "No result has a label" in judged
     unjudged = ui.summary_markdown(result, 35, 35, chosen=False)

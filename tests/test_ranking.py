@@ -1,0 +1,48 @@
+"""The ranking: cosine plus the chance that query and item share a class; and where a merged hit is placed."""
+
+import math
+
+import numpy as np
+import pytest
+
+from crossmodal.footprints import merged_chips
+from crossmodal.ranking import class_probabilities, ranking_scores
+
+# two classes along the axes of a 2-d space, logits scaled by ln 9: a vector on an axis is 9:1 for its class
+CLASSIFIER = math.log(9.0) * np.eye(2, dtype=np.float32)
+
+
+def test_class_probabilities_are_the_softmax_of_the_scaled_cosines():
+    p = class_probabilities([[2.0, 0.0], [0.0, 0.5], [1.0, 1.0]], CLASSIFIER)
+    assert p == pytest.approx(np.array([[0.9, 0.1], [0.1, 0.9], [0.5, 0.5]]), abs=1e-6)  # lengths do not count
+
+
+def test_the_class_agreement_lifts_an_item_sure_of_the_query_class_over_an_ambiguous_one():
+    query = np.array([1.0, 0.0], np.float32)  # class 0, 9:1
+    diagonal = np.array([math.sqrt(0.5), math.sqrt(0.5)], np.float32)  # cosine 0.707, but either class (1:1)
+    tilted = np.array([0.6, -0.8], np.float32)  # cosine 0.6, class 0 at 9^0.6 : 9^-0.8
+    items = np.stack([diagonal, tilted])
+    cosine = ranking_scores(query, items, None)
+    assert cosine == pytest.approx([math.sqrt(0.5), 0.6], abs=1e-6)
+    a, b = 9 ** 0.6, 9 ** -0.8
+    tilted_agreement = 0.9 * a / (a + b) + 0.1 * b / (a + b)  # 0.865
+    scores = ranking_scores(query, items, CLASSIFIER, weight=0.5)
+    assert scores == pytest.approx([math.sqrt(0.5) + 0.5 * 0.5, 0.6 + 0.5 * tilted_agreement], abs=1e-6)
+    assert scores[1] > scores[0]  # 1.033 over 0.957: the sure item now ranks first
+    assert ranking_scores(query, items, CLASSIFIER, weight=0.0) == pytest.approx(cosine)
+    both = ranking_scores(np.stack([query, query]), items, CLASSIFIER, weight=0.5)
+    assert both.shape == (2, 2) and both[1] == pytest.approx(scores)
+
+
+def test_a_merged_hit_is_weighted_by_its_chips_scores():
+    # four chips of 10 px in one row every 5 px, and one of another scene on top of the first
+    windows = np.array([[0, 0, 10, 10], [5, 0, 10, 10], [10, 0, 10, 10], [15, 0, 10, 10], [0, 0, 10, 10]], float)
+    sources = np.array([0, 0, 0, 0, 1])
+    members, weights = merged_chips(1, [1, 0, 2, 3, 4], [0.9, 0.85, 0.8, 0.95, 0.99], sources, windows,
+                                    iou=0.1, temperature=0.05)
+    # chip 1 overlaps 0 and 2 by 1/3; chip 3 scores above it (another result's), chip 4 is another scene
+    assert members == [1, 0, 2]
+    e1, e2 = math.exp(-1.0), math.exp(-2.0)
+    assert weights == pytest.approx(np.array([1.0, e1, e2]) / (1.0 + e1 + e2))
+    members, weights = merged_chips(0, [0], [0.5], sources, np.array([[np.nan] * 4] * 5))
+    assert members == [0] and weights == pytest.approx([1.0])  # a whole image is placed where it is
