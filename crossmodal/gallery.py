@@ -53,7 +53,7 @@ from .index import (
     check_index_dir,
     remove_stale_temporaries,
 )
-from .ranking import ranking_scores
+from .ranking import CLASS_AGREEMENT_WEIGHT, ranking_scores
 from .scenes import DEFAULT_CHIP, DEFAULT_STRIDE, TRAINING_GSD, Scene, SceneError, is_scene_file
 
 if TYPE_CHECKING:
@@ -592,7 +592,8 @@ class Match:
 
 def rank_matches(index: EmbeddingIndex, vector: Any, count: int, classifier: np.ndarray | None = None,
                  nms_iou: float | None = DEFAULT_NMS_IOU, keep: Callable[[int], bool] | None = None, spare: int = 0,
-                 exact: bool = False, search_k: int | None = None, rerank: int = 1) -> list[Match]:
+                 exact: bool = False, search_k: int | None = None, rerank: int = 1,
+                 weight: float = CLASS_AGREEMENT_WEIGHT) -> list[Match]:
     """The best ``count`` items for a query embedding, best first.
 
     The index gives ``CANDIDATES_PER_RESULT`` candidates a result by cosine (Annoy or exact);
@@ -604,6 +605,7 @@ def rank_matches(index: EmbeddingIndex, vector: Any, count: int, classifier: np.
 
     Args:
         spare: candidates to fetch beyond ``count`` a result, for those ``keep`` may drop.
+        weight: of the class agreement (``bench/ranking_weight.py`` sweeps it).
 
     Raises:
         ValueError: as :meth:`EmbeddingIndex.query`.
@@ -611,7 +613,7 @@ def rank_matches(index: EmbeddingIndex, vector: Any, count: int, classifier: np.
     chips = nms_iou is not None and has_chips(index)
     pool = (count + spare) * (CANDIDATES_PER_RESULT if chips or classifier is not None else 1)
     ids, cosines = index.query(vector, k=min(len(index), pool), exact=exact, search_k=search_k, rerank=rerank)
-    scores = ranking_scores(vector, index.embeddings[ids], classifier) if classifier is not None else cosines
+    scores = ranking_scores(vector, index.embeddings[ids], classifier, weight) if classifier is not None else cosines
     order = np.lexsort((ids, -scores))  # Annoy is approximate: best first regardless, ties by id
     ids, scores, cosines = ids[order], scores[order], cosines[order]
     if keep is not None:

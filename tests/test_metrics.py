@@ -56,3 +56,15 @@ def test_perfect_retrieval_scores_one():
     emb = np.eye(3)
     result = retrieval_metrics(emb, ["a", "b", "c"], emb, ["a", "b", "c"], k=1, class_k=1)
     assert result["mAP"] == 1.0 and result["P@1"] == 1.0 and result["per_class_P@1"] == {"a": 1.0, "b": 1.0, "c": 1.0}
+
+
+def test_ranking_with_the_class_agreement_lifts_the_item_the_classifier_is_sure_of():
+    import math
+
+    classifier = math.log(9.0) * np.eye(2, dtype=np.float32)  # class "a" along x, "b" along y
+    query = np.array([[1.0, 0.0]], np.float32)
+    gallery = np.array([[math.sqrt(0.5), math.sqrt(0.5)], [0.6, -0.8]], np.float32)  # a "b" closer than an "a"
+    cosine = retrieval_metrics(query, ["a"], gallery, ["b", "a"], k=1)
+    ranked = retrieval_metrics(query, ["a"], gallery, ["b", "a"], k=1, classifier=classifier)
+    assert (cosine["mAP"], cosine["P@1"]) == (0.5, 0.0)  # the "a" second: AP = 1/2
+    assert (ranked["mAP"], ranked["P@1"]) == (1.0, 1.0)  # 0.6 + 0.43 over 0.71 + 0.25 (tests/test_ranking.py)
