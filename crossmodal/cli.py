@@ -231,8 +231,9 @@ def _add_search(sub: argparse._SubParsersAction) -> None:
                    help="scene chips overlapping a better hit by more than this IoU are merged into it "
                    "(default %(default)s; 1 keeps every chip)")
     p.add_argument("--json", action="store_true",
-                   help="print {results: [{rank, id, class, score, similarity, url, ...}], latency_ms} as JSON, as the app's "
-                        "API answers (id: the file inside the indexed folder, or scene.tif:col,row for a chip; url: "
+                   help="print {results: [{rank, id, class, score, similarity, url, ...}], latency_ms} as JSON, "
+                        "as the app's API answers (id: the file inside the indexed folder, or scene.tif:col,row for a "
+                        "chip; url: "
                         "a file:// URL; scene chips add footprint and centre in lon/lat; latency of the index "
                         "lookup, not the embedding)")
     p.add_argument("--geojson", metavar="OUT", help="write the results' footprints as a GeoJSON FeatureCollection")
