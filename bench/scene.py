@@ -13,8 +13,8 @@ its top-k footprints (overlapping chips merged, each placed among its chips) who
 photo of the sketch's class is compared with P@k of the same sketches over the same photos as a
 plain gallery (the 0.6 m scene must stay within 0.1 of the 0.3 m one). Both are ranked as the app
 ranks (cosine plus class agreement, ``crossmodal.ranking``) and, for comparison, by the cosine
-alone. Embedding throughput alone, and the time projected for a million chips, are printed too. Images go under ``--out`` (git-ignored ``runs/``), never into the
-repository.
+alone. Embedding throughput alone, and the time projected for a million chips, are printed too.
+Images go under ``--out`` (git-ignored ``runs/``), never into the repository.
 
 Usage::
 
