@@ -294,11 +294,15 @@ def test_model_card_and_evaluation_report(retriever, settings, tmp_path):
     assert "untrained" in card and "No evaluation report" in card
     report = {"sketch_to_photo": {"mAP": 0.5, "P@10": 0.6, "per_class_AP": {"runway": 0.7}},
               "photo_to_sketch": {"mAP": 0.4, "P@10": 0.3, "per_class_AP": {"runway": 0.2}},
-              "n_queries": {"sketch_to_photo": 6, "photo_to_sketch": 6}, "n_gallery": {}, "split": "test"}
+              "n_queries": {"sketch_to_photo": 6, "photo_to_sketch": 6}, "n_gallery": {}, "split": "test",
+              "ranked": {"sketch_to_photo": {"mAP": 0.55, "P@10": 0.65}}}
     path = tmp_path / "tiny.eval.json"
     path.write_text(json.dumps(report))
     loaded = ui.load_eval_report(path)
-    assert "| sketch → photo | 0.500 | 0.600 |" in ui.model_card(retriever, settings, loaded)
+    card = ui.model_card(retriever, settings, loaded)
+    assert "| sketch → photo | cosine | 0.500 | 0.600 |" in card
+    assert "| sketch → photo | cosine + class agreement (as here) | 0.550 | 0.650 |" in card
+    assert "| photo → sketch | cosine | 0.400 | 0.300 |" in card and "photo → sketch | cosine +" not in card
     assert list(ui.class_ap_frame(loaded, "photo_to_sketch")["AP"]) == [0.2]
     (tmp_path / "bad.json").write_text("{not json")
     assert ui.load_eval_report(tmp_path / "bad.json") is None
