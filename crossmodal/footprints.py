@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +29,12 @@ def window_iou(a: Sequence[float], b: Sequence[float]) -> float:
     return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
-def non_max_suppression(order: Sequence[int], sources: np.ndarray, windows: np.ndarray, iou: float = DEFAULT_NMS_IOU,
+def non_max_suppression(order: Iterable[int], sources: np.ndarray, windows: np.ndarray, iou: float = DEFAULT_NMS_IOU,
                         limit: int | None = None) -> list[int]:
     """Keep hits, best first, that do not overlap an already kept hit of the same scene by more than ``iou``.
 
     Args:
-        order: item ids, best first.
+        order: item ids, best first (read only as far as needed).
         sources: the scene (source) number of every item, indexed by id.
         windows: (n, 4) window of every item in its scene's pixels; NaN rows (whole images) never overlap.
         iou: the largest intersection over union two kept hits may share; 1 keeps everything.

@@ -28,6 +28,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -622,15 +623,13 @@ def rank_matches(index: EmbeddingIndex, vector: Any, count: int, classifier: np.
     scores = ranking_scores(vector, index.embeddings[ids], classifier, weight) if classifier is not None else cosines
     order = np.lexsort((ids, -scores))  # Annoy is approximate: best first regardless, ties by id
     ids, scores, cosines = ids[order], scores[order], cosines[order]
-    if keep is not None:
-        kept = np.array([keep(int(i)) for i in ids], bool)
-        ids, scores, cosines = ids[kept], scores[kept], cosines[kept]
     position = {int(i): n for n, i in enumerate(ids)}
+    wanted = (int(i) for i in ids if keep is None or keep(int(i)))  # lazily: keep may touch the disk
     if not chips:
-        return [Match(int(i), float(s), float(c)) for i, s, c in zip(ids[:count], scores, cosines)]
+        return [Match(i, float(scores[position[i]]), float(cosines[position[i]])) for i in islice(wanted, count)]
     sources, windows = index.items["source"], index.items["window"]
     matches = []
-    for i in non_max_suppression(ids, sources, windows, nms_iou, count):
+    for i in non_max_suppression(wanted, sources, windows, nms_iou, count):
         members, weights = merged_chips(i, ids, scores, sources, windows, nms_iou)
         n = position[i]
         matches.append(Match(i, float(scores[n]), float(cosines[n]), tuple(members), tuple(float(w) for w in weights)))
