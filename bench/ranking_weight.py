@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from crossmodal.checkpoint import load_checkpoint
-    from crossmodal.gallery import rank_matches
+    from crossmodal.gallery import item_record, rank_matches
     from crossmodal.index import EmbeddingIndex
     from crossmodal.metrics import average_precision
     from crossmodal.ranking import ranking_scores
@@ -76,11 +76,12 @@ def main(argv: list[str] | None = None) -> int:
         where, placed = [], []
         for label, vector in zip(labels, vectors):
             matches = rank_matches(index, vector, args.k, classifier, exact=True, weight=weight)
-            for out, bounds in ((where, [index.items["bounds"][m.item] for m in matches]),
-                                (placed, [np.tensordot(m.weights, index.items["bounds"][list(m.members)], axes=1)
-                                          for m in matches])):
-                out.append(np.mean([scene_bench.cell_class(cells, (b[0] + b[2]) / 2, (b[1] + b[3]) / 2,
-                                                           TRAINING_GSD) == label for b in bounds]))
+
+            def on_class(record: dict) -> bool:
+                return scene_bench.footprint_class(cells, record["bounds"], TRAINING_GSD) == label
+
+            where.append(np.mean([on_class(item_record(index, m.item)) for m in matches]))
+            placed.append(np.mean([on_class(item_record(index, m.item, m)) for m in matches]))
         return float(np.mean(where)), float(np.mean(placed))
 
     rows = []

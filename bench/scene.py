@@ -130,6 +130,11 @@ def cell_class(cells: list[list[dict[str, str]]], x: float, y: float, gsd: float
     return cells[row][col]["class"] if 0 <= row < len(cells) and 0 <= col < len(cells) else ""
 
 
+def footprint_class(cells: list[list[dict[str, str]]], bounds, gsd: float) -> str:
+    """Class of the photo under the centre of a result's ``bounds`` (CRS metres: left, bottom, right, top)."""
+    return cell_class(cells, (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, gsd)
+
+
 def footprint_shares(index, labels, vectors, cells, gsd: float, k: int, nms: float | None,
                      classifier=None) -> dict[str, list[float]]:
     """Per class: for each query, the share of its top-k footprints whose centre lies on a photo of its class.
@@ -141,8 +146,7 @@ def footprint_shares(index, labels, vectors, cells, gsd: float, k: int, nms: flo
     shares: dict[str, list[float]] = {}
     for label, vector in zip(labels, vectors):
         results = search_gallery(index, vector, k=k, nms_iou=nms, exact=True, classifier=classifier)
-        hits = [cell_class(cells, (r["bounds"][0] + r["bounds"][2]) / 2, (r["bounds"][1] + r["bounds"][3]) / 2, gsd)
-                for r in results]
+        hits = [footprint_class(cells, r["bounds"], gsd) for r in results]
         shares.setdefault(label, []).append(sum(h == label for h in hits) / len(hits))
     return shares
 
@@ -162,8 +166,7 @@ def hits_by_chip_kind(index, labels, vectors, cells, gsd: float, k: int, classif
         for match in rank_matches(index, vector, k, classifier, exact=True):
             col, row = index.items["window"][match.item][:2]  # scene pixels of the fine scene: CELL a photo
             kind = ("one photo", "two photos", "four photos")[int(col % CELL != 0) + int(row % CELL != 0)]
-            bounds = item_record(index, match.item, match)["bounds"]
-            right = cell_class(cells, (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, gsd) == label
+            right = footprint_class(cells, item_record(index, match.item, match)["bounds"], gsd) == label
             kinds[kind][0] += int(right)
             kinds[kind][1] += 1
     return kinds

@@ -600,6 +600,7 @@ class Retriever:
         query = source if isinstance(source, EncodedQuery) else self.encode(source, query_modality)
         index = self.indexes[gallery]
         wanted = max(k, CLASS_TOP)
+
         def keep(i: int) -> bool:
             path = index.paths[i]
             leave_out = leave_out_query and isinstance(source, (str, Path)) and same_file(source, path)
