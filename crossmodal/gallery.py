@@ -616,8 +616,9 @@ def rank_matches(index: EmbeddingIndex, vector: Any, count: int, classifier: np.
     Raises:
         ValueError: as :meth:`EmbeddingIndex.query`.
     """
-    chips = nms_iou is not None and has_chips(index)
-    per_result = CANDIDATES_PER_RESULT if chips else RANKING_CANDIDATES_PER_RESULT if classifier is not None else 1
+    over_chips = has_chips(index)  # chips need the larger pool whether or not their overlaps are merged
+    chips = nms_iou is not None and over_chips
+    per_result = CANDIDATES_PER_RESULT if over_chips else RANKING_CANDIDATES_PER_RESULT if classifier is not None else 1
     pool = (count + spare) * per_result
     ids, cosines = index.query(vector, k=min(len(index), pool), exact=exact, search_k=search_k, rerank=rerank)
     scores = ranking_scores(vector, index.embeddings[ids], classifier, weight) if classifier is not None else cosines

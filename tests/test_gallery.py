@@ -191,6 +191,23 @@ def test_search_merges_overlapping_chips(model, tmp_path):
     assert [r["score"] for r in merged] == sorted((r["score"] for r in merged), reverse=True)
 
 
+def test_candidates_a_result_are_twenty_over_chips_merged_or_not_and_four_over_whole_images(model, tmp_path,
+                                                                                              monkeypatch):
+    scene = make_scene(tmp_path / "area.tif", width=256, height=128)
+    chips, _ = build_index(model, tmp_path / "chips", scenes=[scene], chip=32, stride=8, n_trees=2, progress=False)
+    asked = []
+    query = EmbeddingIndex.query
+    monkeypatch.setattr(EmbeddingIndex, "query", lambda self, v, k=10, **kw: asked.append(k) or query(self, v, k, **kw))
+    classifier = model.classifier_weights()
+    for nms_iou in (0.1, None):
+        rank_matches(chips, chips.embeddings[0], 2, classifier, nms_iou, exact=True)
+    images = EmbeddingIndex.from_embeddings(chips.embeddings[:60], [f"{i}.png" for i in range(60)], [""] * 60, "photo",
+                                            "fingerprint", n_trees=2)
+    rank_matches(images, images.embeddings[0], 2, classifier, exact=True)
+    rank_matches(images, images.embeddings[0], 2, None, exact=True)
+    assert asked == [40, 40, 8, 2]  # the cosine alone needs no pool
+
+
 def test_a_merged_hit_is_placed_among_its_chips_by_their_scores(model, tmp_path):
     scene = make_scene(tmp_path / "area.tif", width=128, height=64)
     index, _ = build_index(model, tmp_path / "idx", scenes=[scene], chip=32, stride=8, n_trees=2, progress=False)
