@@ -82,8 +82,9 @@ def test_draw_clear_and_draw_again_searches_again(browser, served, tmp_path):
     refused = []
     page, canvas = open_app(browser, served, DESKTOP, refused)
     assert "Draw a scene" in page.locator("#sketch-results-summary").inner_text()  # the hint, before any search
-    searches = []
-    page.on("request", lambda request: searches.append(request) if "/queue/join" in request.url else None)
+    searches = []  # the canvas's searches: joins that carry the drawing (the page's load event joins too)
+    page.on("request", lambda request: searches.append(request)
+            if "/queue/join" in request.url and "data:image/png" in (request.post_data or "") else None)
     before = page.evaluate(PANEL_JS)
     draw(page, canvas, RUNWAY)
     first = new_results(page, before, 12)
