@@ -46,7 +46,7 @@ from .gallery import (
     rank_matches,
 )
 from .index import EmbeddingIndex
-from .model import MODALITIES, CrossModalModel
+from .model import MODALITIES, CrossModalModel, dihedral_views
 from .overview import Overviews, draw_footprints
 from .scenes import Scene, SceneError
 
@@ -224,11 +224,15 @@ def encode_query(model: CrossModalModel, source: Any, modality: str) -> EncodedQ
     if modality == "sketch" and is_blank_sketch((x[0].numpy() * 255).astype(np.uint8)):
         raise BlankSketchError("the sketch is blank: draw something")
     model.eval()
-    out = model.encode(x, modality)
-    embedding = F.normalize(out["V"], dim=1)[0].numpy().astype(np.float32)
-    probabilities = torch.softmax(out["proto_logits"], 1)[0].numpy()
+    # a photo is seen as the gallery is, the mean of its 8 rotations and flips (view 0 is the photo
+    # itself, whose attention is shown); a sketch as drawn, one view, to answer while the user draws
+    views = dihedral_views(x) if modality == "photo" else x
+    out = model.encode(views, modality)
+    v = F.normalize(F.normalize(out["V"], dim=1).mean(0, keepdim=True), dim=1)
+    embedding = v[0].numpy().astype(np.float32)
+    probabilities = torch.softmax(model.prototype_logits(v), 1)[0].numpy()
     image.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE), Image.Resampling.BILINEAR)  # kept for display only
-    return EncodedQuery(modality, image, embedding, probabilities, _upsample(out["weights"], x.shape[-1])[0],
+    return EncodedQuery(modality, image, embedding, probabilities, _upsample(out["weights"][:1], x.shape[-1])[0],
                         decoded_pixels)
 
 

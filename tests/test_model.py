@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision
+from PIL import Image, ImageDraw
 from conftest import TINY_CLASSES, tiny_model_config
 
 from crossmodal.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -137,3 +138,31 @@ def test_checkpoints_from_before_sketch_normalisation_keep_their_input(tmp_path)
     data = read_checkpoint(root / "checkpoints" / "demo.pt")
     stored = data["model_config"].get("sketch_input")
     assert load_checkpoint(root / "checkpoints" / "demo.pt").config.sketch_input == (stored or "legacy")
+
+
+def test_a_photo_query_is_embedded_and_classified_as_the_gallery_embeds_it():
+    from crossmodal.retrieval import encode_query
+
+    model = _model()
+    rng = np.random.default_rng(0)
+    photo = Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    query = encode_query(model, photo, "photo")
+    stored = model.embed([photo], "photo")[0]  # how the photo gallery's index holds it
+    assert np.allclose(query.embedding, stored, atol=1e-5)
+    assert np.allclose(query.probabilities, model.class_probabilities([photo], "photo")[0], atol=1e-5)
+    turned = encode_query(model, photo.transpose(Image.Transpose.ROTATE_90), "photo")
+    assert np.allclose(turned.embedding, query.embedding, atol=1e-5)  # an aerial photo has no "up"
+    assert np.allclose(turned.probabilities, query.probabilities, atol=1e-5)
+    assert query.attention.shape == (32, 32)  # the photo's own view's map, not 8 of them
+
+
+def test_a_sketch_query_is_one_view_as_drawn():
+    from crossmodal.retrieval import encode_query
+
+    model = _model()
+    sketch = Image.new("L", (64, 64), 255)
+    ImageDraw.Draw(sketch).line([(8, 8), (56, 20), (30, 56)], fill=0, width=2)
+    query = encode_query(model, sketch, "sketch")
+    assert np.allclose(query.embedding, model.embed([sketch], "sketch")[0], atol=1e-5)
+    assert not np.allclose(query.embedding, model.embed([sketch], "sketch", tta=True)[0], atol=1e-3)
+    assert np.allclose(query.probabilities, model.class_probabilities([sketch], "sketch")[0], atol=1e-5)

@@ -2,8 +2,9 @@
 
 Gallery: the clean UC Merced test photos (80-99) of the model's classes, embedded with the
 model's default photo view averaging (as the app's index is). Queries are embedded the way the
-app embeds a query (one view, ``model.embed`` defaults), and their class is the top class of
-``model.class_probabilities``, as the app shows it.
+app embeds a query (``model.embed`` defaults: a photo as the mean of its 8 rotations and flips, as
+the gallery; a sketch as drawn, one view), and their class is the top class of that embedding under
+the model's cosine classifier (``model.class_probabilities``), as the app shows it.
 
 - Sketch suites (generated styles, and any folder of sketches): sketch -> photo mAP, P@10 and
   per-class AP against the gallery (``crossmodal.metrics.retrieval_metrics``), top-1 accuracy.
@@ -24,17 +25,13 @@ from tqdm import tqdm
 
 from ..data import ImageLoadError, load_image, scan_folder
 from ..metrics import retrieval_metrics
+from ..ranking import class_probabilities
 from . import REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES, SUITE_VERSION
 from .imagery import imagery_suite, suite_photos
 from .shapes import CLASSES
 from .sketches import sketch_suite
 
 BATCH = 64  # images a forward pass
-
-
-def _probabilities(model: Any, images: Sequence[Image.Image], modality: str) -> np.ndarray:
-    chunks = [model.class_probabilities(list(images[i:i + BATCH]), modality) for i in range(0, len(images), BATCH)]
-    return np.concatenate(chunks) if chunks else np.zeros((0, len(model.class_names)), np.float32)
 
 
 def score_queries(embeddings: np.ndarray, probabilities: np.ndarray, labels: Sequence[str], class_names: Sequence[str],
@@ -108,7 +105,7 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
     """Score a model on the style-shift sketch suite and the imagery-shift photo suite.
 
     Args:
-        model: a loaded checkpoint (``crossmodal.load_checkpoint``): ``embed``, ``class_probabilities``,
+        model: a loaded checkpoint (``crossmodal.load_checkpoint``): ``embed``, ``classifier_weights``,
             ``class_names`` and ``info`` are used.
         photos_dir: UC Merced folder (``<class>/<class>NN.jpg``); only its test photos (80-99) are read.
         per_class: generated sketches of each class in each style.
@@ -152,7 +149,7 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
     def score(images, labels, modality, exclude=None):
         embeddings = np.concatenate([model.embed(list(images[i:i + BATCH]), modality)
                                      for i in range(0, len(images), BATCH)])
-        probabilities = _probabilities(model, images, modality)
+        probabilities = class_probabilities(embeddings, classifier)  # = model.class_probabilities(images)
         return embeddings, probabilities, score_queries(embeddings, probabilities, labels, classes, gallery,
                                                         gallery_labels, exclude, classifier)
 

@@ -1,0 +1,90 @@
+"""How to look at a query photo: one view, its 8 rotations and flips, or several ground resolutions.
+
+Validation data only: the UC Merced validation photos (70-79 of the checkpoint's classes, never
+trained on, never tested) are the clean gallery (embedded as the app's index is) and, under the
+imagery shifts of the robustness suite (``crossmodal.robustness.imagery``, another seed), the
+queries. For each way of embedding a query it prints top-1 class accuracy (the cosine classifier
+on the query's embedding, as the app shows it) and photo -> photo P@10 with the query's own
+original left out, per shift:
+
+- ``one view``: the photo resized whole (the app's photo queries before they were embedded as the gallery);
+- ``8 views``: the mean of its 8 rotations and flips (as the gallery, and now the app's queries);
+- ``3 scales, mean``: the mean of the 8-view embeddings of the photo, the photo zoomed in x2 and
+  zoomed out x0.5 (the suite's own zoom operations), for imagery of unknown resolution;
+- ``3 scales, surest``: of those three, the one the classifier is surest of.
+
+Usage::
+
+    python bench/photo_views.py --checkpoint checkpoints/ucm14.pt [--photos DATA/ucmerced] [--seed 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from crossmodal import load_checkpoint  # noqa: E402
+from crossmodal.data import load_image, photo_split, scan_folder  # noqa: E402
+from crossmodal.ranking import class_probabilities  # noqa: E402
+from crossmodal.robustness.imagery import shift_photo  # noqa: E402
+
+SHIFTS = ("clean", "zoom_out_x0.5", "zoom_in_x2", "colour")
+SCALES = ("clean", "zoom_in_x2", "zoom_out_x0.5")  # the photo as it is, zoomed in, zoomed out
+
+
+def default_data() -> Path:
+    return ROOT.parent / "shared" / "data"
+
+
+def score(embeddings: np.ndarray, labels: np.ndarray, gallery: np.ndarray,
+          classifier: np.ndarray) -> tuple[float, float]:
+    """(top-1 accuracy, P@10 against the gallery with each query's own original left out)."""
+    embeddings = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+    accuracy = float((class_probabilities(embeddings, classifier).argmax(1) == labels).mean())
+    similarity = embeddings @ gallery.T
+    np.fill_diagonal(similarity, -np.inf)  # query i is a shifted copy of gallery photo i
+    top = np.argsort(-similarity, 1)[:, :10]
+    return accuracy, float((labels[top] == labels[:, None]).mean())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Embed the validation photos every way, print the table; returns 0."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "ucm14.pt")
+    parser.add_argument("--photos", type=Path, default=default_data() / "ucmerced")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the shifts (the robustness suite uses 0)")
+    args = parser.parse_args(argv)
+
+    model = load_checkpoint(args.checkpoint)
+    classes = list(model.class_names)
+    samples = [s for s in scan_folder(args.photos, tuple(classes)) if photo_split(s.path) == "val"]
+    photos = [load_image(s.path) for s in samples]
+    labels = np.array([classes.index(s.label) for s in samples])
+    gallery = model.embed(photos, "photo")
+    classifier = model.classifier_weights()
+    rng = np.random.default_rng(args.seed)
+    print(f"{args.checkpoint.name}: {len(samples)} validation photos (70-79), shifts of seed {args.seed}")
+    print("top-1 accuracy / P@10".ljust(20) + "".join(s.rjust(16) for s in SHIFTS))
+    rows: dict[str, list[str]] = {}
+    for shift in SHIFTS:
+        queries = [shift_photo(p, shift, rng) for p in photos]
+        one = model.embed(queries, "photo", tta=False)
+        scales = np.stack([model.embed([shift_photo(q, s, rng) for q in queries], "photo") for s in SCALES])
+        surest = class_probabilities(scales.reshape(-1, scales.shape[-1]), classifier).max(1)
+        pick = surest.reshape(len(SCALES), -1).argmax(0)
+        for name, embeddings in (("one view", one), ("8 views", scales[0]), ("3 scales, mean", scales.mean(0)),
+                                 ("3 scales, surest", scales[pick, np.arange(len(queries))])):
+            rows.setdefault(name, []).append("%.3f / %.3f" % score(embeddings, labels, gallery, classifier))
+    for name, cells in rows.items():
+        print(name.ljust(20) + "".join(c.rjust(16) for c in cells))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
