@@ -338,7 +338,10 @@ def _checkpoint_lines(retriever: Retriever, generated: bool = False) -> list[str
                      f"80-99 test gallery never trained on), {n_sketches} real sketches trained on, "
                      f"{held_out} held out for evaluation")
     if meta.get("training_seconds"):
+        # a checkpoint fine-tuned from another one records only its own stage's time
+        start = meta.get("init_checkpoint_sha256")
         lines.append(f"- **Training time:** {meta['training_seconds'] / 60:.1f} min"
+                     + (f" (its last stage, which started from checkpoint sha256 `{start[:12]}`)" if start else "")
                      + (f" on {meta['machine']}" if meta.get("machine") else "")
                      + (f", finished {meta['finished']}" if meta.get("finished") else ""))
     lines += _validation_lines(meta.get("validation") or {})

@@ -12,10 +12,7 @@ from crossmodal.retrieval import encode_query
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = load_checkpoint(ROOT / "checkpoints" / "ucm14.pt")
 EXAMPLES = sorted(p for p in (ROOT / "assets").glob("*.png") if p.stem in MODEL.class_names)
-KNOWN_MISSES = {  # examples the committed model gets wrong, and why it is still the committed model
-    "tenniscourt": "known: ucm14.pt takes the tennis-court example for buildings (98 %); the robust fine-tuning "
-                   "in docs/results.md gets it right but costs 0.06 mAP on Earth on Canvas",
-}
+KNOWN_MISSES: dict[str, str] = {}  # example -> why the committed model may still get it wrong (none now)
 
 
 def test_the_app_has_eight_examples_of_eight_classes():

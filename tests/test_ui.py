@@ -174,6 +174,14 @@ def test_demo_world_model_card_says_its_sketches_are_generated(retriever, settin
     assert "700 real sketches trained on" in ui.model_card(retriever, settings, None)
 
 
+def test_model_card_says_a_fine_tuned_checkpoints_time_is_its_last_stage(retriever, settings):
+    retriever.model.info["meta"] = {"training_seconds": 630.0, "init_checkpoint_sha256": "58af8f373203d9d5" * 4}
+    card = ui.model_card(retriever, settings, None)
+    assert "**Training time:** 10.5 min (its last stage, which started from checkpoint sha256 `58af8f373203`)" in card
+    retriever.model.info["meta"] = {"training_seconds": 630.0}
+    assert "last stage" not in ui.model_card(retriever, settings, None)
+
+
 def test_no_server_path_in_rendered_markdown_or_json(retriever, settings, tiny_data, tmp_path):
     retriever.model.info.setdefault("meta", {}).update(photos_dir="../shared/data/ucmerced",
                                                        sketches_dir="/tmp/w/sketches")
