@@ -11,7 +11,9 @@ original left out, per shift:
 - ``8 views``: the mean of its 8 rotations and flips (as the gallery, and now the app's queries);
 - ``3 scales, mean``: the mean of the 8-view embeddings of the photo, the photo zoomed in x2 and
   zoomed out x0.5 (the suite's own zoom operations), for imagery of unknown resolution;
-- ``3 scales, surest``: of those three, the one the classifier is surest of.
+- ``3 scales, surest``: of those three, the one the classifier is surest of;
+
+and the model time of one query photo, one view against 8.
 
 Usage::
 
@@ -22,15 +24,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from crossmodal import load_checkpoint  # noqa: E402
 from crossmodal.data import load_image, photo_split, scan_folder  # noqa: E402
+from crossmodal.model import dihedral_views  # noqa: E402
 from crossmodal.ranking import class_probabilities  # noqa: E402
 from crossmodal.robustness.imagery import shift_photo  # noqa: E402
 
@@ -51,6 +56,18 @@ def score(embeddings: np.ndarray, labels: np.ndarray, gallery: np.ndarray,
     np.fill_diagonal(similarity, -np.inf)  # query i is a shifted copy of gallery photo i
     top = np.argsort(-similarity, 1)[:, :10]
     return accuracy, float((labels[top] == labels[:, None]).mean())
+
+
+@torch.no_grad()
+def model_ms(model, x: torch.Tensor, repeats: int = 40) -> float:
+    """Median milliseconds of one forward pass of the photo branch over ``x``, on one torch thread as the app."""
+    torch.set_num_threads(1)
+    times = []
+    for _ in range(repeats + 3):
+        started = time.perf_counter()
+        model.encode(x, "photo")
+        times.append((time.perf_counter() - started) * 1000.0)
+    return float(np.median(times[3:]))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,6 +100,9 @@ def main(argv: list[str] | None = None) -> int:
             rows.setdefault(name, []).append("%.3f / %.3f" % score(embeddings, labels, gallery, classifier))
     for name, cells in rows.items():
         print(name.ljust(20) + "".join(c.rjust(16) for c in cells))
+    x = model.preprocess(photos[:1], "photo")
+    print(f"model time a query (one torch thread): one view {model_ms(model, x):.1f} ms, "
+          f"8 views {model_ms(model, dihedral_views(x)):.1f} ms")
     return 0
 
 
