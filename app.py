@@ -44,7 +44,7 @@ import gradio as gr
 
 from crossmodal.canvas import sketch_canvas
 from crossmodal.gallery import has_chips
-from crossmodal.retrieval import DEFAULT_K, MAX_K, Retriever
+from crossmodal.retrieval import DEFAULT_K, MAX_K, Retriever, prerender_in_background
 from crossmodal.service import (
     CACHE_AGE_SECONDS,
     CACHE_SWEEP_SECONDS,
@@ -614,6 +614,7 @@ def serve(settings: Settings) -> None:
     torch.set_num_threads(os.cpu_count() or 1)  # building indexes: all cores
     swap = RetrieverSwap(open_retriever(settings, stale_ok=True, thumb_dir=temp / "thumbs-0"))
     torch.set_num_threads(max(1, settings.threads))  # serving: a few threads per search, several searches at once
+    prerender_in_background(swap.current())  # first searches then find their thumbnails made
     stale = swap.current().stale
     if stale:
         print(f"serving the previous index while a new one is built ({'; '.join(stale.values())})", flush=True)

@@ -12,6 +12,7 @@ Everything here is plain Python: the app wires it to Gradio, tests call it direc
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import logging
@@ -62,6 +63,7 @@ MISS_COLOR = (214, 45, 45)  # border of a result of another class
 NEUTRAL_COLOR = (200, 204, 210)  # border of a result while no intended class is chosen: nothing is judged
 _THUMB_VERSION = "v2"  # part of the thumbnail cache key: change it when drawing changes
 TRIM_AFTER_PIXELS = 2_000_000  # a query decoded this large gives its freed memory back to the system
+PRERENDER_LIMIT = 5_000  # galleries of at most this many whole images get their thumbnails made ahead (~14 KB each)
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +238,26 @@ def encode_query(model: CrossModalModel, source: Any, modality: str) -> EncodedQ
                         decoded_pixels)
 
 
+def prerender_in_background(retriever: Retriever, gallery: str = "photo") -> threading.Thread:
+    """Run :meth:`Retriever.prerender_thumbnails` in a daemon thread at low CPU priority (Linux: nice 10).
+
+    Searches answered meanwhile render what they need themselves (thumbnails are written atomically).
+    """
+    def work() -> None:
+        with contextlib.suppress(AttributeError, OSError):  # a thread's own priority: Linux only
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        try:
+            made = retriever.prerender_thumbnails(gallery)
+        except OSError as err:  # e.g. the cache folder removed while the server shuts down
+            log.info("stopped making thumbnails ahead: %s", err)
+            return
+        log.info("made %d %s thumbnails ahead of the first searches", made, gallery)
+
+    thread = threading.Thread(target=work, name=f"thumbnails-{gallery}", daemon=True)
+    thread.start()
+    return thread
+
+
 def release_memory() -> None:
     """Hand the heap's free memory back to the system.
 
@@ -362,6 +384,11 @@ def _save_atomically(image: Image.Image, path: Path, **save_options: Any) -> Non
     tmp = path.with_name(f".{path.name}.{threading.get_ident()}.tmp")
     image.save(tmp, **save_options)
     tmp.replace(path)
+
+
+def _write_thumbnail(image: Image.Image, match: bool | None, path: Path) -> None:
+    """A result thumbnail (see :func:`draw_marker`) as the JPEG the app serves."""
+    _save_atomically(draw_marker(image, match), path, format="JPEG", quality=88)
 
 
 def _chip_image(path: str | Path, window: Sequence[float]) -> Image.Image:
@@ -704,8 +731,39 @@ class Retriever:
                 image = images[i]
                 if heats is not None:
                     image = heatmap_overlay(image, heats[i])
-                _save_atomically(draw_marker(image, marker(hit)), path, format="JPEG", quality=88)
+                _write_thumbnail(image, marker(hit), path)
         return [(str(p), caption(h)) for h, p in wanted]
+
+    def prerender_thumbnails(self, gallery: str = "photo", limit: int = PRERENDER_LIMIT,
+                             stop: threading.Event | None = None) -> int:
+        """Make the unjudged thumbnail of every whole image of a gallery ahead of its first search.
+
+        A first search otherwise decodes and renders each result it shows for the first time, a
+        good part of its time. Scene chips are left to be made on demand, and so is a gallery of
+        more than ``limit`` whole images (minutes of work at start-up). ``stop`` ends it early.
+        Returns how many thumbnails were made.
+        """
+        index = self.indexes.get(gallery)
+        if index is None:
+            return 0
+        whole = [i for i in range(len(index.paths)) if chip_window(index, i) is None]
+        if len(whole) > limit:
+            return 0
+        made = 0
+        for i in whole:
+            if stop is not None and stop.is_set():
+                break
+            path = index.paths[i]
+            out = self._thumb_path(f"{path}|{self._item_id(gallery, i)}", None, False)
+            if out.exists() or not self._present(path, gallery):
+                continue
+            try:
+                image = load_image(path, max_side=1024)
+            except ImageLoadError:
+                continue  # the search shows why, if it is ever a result
+            _write_thumbnail(image, None, out)
+            made += 1
+        return made
 
     @staticmethod
     def _hit_image(hit: Hit) -> Image.Image:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from PIL import Image
 
 from conftest import free_port, import_app, png_header_only
-from crossmodal import ui
+from crossmodal import retrieval, ui
 from crossmodal.data import ImageLoadError
 from crossmodal.retrieval import (
     CLASS_TOP,
@@ -229,6 +230,28 @@ def test_attention_thumbnails_and_query_view(retriever, tiny_data):
     assert retriever.thumbnails(result, attention=True) == heat  # cached
     view = Retriever.query_view(result.query, attention=True, size=64)
     assert max(view.size) <= 64
+
+
+def test_thumbnails_made_ahead_are_the_ones_a_search_shows(retriever, tiny_data, monkeypatch):
+    made = retriever.prerender_thumbnails("photo")
+    assert made == retriever.gallery_size("photo") == len(list(retriever.thumb_dir.glob("*.jpg")))
+    assert retriever.prerender_thumbnails("photo") == 0  # already there
+    drawn = []
+    monkeypatch.setattr(retrieval, "draw_marker", lambda *args: drawn.append(args) or Image.new("RGB", (8, 8)))
+    result = retriever.search(str(a_sketch(tiny_data)), "sketch", "photo", 4)
+    assert len(retriever.thumbnails(result, judged=False)) == 4 and drawn == []  # nothing left to draw
+    retriever.thumbnails(result)  # judged: green and red borders are made on demand
+    assert len(drawn) == 4
+
+
+def test_no_thumbnails_made_ahead_for_a_gallery_over_the_limit_or_when_stopped(retriever):
+    assert retriever.prerender_thumbnails("photo", limit=3) == 0
+    stop = threading.Event()
+    stop.set()
+    assert retriever.prerender_thumbnails("photo", stop=stop) == 0
+    assert retriever.prerender_thumbnails("no such gallery") == 0
+    retrieval.prerender_in_background(retriever).join(timeout=60)
+    assert len(list(retriever.thumb_dir.glob("*.jpg"))) == retriever.gallery_size("photo")
 
 
 def test_exact_search_and_annoy_agree(retriever, tiny_data):

@@ -29,6 +29,7 @@ def test_settings_take_scenes_and_build_a_chip_gallery(scene_settings, scene_ret
     assert [p.name for p in scene_settings.scenes] == ["area.tif"]
     # 1000 x 700 px at the model's resolution, chips of 256 every 128: 7 columns (0 ... 640, 744), 5 rows (0 ... 444)
     assert scene_retriever.gallery_size("photo") == 35
+    assert scene_retriever.prerender_thumbnails("photo") == 0  # chips are made on demand, not ahead
     env = app.resolve_settings(app.parse_args([]), env={"CROSSMODAL_SCENES": "/a.tif:/b.tif", "CROSSMODAL_GSD": "0.5"})
     assert [str(p) for p in env.scenes] == ["/a.tif", "/b.tif"] and env.gsd == 0.5
 
