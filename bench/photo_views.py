@@ -32,9 +32,13 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import scene as scene_bench  # noqa: E402  (bench/scene.py: where the shared data is)
 
 from crossmodal import load_checkpoint  # noqa: E402
 from crossmodal.data import load_image, photo_split, scan_folder  # noqa: E402
+from crossmodal.metrics import retrieval_metrics  # noqa: E402
 from crossmodal.model import dihedral_views  # noqa: E402
 from crossmodal.ranking import class_probabilities  # noqa: E402
 from crossmodal.robustness.imagery import shift_photo  # noqa: E402
@@ -43,19 +47,14 @@ SHIFTS = ("clean", "zoom_out_x0.5", "zoom_in_x2", "colour")
 SCALES = ("clean", "zoom_in_x2", "zoom_out_x0.5")  # the photo as it is, zoomed in, zoomed out
 
 
-def default_data() -> Path:
-    return ROOT.parent / "shared" / "data"
-
-
 def score(embeddings: np.ndarray, labels: np.ndarray, gallery: np.ndarray,
           classifier: np.ndarray) -> tuple[float, float]:
     """(top-1 accuracy, P@10 against the gallery with each query's own original left out)."""
     embeddings = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
     accuracy = float((class_probabilities(embeddings, classifier).argmax(1) == labels).mean())
-    similarity = embeddings @ gallery.T
-    np.fill_diagonal(similarity, -np.inf)  # query i is a shifted copy of gallery photo i
-    top = np.argsort(-similarity, 1)[:, :10]
-    return accuracy, float((labels[top] == labels[:, None]).mean())
+    # query i is a shifted copy of gallery photo i
+    metrics = retrieval_metrics(embeddings, labels.tolist(), gallery, labels.tolist(), exclude=list(range(len(labels))))
+    return accuracy, metrics["P@10"]
 
 
 @torch.no_grad()
@@ -74,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     """Embed the validation photos every way, print the table; returns 0."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "ucm14.pt")
-    parser.add_argument("--photos", type=Path, default=default_data() / "ucmerced")
+    parser.add_argument("--photos", type=Path, default=scene_bench.default_data() / "ucmerced")
     parser.add_argument("--seed", type=int, default=1, help="seed of the shifts (the robustness suite uses 0)")
     args = parser.parse_args(argv)
 
