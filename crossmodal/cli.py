@@ -35,11 +35,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--synthetic-sketches", type=int, default=0, metavar="N",
                    help="add N procedural sketches per class (the demo world's renderer)")
     p.add_argument("--synthetic-prob", type=float, default=TrainConfig.synthetic_prob)
-    p.add_argument("--augment", default=TrainConfig.augment, choices=("v1", "robust"),
-                   help="v1: the committed checkpoint's augmentation; robust: sketches restyled (close-up, pen, "
-                        "scan, pencil), photos at other resolutions, colours, haze, blur, JPEG")
+    p.add_argument("--augment", default=TrainConfig.augment, choices=("v1", "robust", "sensors"),
+                   help="v1: plain augmentation; robust: sketches restyled (close-up, pen, scan, pencil), photos "
+                        "at other resolutions, colours, haze, blur, JPEG; sensors: robust, with photos at any "
+                        "ground resolution from x0.5 to x2 and another white balance")
     p.add_argument("--restyle-prob", type=float, default=TrainConfig.restyle_prob,
-                   help="with --augment robust: chance that a training sketch is redrawn in another style")
+                   help="with --augment robust or sensors: chance that a training sketch is redrawn in another style")
     p.add_argument("--sketch-input", default=ModelConfig.sketch_input, choices=("skeleton", "legacy"),
                    help="sketch normalisation: legacy (resize) or skeleton (crop to the drawing, one pen width)")
     p.add_argument("--no-attention", action="store_true", help="average pooling instead of attention (ablation)")

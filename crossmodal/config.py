@@ -60,8 +60,8 @@ class TrainConfig:
     holdout_fold: int = 0  # the fold never trained on; evaluation uses it
     val_from: int = 70  # training photos numbered val_from..79 are validation, not trained on
     classes: tuple[str, ...] = ()  # empty = the 14 Earth on Canvas classes
-    augment: str = "v1"  # "v1": the committed checkpoint's augmentation; "robust": other hands and sensors
-    restyle_prob: float = 0.5  # with "robust": chance that a sketch is redrawn in another style (DrawingStyle)
+    augment: str = "v1"  # "v1"; "robust": other hands and sensors; "sensors": robust, photos x0.5-x2 (sketchify)
+    restyle_prob: float = 0.5  # with "robust" / "sensors": chance that a sketch is redrawn in another style (DrawingStyle)
     init_checkpoint: str = ""  # checkpoint whose weights start the run (fine-tuning); empty = from scratch
 
 

@@ -180,7 +180,12 @@ class StrokeWidth(torch.nn.Module):
         return ink
 
 
-AUGMENTS = ("v1", "robust")
+AUGMENTS = ("v1", "robust", "sensors")
+
+
+def is_robust(kind: str) -> bool:
+    """Whether an augmentation kind restyles sketches and keeps photos at twice the model input."""
+    return kind in ("robust", "sensors")
 
 
 def sketch_augmentation(size: int, kind: str = "v1") -> v2.Compose:
@@ -192,7 +197,7 @@ def sketch_augmentation(size: int, kind: str = "v1") -> v2.Compose:
         # aerial scenes have no "up": any rotation is the same scene
         v2.RandomAffine(degrees=180, translate=(0.12, 0.12), scale=(0.65, 1.2), shear=8, fill=0.0),
         # "v1" (the committed checkpoint's) pays ~100x more for the same kind of shaky line
-        v2.RandomApply([Wobble() if kind == "robust" else v2.ElasticTransform(alpha=25.0, sigma=5.0, fill=0.0)],
+        v2.RandomApply([Wobble() if is_robust(kind) else v2.ElasticTransform(alpha=25.0, sigma=5.0, fill=0.0)],
                        p=0.4),
         v2.RandomErasing(p=0.5, scale=(0.02, 0.1), value=0.0),
         v2.RandomErasing(p=0.3, scale=(0.02, 0.1), value=0.0),
@@ -236,12 +241,61 @@ class Haze(torch.nn.Module):
         return (image.float() * (1 - amount) + level * amount).round().clamp(0, 255).to(image.dtype)
 
 
+class GroundResolution(torch.nn.Module):
+    """Show the scene as a sensor of another ground resolution would: from half to twice the photo's.
+
+    The factor is log-uniform, so that coarser and finer imagery are equally likely: above 1 a
+    random square of 1/factor of the side is enlarged (finer ground sampling: fewer metres per
+    pixel), below 1 the whole photo is shrunk to factor of the side, placed anywhere, and the frame
+    completed by mirroring (coarser: the scene's surroundings take the rest of the frame).
+    """
+
+    def __init__(self, size: int, finest: float = 2.0, coarsest: float = 0.5):
+        """``size``: output side; ``finest`` / ``coarsest``: the factors' range (side of the source per side shown)."""
+        super().__init__()
+        self.size, self.finest, self.coarsest = size, finest, coarsest
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """A (C, S, S) uint8 image (S = 2 x size, the model input at the photo's own resolution) to (C, size, size)."""
+        _, h, w = image.shape
+        factor = float(torch.empty(()).uniform_(np.log(self.coarsest), np.log(self.finest)).exp())
+        if factor >= 1:
+            side = max(2, round(min(h, w) / factor))
+            top, left = (int(torch.randint(0, n - side + 1, ())) for n in (h, w))
+            return v2.functional.resized_crop(image, top, left, side, side, [self.size, self.size], antialias=True)
+        shown = max(2, round(self.size * factor))
+        small = v2.functional.resize(image, [shown, shown], antialias=True)
+        # reflection needs each border narrower than the photo it mirrors
+        lowest, highest = max(0, self.size - 2 * shown + 1), min(self.size - shown, shown - 1)
+        top, left = (int(torch.randint(lowest, highest + 1, ())) for _ in range(2))
+        padding = (left, self.size - shown - left, top, self.size - shown - top)
+        return F.pad(small[None].float(), padding, mode="reflect")[0].round().to(image.dtype)
+
+
+class WhiteBalance(torch.nn.Module):
+    """Another sensor's or processing chain's white balance: red and blue gains moved apart."""
+
+    def __init__(self, strength: float = 0.15):
+        """``strength``: largest relative change of the red and blue gains."""
+        super().__init__()
+        self.strength = strength
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """Re-balance a (3, H, W) uint8 image."""
+        shift = float(torch.empty(()).uniform_(-self.strength, self.strength))
+        green = float(torch.empty(()).uniform_(-0.03, 0.03))
+        gains = torch.tensor([1 + shift, 1 + green, 1 - shift]).view(3, 1, 1)
+        return (image.float() * gains).round().clamp(0, 255).to(image.dtype)
+
+
 def photo_augmentation(size: int, kind: str = "v1") -> v2.Compose:
     """Aerial-photo augmentation for (3, S, S) uint8 tensors (S >= size) into (3, size, size) uint8.
 
-    ``"robust"``: other ground resolutions (zoom-out by mirroring, crops down to a quarter of the
-    area), any orientation, other colours, haze, blur and JPEG compression: imagery from other
-    sources. ``"v1"``: crops down to 35 %, orientation and colour only.
+    ``"sensors"``: imagery from other sources: any ground resolution from half to twice the
+    photo's (``GroundResolution``, S = 2 x size), any orientation, other colours and white balance,
+    haze, blur and JPEG compression. ``"robust"``: the same but for the resolution, which is mostly
+    finer (zoom-out by mirroring a quarter of the time, then crops down to a quarter of the area)
+    and for the white balance. ``"v1"``: crops down to 35 %, orientation and colour only.
     """
     if kind == "v1":
         return v2.Compose([
@@ -252,15 +306,21 @@ def photo_augmentation(size: int, kind: str = "v1") -> v2.Compose:
             v2.ColorJitter(0.3, 0.3, 0.3, 0.04),
             v2.RandomGrayscale(0.1),
         ])
-    if kind != "robust":
+    if not is_robust(kind):
         raise ValueError(f"augmentation must be one of {AUGMENTS}, not {kind!r}")
+    if kind == "robust":
+        resolution = [v2.RandomApply([ReflectZoomOut(0.5)], p=0.25),
+                      v2.RandomResizedCrop(size, scale=(0.25, 1.0), ratio=(0.8, 1.25), antialias=True)]
+        colour = [v2.ColorJitter(0.4, 0.4, 0.4, 0.06)]
+    else:
+        resolution = [GroundResolution(size)]
+        colour = [v2.ColorJitter(0.4, 0.4, 0.4, 0.1), v2.RandomApply([WhiteBalance()], p=0.5)]
     return v2.Compose([
-        v2.RandomApply([ReflectZoomOut(0.5)], p=0.25),
-        v2.RandomResizedCrop(size, scale=(0.25, 1.0), ratio=(0.8, 1.25), antialias=True),
+        *resolution,
         v2.RandomHorizontalFlip(),
         v2.RandomVerticalFlip(),
         v2.RandomChoice([v2.RandomRotation((a, a)) for a in (0, 90, 180, 270)]),
-        v2.ColorJitter(0.4, 0.4, 0.4, 0.06),
+        *colour,
         v2.RandomGrayscale(0.1),
         v2.RandomApply([Haze()], p=0.2),
         v2.RandomApply([v2.GaussianBlur(5, sigma=(0.3, 1.5))], p=0.2),

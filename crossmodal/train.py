@@ -23,7 +23,7 @@ from .model import CrossModalModel
 from .ranking import class_probabilities
 from .ink import VERSION as INK_VERSION
 from .ink import WORK_SIDE
-from .sketchify import DrawingStyle, photo_augmentation, pseudo_sketch_arrays, sketch_augmentation
+from .sketchify import DrawingStyle, is_robust, photo_augmentation, pseudo_sketch_arrays, sketch_augmentation
 
 DEFAULT_CACHE = Path.home() / ".cache" / "crossmodal" / "pseudo-sketches"
 
@@ -71,7 +71,7 @@ def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classe
     train = [s for s in samples if photo_split(s.path, config.val_from) == "train"]
     val = [s for s in samples if photo_split(s.path, config.val_from) == "val"]
     sketch_side = WORK_SIDE if sketch_input == "skeleton" else image_size
-    photo_side = 2 * image_size if config.augment == "robust" else image_size
+    photo_side = 2 * image_size if is_robust(config.augment) else image_size
     photos, train, skipped = load_arrays(train, "photo", photo_side, progress)
     val_photos, val, skipped_val = load_arrays(val, "photo", image_size, progress)
     missing = sorted(set(classes) - {s.label for s in train})
@@ -139,7 +139,7 @@ class PairDataset(Dataset):
         self.data, self.config = data, config
         self.photo_aug = photo_augmentation(image_size, config.augment)
         self.sketch_aug = sketch_augmentation(image_size, config.augment)
-        self.restyle = DrawingStyle(image_size, config.restyle_prob if config.augment == "robust" else 0.0)
+        self.restyle = DrawingStyle(image_size, config.restyle_prob if is_robust(config.augment) else 0.0)
         self.by_class = {c: np.flatnonzero(data.photo_labels == c) for c in np.unique(data.photo_labels)}
         self.real_by_class = {c: np.flatnonzero(data.real_labels == c) for c in np.unique(data.real_labels)}
         self.synthetic_by_class = {c: np.flatnonzero(data.synthetic_labels == c)

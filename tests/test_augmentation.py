@@ -1,0 +1,69 @@
+"""Photo augmentations that imitate other sensors: ground resolution and white balance."""
+
+import pytest
+import torch
+from torchvision.transforms import v2
+
+from crossmodal.sketchify import AUGMENTS, GroundResolution, WhiteBalance, is_robust, photo_augmentation
+
+
+def coded_photo(side: int = 256) -> torch.Tensor:
+    """A (3, side, side) uint8 photo whose red and green channels spell each pixel's row and column."""
+    rows = torch.arange(side).view(-1, 1).expand(side, side)
+    cols = torch.arange(side).view(1, -1).expand(side, side)
+    return torch.stack([rows, cols, (rows + cols) % 256]).to(torch.uint8)
+
+
+def test_native_resolution_is_the_whole_photo_resized():
+    photo = coded_photo()
+    out = GroundResolution(128, finest=1.0, coarsest=1.0)(photo)
+    assert torch.equal(out, v2.functional.resize(photo, [128, 128], antialias=True))
+
+
+def test_twice_the_resolution_is_a_crop_of_half_the_side_at_the_photos_own_pixels():
+    torch.manual_seed(0)
+    photo = coded_photo()
+    for _ in range(5):
+        out = GroundResolution(128, finest=2.0, coarsest=2.0)(photo)
+        top, left = int(out[0, 0, 0]), int(out[1, 0, 0])
+        assert out.shape == (3, 128, 128)
+        assert torch.equal(out, photo[:, top:top + 128, left:left + 128])
+
+
+def test_half_the_resolution_shows_the_whole_photo_at_a_quarter_of_the_area_with_mirrored_surroundings():
+    torch.manual_seed(1)
+    photo = coded_photo()
+    small = v2.functional.resize(photo, [64, 64], antialias=True)
+    for _ in range(5):
+        out = GroundResolution(128, finest=0.5, coarsest=0.5)(photo)
+        assert out.shape == (3, 128, 128)
+        found = [(t, l) for t in range(65) for l in range(65) if torch.equal(out[:, t:t + 64, l:l + 64], small)]
+        assert found, "the shrunk photo is not in the frame"
+        top, left = found[0]
+        if top > 0:  # the row above the photo mirrors the row below its first one
+            assert torch.equal(out[:, top - 1, left:left + 64], out[:, top + 1, left:left + 64])
+        if left + 64 < 128:
+            assert torch.equal(out[:, top:top + 64, left + 64], out[:, top:top + 64, left + 62])
+
+
+def test_white_balance_moves_red_and_blue_apart_and_leaves_green_almost_alone():
+    torch.manual_seed(2)
+    grey = torch.full((3, 8, 8), 100, dtype=torch.uint8)
+    for _ in range(20):
+        red, green, blue = (int(c) for c in WhiteBalance(0.15)(grey)[:, 0, 0])
+        assert 85 <= red <= 115 and 85 <= blue <= 115
+        assert abs(red + blue - 200) <= 1  # one gain up by what the other goes down
+        assert 97 <= green <= 103
+
+
+@pytest.mark.parametrize("kind", AUGMENTS)
+def test_every_photo_augmentation_gives_the_model_input(kind):
+    torch.manual_seed(3)
+    side = 256 if is_robust(kind) else 128
+    out = photo_augmentation(128, kind)(coded_photo(side))
+    assert out.shape == (3, 128, 128) and out.dtype == torch.uint8
+
+
+def test_unknown_augmentation_is_refused():
+    with pytest.raises(ValueError, match="augmentation must be one of"):
+        photo_augmentation(128, "strong")
