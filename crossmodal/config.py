@@ -61,7 +61,7 @@ class TrainConfig:
     val_from: int = 70  # training photos numbered val_from..79 are validation, not trained on
     classes: tuple[str, ...] = ()  # empty = the 14 Earth on Canvas classes
     augment: str = "v1"  # "v1"; "robust": other hands and sensors; "sensors": robust, photos x0.5-x2 (sketchify)
-    restyle_prob: float = 0.5  # with "robust" / "sensors": chance that a sketch is redrawn in another style (DrawingStyle)
+    restyle_prob: float = 0.5  # with "robust" / "sensors": chance that a sketch is redrawn in another style
     init_checkpoint: str = ""  # checkpoint whose weights start the run (fine-tuning); empty = from scratch
 
 

@@ -37,7 +37,7 @@ def test_half_the_resolution_shows_the_whole_photo_at_a_quarter_of_the_area_with
     for _ in range(5):
         out = GroundResolution(128, finest=0.5, coarsest=0.5)(photo)
         assert out.shape == (3, 128, 128)
-        found = [(t, l) for t in range(65) for l in range(65) if torch.equal(out[:, t:t + 64, l:l + 64], small)]
+        found = [(t, x) for t in range(65) for x in range(65) if torch.equal(out[:, t:t + 64, x:x + 64], small)]
         assert found, "the shrunk photo is not in the frame"
         top, left = found[0]
         if top > 0:  # the row above the photo mirrors the row below its first one
