@@ -196,7 +196,7 @@ def sketch_augmentation(size: int, kind: str = "v1") -> v2.Compose:
         v2.RandomVerticalFlip(),
         # aerial scenes have no "up": any rotation is the same scene
         v2.RandomAffine(degrees=180, translate=(0.12, 0.12), scale=(0.65, 1.2), shear=8, fill=0.0),
-        # "v1" (the committed checkpoint's) pays ~100x more for the same kind of shaky line
+        # "v1" pays ~100x more for the same kind of shaky line
         v2.RandomApply([Wobble() if is_robust(kind) else v2.ElasticTransform(alpha=25.0, sigma=5.0, fill=0.0)],
                        p=0.4),
         v2.RandomErasing(p=0.5, scale=(0.02, 0.1), value=0.0),
