@@ -719,7 +719,7 @@ class Retriever:
         def marker(hit: Hit) -> bool | None:
             return hit.judged_class == result.target_class if judged else None
 
-        wanted = [(h, self._thumb_path(f"{h.path}|{h.id}", marker(h), attention)) for h in result.hits]
+        wanted = [(h, self._thumb_path(h.path, h.id, marker(h), attention)) for h in result.hits]
         # a file gone since the search gets a grey tile (not cached); the next search skips it
         wanted = [(h, p if p.exists() or self._present(h.path, result.gallery) else self._placeholder())
                   for h, p in wanted]
@@ -754,7 +754,7 @@ class Retriever:
             if stop is not None and stop.is_set():
                 break
             path = index.paths[i]
-            out = self._thumb_path(f"{path}|{self._item_id(gallery, i)}", None, False)
+            out = self._thumb_path(path, self._item_id(gallery, i), None, False)
             if out.exists() or not self._present(path, gallery):
                 continue
             try:
@@ -805,8 +805,10 @@ class Retriever:
             _save_atomically(Image.new("RGB", (THUMB_SIZE, THUMB_SIZE), (200, 200, 200)), path, format="JPEG")
         return path
 
-    def _thumb_path(self, path: str, match: bool | None, attention: bool) -> Path:
-        key = hashlib.sha1(f"{_THUMB_VERSION}|{path}|{match}|{attention}|{THUMB_SIZE}".encode()).hexdigest()[:20]
+    def _thumb_path(self, path: str, item_id: str, match: bool | None, attention: bool) -> Path:
+        """Where the thumbnail of one gallery item (file and id: a chip is its scene file and a window) is cached."""
+        fields = f"{_THUMB_VERSION}|{path}|{item_id}|{match}|{attention}|{THUMB_SIZE}"
+        key = hashlib.sha1(fields.encode()).hexdigest()[:20]
         return self.thumb_dir / f"{key}.jpg"
 
     @staticmethod
