@@ -204,6 +204,15 @@ def sketch_augmentation(size: int, kind: str = "v1") -> v2.Compose:
     ])
 
 
+def mirror_frame(small: torch.Tensor, height: int, width: int, top: int, left: int) -> torch.Tensor:
+    """A (C, height, width) image with ``small`` at (top, left) and the rest of the frame its mirror images.
+
+    Each border must be narrower than ``small`` (what reflection can fill).
+    """
+    padding = (left, width - small.shape[2] - left, top, height - small.shape[1] - top)
+    return F.pad(small[None].float(), padding, mode="reflect")[0].round().to(small.dtype)
+
+
 class ReflectZoomOut(torch.nn.Module):
     """Show the scene from higher up: shrink it by a random factor and complete it by mirroring.
 
@@ -221,9 +230,7 @@ class ReflectZoomOut(torch.nn.Module):
         _, h, w = image.shape
         factor = float(torch.empty(()).uniform_(self.smallest, 1.0))
         small = v2.functional.resize(image, [max(2, round(h * factor)), max(2, round(w * factor))], antialias=True)
-        top, left = (h - small.shape[1]) // 2, (w - small.shape[2]) // 2
-        padding = (left, w - small.shape[2] - left, top, h - small.shape[1] - top)
-        return F.pad(small[None].float(), padding, mode="reflect")[0].round().to(image.dtype)
+        return mirror_frame(small, h, w, (h - small.shape[1]) // 2, (w - small.shape[2]) // 2)
 
 
 class Haze(torch.nn.Module):
@@ -268,8 +275,7 @@ class GroundResolution(torch.nn.Module):
         # reflection needs each border narrower than the photo it mirrors
         lowest, highest = max(0, self.size - 2 * shown + 1), min(self.size - shown, shown - 1)
         top, left = (int(torch.randint(lowest, highest + 1, ())) for _ in range(2))
-        padding = (left, self.size - shown - left, top, self.size - shown - top)
-        return F.pad(small[None].float(), padding, mode="reflect")[0].round().to(image.dtype)
+        return mirror_frame(small, self.size, self.size, top, left)
 
 
 class WhiteBalance(torch.nn.Module):
