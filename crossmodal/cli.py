@@ -41,6 +41,11 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                         "ground resolution from x0.5 to x2 and another white balance")
     p.add_argument("--restyle-prob", type=float, default=TrainConfig.restyle_prob,
                    help="with --augment robust or sensors: chance that a training sketch is redrawn in another style")
+    p.add_argument("--consistency", type=float, default=TrainConfig.w_consistency, metavar="WEIGHT",
+                   help="weight of the agreement of the class beliefs on two augmented views of each training "
+                        "input (Jensen-Shannon; 0 = off; each step then runs those branches twice)")
+    p.add_argument("--consistency-on", nargs="+", choices=("photo", "sketch"),
+                   default=list(TrainConfig.consistency_on), help="which inputs get the second view")
     p.add_argument("--sketch-input", default=ModelConfig.sketch_input, choices=("skeleton", "legacy"),
                    help="sketch normalisation: legacy (resize) or skeleton (crop to the drawing, one pen width)")
     p.add_argument("--no-attention", action="store_true", help="average pooling instead of attention (ablation)")
@@ -69,7 +74,8 @@ def _run_train(args: argparse.Namespace) -> int:
         branch_epochs=args.branch_epochs, holdout_fold=args.holdout_fold, pseudo_style=args.pseudo_style,
         real_sketches=not args.no_real_sketches, real_sketch_prob=args.real_sketch_prob,
         synthetic_sketches=args.synthetic_sketches, synthetic_prob=args.synthetic_prob,
-        restyle_prob=args.restyle_prob, augment=args.augment,
+        restyle_prob=args.restyle_prob, augment=args.augment, w_consistency=args.consistency,
+        consistency_on=tuple(args.consistency_on),
         w_orthogonality=0.0 if args.no_orthogonality else TrainConfig.w_orthogonality,
         w_decoder=0.0 if args.no_decoders else TrainConfig.w_decoder,
         classes=tuple(args.classes) if args.classes else (), init_checkpoint=args.init)

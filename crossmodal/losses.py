@@ -51,6 +51,21 @@ class CrossReconstructionLoss(nn.Module):
         return F.mse_loss(recon_sketch, z_sketch.detach()) + F.mse_loss(recon_photo, z_photo.detach())
 
 
+class ViewConsistencyLoss(nn.Module):
+    """Jensen-Shannon divergence between the class distributions of two views of the same images.
+
+    JS(p, q) = (KL(p || m) + KL(q || m)) / 2 with m = (p + q) / 2, averaged over the batch: zero
+    exactly when both views get the same beliefs, at most log 2. Both views are pulled towards
+    their mixture (AugMix's consistency term, Hendrycks et al., ICLR 2020), so the model learns to
+    believe the same of a photo at any ground resolution or colour, not only to label each view.
+    """
+
+    def forward(self, logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tensor:
+        p, q = F.softmax(logits_a, 1), F.softmax(logits_b, 1)
+        log_m = ((p + q) / 2).clamp_min(1e-7).log()
+        return (F.kl_div(log_m, p, reduction="batchmean") + F.kl_div(log_m, q, reduction="batchmean")) / 2
+
+
 class UnifiedLoss(nn.Module):
     """Weighted sum of the branch losses (L_A, L_B) and the unified objective (L2..L5).
 
@@ -65,15 +80,19 @@ class UnifiedLoss(nn.Module):
         self.pair = PairDifferenceLoss()
         self.norm = FeatureNormLoss()
         self.reconstruction = CrossReconstructionLoss()
+        self.consistency = ViewConsistencyLoss()
 
     def forward(self, out: dict[str, dict[str, torch.Tensor]], labels: torch.Tensor,
-                unified: bool = True) -> tuple[torch.Tensor, dict[str, float]]:
+                unified: bool = True, views: dict[str, dict[str, torch.Tensor]] | None = None,
+                ) -> tuple[torch.Tensor, dict[str, float]]:
         """Return the total loss and each weighted term (as floats) for logging.
 
         Args:
             out: the model's forward output for a batch of corresponding pairs.
             labels: the pairs' class indices.
             unified: False in the first stage of two-stage training (branch losses only).
+            views: by modality, the branch's output (``model.encode``) for another augmented view of
+                the same inputs; with ``w_consistency`` both views' class beliefs must agree.
         """
         c = self.config
         a, b, joint = out["photo"], out["sketch"], out["joint"]
@@ -94,5 +113,9 @@ class UnifiedLoss(nn.Module):
             if "photo_cross" in joint:
                 terms["cross"] = c.w_cross * (self.pair(joint["photo_cross"], b["V"])
                                               + self.pair(joint["sketch_cross"], a["V"]))
+            if views and c.w_consistency:
+                terms["consistency"] = c.w_consistency * sum(
+                    self.consistency(out[modality]["proto_logits"], view["proto_logits"])
+                    for modality, view in views.items())
         total = sum(terms.values())
         return total, {k: v.item() for k, v in terms.items()}

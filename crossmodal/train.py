@@ -19,7 +19,7 @@ from .config import ModelConfig, TrainConfig, config_to_dict
 from .data import EOC_CLASSES, Sample, load_arrays, photo_split, scan_folder, sketch_fold
 from .losses import UnifiedLoss
 from .metrics import retrieval_metrics
-from .model import CrossModalModel
+from .model import MODALITIES, CrossModalModel
 from .ranking import class_probabilities
 from .ink import VERSION as INK_VERSION
 from .ink import WORK_SIDE
@@ -132,7 +132,9 @@ class PairDataset(Dataset):
     The sketch is a real training sketch of the class with probability ``real_sketch_prob`` (when
     the class has one), a procedural sketch of the class with probability ``synthetic_prob`` (when
     there are any), else the photo's own pseudo-sketch or, half of the time, the pseudo-sketch of
-    another photo of the class (a person draws the class, not this exact tile).
+    another photo of the class (a person draws the class, not this exact tile). With a view
+    consistency weight, an item also holds ``photo_view`` and/or ``sketch_view``: the same photo,
+    or the same drawing, augmented (and restyled) again.
     """
 
     def __init__(self, data: TrainingData, config: TrainConfig, image_size: int):
@@ -161,10 +163,18 @@ class PairDataset(Dataset):
             j = i if np.random.rand() < 0.5 else np.random.choice(self.by_class[label])
             ink = self.data.pseudo[j]
         photo = self.photo_aug(torch.from_numpy(self.data.photos[i])).float() / 255.0
+        item = {"photo": photo, "sketch": self._sketch_view(ink), "label": label}
+        if self.config.w_consistency and "photo" in self.config.consistency_on:
+            item["photo_view"] = self.photo_aug(torch.from_numpy(self.data.photos[i])).float() / 255.0
+        if self.config.w_consistency and "sketch" in self.config.consistency_on:
+            item["sketch_view"] = self._sketch_view(ink)
+        return item
+
+    def _sketch_view(self, ink: np.ndarray) -> torch.Tensor:
+        """A stored ink map (1, S, S) as one training view: restyled when it can be, then augmented."""
         if ink.shape[-1] != self.restyle.size:
             ink = self.restyle(ink[0])[None]
-        sketch = self.sketch_aug(torch.from_numpy(ink).float() / 255.0)
-        return {"photo": photo, "sketch": sketch, "label": label}
+        return self.sketch_aug(torch.from_numpy(ink).float() / 255.0)
 
 
 @torch.no_grad()
@@ -321,7 +331,9 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
             for batch in bar:
                 photos, sketches, labels = (batch[k].to(device, non_blocking=True)
                                             for k in ("photo", "sketch", "label"))
-                total, terms = loss_fn(model(photos, sketches), labels, unified)
+                views = {m: model.encode(batch[f"{m}_view"].to(device, non_blocking=True), m)
+                         for m in MODALITIES if f"{m}_view" in batch}
+                total, terms = loss_fn(model(photos, sketches), labels, unified, views)
                 optimizer.zero_grad(set_to_none=True)
                 total.backward()
                 optimizer.step()

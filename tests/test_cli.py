@@ -96,6 +96,18 @@ def test_training_can_add_procedural_sketches(tiny_data, tmp_path):
     assert len(worlds) == 3 * 2
 
 
+def test_training_with_view_consistency_logs_the_term(tiny_data, tmp_path):
+    photos, sketches = tiny_data
+    out = tmp_path / "consistent.pt"
+    args = _train_args(photos, sketches, out, tmp_path / "cache") + [
+        "--classes", "airplane", "runway", "tenniscourt", "--augment", "sensors", "--consistency", "4", "--consistency-on", "photo", "sketch"]
+    assert main(args) == 0
+    model = load_checkpoint(out)
+    assert model.info["train_config"].w_consistency == 4.0
+    assert model.info["train_config"].consistency_on == ("photo", "sketch")
+    assert model.info["meta"]["history"][0]["consistency"] >= 0.0
+
+
 def test_same_seed_same_model(tiny_data, tmp_path):
     photos, sketches = tiny_data
     histories = []

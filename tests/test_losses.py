@@ -1,9 +1,11 @@
+import math
+
 import pytest
 import torch
 
 from crossmodal.config import TrainConfig
 from crossmodal.losses import (CrossReconstructionLoss, FeatureNormLoss, OrthogonalityLoss, PairDifferenceLoss,
-                               UnifiedLoss)
+                               UnifiedLoss, ViewConsistencyLoss)
 
 
 def test_orthogonality_is_zero_for_uncorrelated_features():
@@ -36,6 +38,20 @@ def test_cross_reconstruction_is_the_sum_of_two_mse():
     assert loss.item() == pytest.approx(0.5 + 4.0)
 
 
+def test_view_consistency_is_the_jensen_shannon_divergence():
+    loss = ViewConsistencyLoss()
+    same = torch.tensor([[2.0, 0.0, -1.0]])
+    assert loss(same, same + 5.0).item() == pytest.approx(0.0, abs=1e-6)  # softmax ignores a shift
+    # certain of class 0 against certain of class 1: m = (1/2, 1/2), each KL = log 2
+    certain = torch.tensor([[100.0, 0.0], [0.0, 100.0]])
+    assert loss(certain, certain.flip(1)).item() == pytest.approx(math.log(2), abs=1e-5)
+    # p = (1, 0), q = (1/2, 1/2): m = (3/4, 1/4); KL(p||m) = log 4/3, KL(q||m) = (log 2/3 + log 2) / 2
+    p, q = torch.tensor([[100.0, 0.0]]), torch.tensor([[0.0, 0.0]])
+    expected = (math.log(4 / 3) + (math.log(2 / 3) + math.log(2)) / 2) / 2
+    assert loss(p, q).item() == pytest.approx(expected, abs=1e-5)
+    assert loss(q, p).item() == pytest.approx(expected, abs=1e-5)
+
+
 def _fake_output(k=3, b=4, c=5, d=6):
     torch.manual_seed(0)
     side = lambda: {"Z": torch.rand(b, c), "branch_logits": torch.randn(b, k), "V": torch.randn(b, d),  # noqa: E731
@@ -57,3 +73,18 @@ def test_zero_weight_switches_a_term_off_and_stage_one_has_branch_terms_only():
     assert terms["pair"] == 0.0 and terms["decoder"] == 0.0
     _, terms = UnifiedLoss(TrainConfig())(out, labels, unified=False)
     assert set(terms) == {"branch_ce", "orthogonality"}
+
+
+def test_consistency_term_needs_its_weight_and_a_second_view():
+    out, labels = _fake_output()
+    views = {"photo": {"proto_logits": torch.randn(4, 3)}}
+    assert "consistency" not in UnifiedLoss(TrainConfig())(out, labels, views=views)[1]
+    assert "consistency" not in UnifiedLoss(TrainConfig(w_consistency=2.0))(out, labels)[1]
+    total, terms = UnifiedLoss(TrainConfig(w_consistency=2.0))(out, labels, views=views)
+    expected = 2.0 * ViewConsistencyLoss()(out["photo"]["proto_logits"], views["photo"]["proto_logits"]).item()
+    assert terms["consistency"] == pytest.approx(expected)
+    assert total.item() == pytest.approx(sum(terms.values()), rel=1e-5)
+    views["sketch"] = {"proto_logits": torch.randn(4, 3)}  # each modality's views agree on their own
+    _, terms = UnifiedLoss(TrainConfig(w_consistency=2.0))(out, labels, views=views)
+    expected += 2.0 * ViewConsistencyLoss()(out["sketch"]["proto_logits"], views["sketch"]["proto_logits"]).item()
+    assert terms["consistency"] == pytest.approx(expected)
