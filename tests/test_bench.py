@@ -1,4 +1,4 @@
-"""The ANN benchmark still runs end to end (on a few hundred vectors: its numbers are not checked here)."""
+"""The benchmarks still run end to end on tiny inputs (their numbers are not checked here, their arithmetic is)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,22 @@ import importlib.util
 import json
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "ann.py"
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def _bench(name: str):
+    """Import ``bench/<name>.py`` as a module."""
+    spec = importlib.util.spec_from_file_location(f"{name}_bench", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_ann_benchmark_runs_on_a_tiny_set(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("ann_bench", BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _bench("ann")
     out = tmp_path / "rows.json"
     assert bench.main(["--sizes", "400", "--clusters", "5", "--queries", "30", "--exact-queries", "10",
                        "--trees", "50", "--shards", "1", "2", "--search-k", "40", "--runs", "2",
@@ -27,9 +36,7 @@ def test_ann_benchmark_runs_on_a_tiny_set(tmp_path, capsys):
 
 
 def test_scene_benchmark_runs_on_a_tiny_mosaic(tiny_data, tiny_checkpoint, tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("scene_bench", BENCH.with_name("scene.py"))
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = _bench("scene")
     photos, sketches = tiny_data
     out = tmp_path / "rows.json"
     assert bench.main(["--photos", str(photos), "--sketches", str(sketches), "--checkpoint", str(tiny_checkpoint),
@@ -39,3 +46,19 @@ def test_scene_benchmark_runs_on_a_tiny_mosaic(tiny_data, tiny_checkpoint, tmp_p
     assert set(numbers["scenes"]) == {"0.3 m", "0.6 m"}
     assert all(row["chips"] == 9 and 0 <= row["share"] <= 1 for row in numbers["scenes"].values())
     assert "share@k" in capsys.readouterr().out
+
+
+def test_style_validation_scores_only_validation_photos(tiny_data, tiny_checkpoint, capsys):
+    bench = _bench("style_validation")
+    photos, _ = tiny_data
+    assert bench.main(["--checkpoint", str(tiny_checkpoint), "--photos", str(photos), "--per-class", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "18 drawings (seed 1), 3 validation photos" in printed  # 3 classes x 6 styles; photos numbered 70
+    assert all(style in printed for style in ("iconic", "mouse", "pencil", "wobbly", "partial", "lowres"))
+
+
+def test_style_validation_scores_by_hand():
+    bench = _bench("style_validation")
+    relevant = np.array([[True, False, True, False], [False, True, False, False]])
+    # AP: (1/1 + 2/3) / 2 and 1/2; P@2: 1/2 and 1/2
+    assert bench.scores(relevant, k=2) == pytest.approx((((1 + 2 / 3) / 2 + 0.5) / 2, 0.5))
