@@ -78,6 +78,12 @@ def test_odd_images_become_8_bit_rgb(tmp_path):
     assert drawing[0, 0].tolist() == [255, 255, 255] and drawing[5, 5].tolist() == [0, 0, 0]
 
 
+def test_half_transparent_ink_is_blended_onto_white():
+    # red at alpha 128: 255 * 128/255 + 255 * 127/255 = 255; 0 * 128/255 + 255 * 127/255 = 127
+    assert load_image(Image.new("RGBA", (4, 4), (255, 0, 0, 128))).getpixel((1, 1)) == (255, 127, 127)
+    assert load_image(Image.new("LA", (4, 4), (0, 128))).getpixel((1, 1)) == (127, 127, 127)
+
+
 def test_huge_images_are_bounded_or_refused(tmp_path, monkeypatch):
     Image.new("RGB", (3000, 1000), "white").save(tmp_path / "wide.png")
     assert max(load_image(tmp_path / "wide.png", max_side=512).size) == 512
