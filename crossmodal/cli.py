@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import DEFAULT_N_TREES, SHARD_FROM_ITEMS, ModelConfig, TrainConfig
+from .config import AUGMENTS, DEFAULT_N_TREES, SHARD_FROM_ITEMS, ModelConfig, TrainConfig
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +35,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--synthetic-sketches", type=int, default=0, metavar="N",
                    help="add N procedural sketches per class (the demo world's renderer)")
     p.add_argument("--synthetic-prob", type=float, default=TrainConfig.synthetic_prob)
-    p.add_argument("--augment", default=TrainConfig.augment, choices=("v1", "robust", "sensors"),
+    p.add_argument("--augment", default=TrainConfig.augment, choices=AUGMENTS,
                    help="v1: plain augmentation; robust: sketches restyled (close-up, pen, scan, pencil), photos "
                         "at other resolutions, colours, haze, blur, JPEG; sensors: robust, with photos at any "
                         "ground resolution from x0.5 to x2 and another white balance")

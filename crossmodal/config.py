@@ -14,6 +14,8 @@ DEFAULT_N_TREES = 50  # Annoy trees in each forest
 DEFAULT_SEARCH_K_PER_SHARD = 5_000  # Annoy candidates a shard collects when a search gives none
 SHARD_FROM_ITEMS = 500_000  # galleries this large get two shards by default
 
+AUGMENTS = ("v1", "robust", "sensors")  # training augmentation kinds (crossmodal.sketchify builds them)
+
 
 @dataclass(frozen=True)
 class ModelConfig:

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from PIL import Image
 from torchvision.transforms import v2
 
+from .config import AUGMENTS
 from .data import Sample, load_image, sketch_array
 from .ink import normalize_darkness
 
@@ -178,9 +179,6 @@ class StrokeWidth(torch.nn.Module):
             thin = -F.max_pool2d(-ink[None], 3, 1, 1)[0]
             return thin if thin.amax() > 0.3 else ink  # never erase a drawing made of thin strokes
         return ink
-
-
-AUGMENTS = ("v1", "robust", "sensors")
 
 
 def is_robust(kind: str) -> bool:
