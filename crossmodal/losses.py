@@ -57,7 +57,8 @@ class ViewConsistencyLoss(nn.Module):
     JS(p, q) = (KL(p || m) + KL(q || m)) / 2 with m = (p + q) / 2, averaged over the batch: zero
     exactly when both views get the same beliefs, at most log 2. Both views are pulled towards
     their mixture (AugMix's consistency term, Hendrycks et al., ICLR 2020), so the model learns to
-    believe the same of a photo at any ground resolution or colour, not only to label each view.
+    believe the same of a photo at any ground resolution or colour, or of a drawing in any pen,
+    not only to label each view.
     """
 
     def forward(self, logits_a: torch.Tensor, logits_b: torch.Tensor) -> torch.Tensor:

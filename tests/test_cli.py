@@ -100,7 +100,8 @@ def test_training_with_view_consistency_logs_the_term(tiny_data, tmp_path):
     photos, sketches = tiny_data
     out = tmp_path / "consistent.pt"
     args = _train_args(photos, sketches, out, tmp_path / "cache") + [
-        "--classes", "airplane", "runway", "tenniscourt", "--augment", "sensors", "--consistency", "4", "--consistency-on", "photo", "sketch"]
+        "--classes", "airplane", "runway", "tenniscourt", "--augment", "sensors",
+        "--consistency", "4", "--consistency-on", "photo", "sketch"]
     assert main(args) == 0
     model = load_checkpoint(out)
     assert model.info["train_config"].w_consistency == 4.0
