@@ -28,15 +28,9 @@ import scene as scene_bench  # noqa: E402  (bench/scene.py: where the shared dat
 
 from crossmodal import load_checkpoint  # noqa: E402
 from crossmodal.data import load_image, photo_split, scan_folder  # noqa: E402
-from crossmodal.metrics import average_precision  # noqa: E402
-from crossmodal.ranking import CLASS_AGREEMENT_WEIGHT, ranking_scores  # noqa: E402
+from crossmodal.metrics import retrieval_metrics  # noqa: E402
 from crossmodal.robustness import STYLES  # noqa: E402
 from crossmodal.robustness.sketches import sketch_suite  # noqa: E402
-
-
-def scores(relevant: np.ndarray, k: int = 10) -> tuple[float, float]:
-    """(mAP, P@k) of ranked relevance rows (n_queries, n_gallery)."""
-    return float(np.mean([average_precision(r) for r in relevant])), float(relevant[:, :k].mean())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,15 +55,14 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"{args.checkpoint.name}: {len(drawings)} drawings (seed {args.seed}), {len(samples)} validation photos")
     print(f"{'':<12}{'cosine mAP / P@10':>20}{'as ranked':>20}")
+    groups = {"all": np.ones(len(drawings), bool), **{style: styles == style for style in STYLES},
+              **{label: labels == label for label in classes}}
     rows = {}
-    for weight in (0.0, CLASS_AGREEMENT_WEIGHT):
-        ranked = np.argsort(-ranking_scores(queries, gallery, classifier, weight), axis=1, kind="stable")
-        relevant = gallery_labels[ranked] == labels[:, None]
-        rows.setdefault("all", []).append(scores(relevant))
-        for style in STYLES:
-            rows.setdefault(style, []).append(scores(relevant[styles == style]))
-        for label in classes:
-            rows.setdefault(label, []).append(scores(relevant[labels == label]))
+    for ranker in (None, classifier):  # the cosine, then as the app ranks
+        for name, chosen in groups.items():
+            metrics = retrieval_metrics(queries[chosen], labels[chosen].tolist(), gallery, gallery_labels.tolist(),
+                                        classifier=ranker)
+            rows.setdefault(name, []).append((metrics["mAP"], metrics["P@10"]))
     weakest = sorted(classes, key=lambda c: rows[c][1][0])[:4]
     for name in ("all", *STYLES, *weakest):
         print(f"{name:<12}" + "".join(f"{'%.3f / %.3f' % cell:>20}" for cell in rows[name]))
