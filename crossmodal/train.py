@@ -162,13 +162,16 @@ class PairDataset(Dataset):
         else:
             j = i if np.random.rand() < 0.5 else np.random.choice(self.by_class[label])
             ink = self.data.pseudo[j]
-        photo = self.photo_aug(torch.from_numpy(self.data.photos[i])).float() / 255.0
-        item = {"photo": photo, "sketch": self._sketch_view(ink), "label": label}
+        item = {"photo": self._photo_view(i), "sketch": self._sketch_view(ink), "label": label}
         if self.config.w_consistency and "photo" in self.config.consistency_on:
-            item["photo_view"] = self.photo_aug(torch.from_numpy(self.data.photos[i])).float() / 255.0
+            item["photo_view"] = self._photo_view(i)
         if self.config.w_consistency and "sketch" in self.config.consistency_on:
             item["sketch_view"] = self._sketch_view(ink)
         return item
+
+    def _photo_view(self, i: int) -> torch.Tensor:
+        """Training photo ``i`` as one augmented view, floats in [0, 1]."""
+        return self.photo_aug(torch.from_numpy(self.data.photos[i])).float() / 255.0
 
     def _sketch_view(self, ink: np.ndarray) -> torch.Tensor:
         """A stored ink map (1, S, S) as one training view: restyled when it can be, then augmented."""
@@ -331,8 +334,9 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
             for batch in bar:
                 photos, sketches, labels = (batch[k].to(device, non_blocking=True)
                                             for k in ("photo", "sketch", "label"))
+                # the branch-only stage has no consistency term: its second views are not encoded
                 views = {m: model.encode(batch[f"{m}_view"].to(device, non_blocking=True), m)
-                         for m in MODALITIES if f"{m}_view" in batch}
+                         for m in MODALITIES if unified and f"{m}_view" in batch}
                 total, terms = loss_fn(model(photos, sketches), labels, unified, views)
                 optimizer.zero_grad(set_to_none=True)
                 total.backward()
