@@ -51,8 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     from crossmodal.checkpoint import load_checkpoint
     from crossmodal.gallery import item_record, rank_matches
     from crossmodal.index import EmbeddingIndex
-    from crossmodal.metrics import average_precision
-    from crossmodal.ranking import ranking_scores
+    from crossmodal.metrics import retrieval_metrics
     from crossmodal.robustness.sketches import sketch_suite
     from crossmodal.scenes import TRAINING_GSD
 
@@ -88,11 +87,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(drawings)} drawings (seed {args.seed}), {len(gallery)} validation photos, a scene of "
           f"{len(index)} chips\n{'weight':>7}{'mAP':>8}{'P@10':>8}{'share':>8}{'placed':>8}")
     for weight in args.weights:
-        ranked = np.argsort(-ranking_scores(vectors, gallery, classifier, weight), axis=1, kind="stable")
-        relevant = gallery_labels[ranked] == labels[:, None]
+        metrics = retrieval_metrics(vectors, labels.tolist(), gallery, gallery_labels.tolist(), k=args.k,
+                                    classifier=classifier, weight=weight)
         share, placed = scene_shares(weight)
-        rows.append({"weight": weight, "mAP": float(np.mean([average_precision(r) for r in relevant])),
-                     "P@10": float(relevant[:, :args.k].mean()), "share": share, "placed": placed})
+        rows.append({"weight": weight, "mAP": metrics["mAP"], "P@10": metrics[f"P@{args.k}"], "share": share,
+                     "placed": placed})
         print(f"{weight:>7.2f}{rows[-1]['mAP']:>8.3f}{rows[-1]['P@10']:>8.3f}{share:>8.3f}{placed:>8.3f}", flush=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

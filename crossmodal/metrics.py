@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .ranking import ranking_scores
+from .ranking import CLASS_AGREEMENT_WEIGHT, ranking_scores
 
 
 def average_precision(relevant: np.ndarray) -> float:
@@ -32,20 +32,22 @@ def precision_at_k(relevant: np.ndarray, k: int) -> float:
     return float(np.asarray(relevant[:k], dtype=bool).sum() / k)
 
 
-def exact_ranking(queries: np.ndarray, gallery: np.ndarray, classifier: np.ndarray | None = None) -> np.ndarray:
+def exact_ranking(queries: np.ndarray, gallery: np.ndarray, classifier: np.ndarray | None = None,
+                  weight: float = CLASS_AGREEMENT_WEIGHT) -> np.ndarray:
     """Gallery indices of each query, by decreasing cosine similarity (inputs L2-normalised).
 
-    With the model's ``classifier`` the score adds the class agreement, as the app ranks
-    (:func:`crossmodal.ranking.ranking_scores`). Ties keep gallery order (stable sort), so the
+    With the model's ``classifier`` the score adds the class agreement at ``weight``, as the app
+    ranks (:func:`crossmodal.ranking.ranking_scores`). Ties keep gallery order (stable sort), so the
     ranking is deterministic.
     """
-    scores = ranking_scores(queries, gallery, classifier)
+    scores = ranking_scores(queries, gallery, classifier, weight)
     return np.argsort(-scores, axis=1, kind="stable")
 
 
 def retrieval_metrics(query_emb: np.ndarray, query_labels: Sequence[str], gallery_emb: np.ndarray,
                       gallery_labels: Sequence[str], k: int = 10, class_k: int = 50,
-                      exclude: Sequence[int] | None = None, classifier: np.ndarray | None = None) -> dict:
+                      exclude: Sequence[int] | None = None, classifier: np.ndarray | None = None,
+                      weight: float = CLASS_AGREEMENT_WEIGHT) -> dict:
     """The paper's evaluation of one direction, with exact search.
 
     Args:
@@ -59,6 +61,8 @@ def retrieval_metrics(query_emb: np.ndarray, query_labels: Sequence[str], galler
             transformed copy of a gallery image must not find its own original.
         classifier: rank by cosine plus class agreement (:func:`exact_ranking`); None: the cosine,
             the paper's protocol.
+        weight: the class agreement's weight next to the cosine (with ``classifier``); the default
+            is the app's.
 
     Returns:
         ``{"mAP", "P@10", "per_class_AP", "per_class_P@50"}``: means over queries; the per-class
@@ -68,7 +72,7 @@ def retrieval_metrics(query_emb: np.ndarray, query_labels: Sequence[str], galler
         raise ValueError("retrieval needs at least one query and one gallery item")
     if exclude is not None and len(exclude) != len(query_labels):
         raise ValueError(f"exclude has {len(exclude)} entries for {len(query_labels)} queries")
-    ranking = exact_ranking(query_emb, gallery_emb, classifier)
+    ranking = exact_ranking(query_emb, gallery_emb, classifier, weight)
     gallery_labels = np.asarray(gallery_labels)
     aps, pks, pcs = [], [], []
     for i, (row, label) in enumerate(zip(ranking, query_labels)):

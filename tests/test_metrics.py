@@ -68,3 +68,6 @@ def test_ranking_with_the_class_agreement_lifts_the_item_the_classifier_is_sure_
     ranked = retrieval_metrics(query, ["a"], gallery, ["b", "a"], k=1, classifier=classifier)
     assert (cosine["mAP"], cosine["P@1"]) == (0.5, 0.0)  # the "a" second: AP = 1/2
     assert (ranked["mAP"], ranked["P@1"]) == (1.0, 1.0)  # 0.6 + 0.43 over 0.71 + 0.25 (tests/test_ranking.py)
+    # agreements 0.865 and 0.5: the "a" overtakes the closer "b" only above weight 0.107 / 0.365 = 0.29
+    light = retrieval_metrics(query, ["a"], gallery, ["b", "a"], k=1, classifier=classifier, weight=0.2)
+    assert (light["mAP"], light["P@1"]) == (0.5, 0.0)
