@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import AUGMENTS, DEFAULT_N_TREES, SHARD_FROM_ITEMS, ModelConfig, TrainConfig
+from .config import AUGMENTS, DEFAULT_N_TREES, MODALITIES, SHARD_FROM_ITEMS, ModelConfig, TrainConfig
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +44,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--consistency", type=float, default=TrainConfig.w_consistency, metavar="WEIGHT",
                    help="weight of the agreement of the class beliefs on two augmented views of each training "
                         "input (Jensen-Shannon; 0 = off; each step then runs those branches twice)")
-    p.add_argument("--consistency-on", nargs="+", choices=("photo", "sketch"),
+    p.add_argument("--consistency-on", nargs="+", choices=MODALITIES,
                    default=list(TrainConfig.consistency_on), help="which inputs get the second view")
     p.add_argument("--sketch-input", default=ModelConfig.sketch_input, choices=("skeleton", "legacy"),
                    help="sketch normalisation: legacy (resize) or skeleton (crop to the drawing, one pen width)")
@@ -179,7 +179,7 @@ def _add_index(sub: argparse._SubParsersAction) -> None:
                    f"{DEFAULT_CHIP * TRAINING_GSD:.0f} m)")
     p.add_argument("--stride", type=int, default=DEFAULT_STRIDE, metavar="PX",
                    help="chip spacing in pixels at the model's resolution (default %(default)s)")
-    p.add_argument("--modality", default="photo", choices=("photo", "sketch"), help="what the images are")
+    p.add_argument("--modality", default="photo", choices=MODALITIES, help="what the images are")
     p.add_argument("--out", required=True, help="index directory to write; an index there is updated")
     p.add_argument("--rebuild", action="store_true", help="embed everything again instead of updating")
     p.add_argument("--no-tta", action="store_true",

@@ -52,13 +52,12 @@ from typing import Any
 import numpy as np
 from annoy import AnnoyIndex
 
-from .config import DEFAULT_N_TREES, DEFAULT_SEARCH_K_PER_SHARD, SHARD_FROM_ITEMS
+from .config import DEFAULT_N_TREES, DEFAULT_SEARCH_K_PER_SHARD, MODALITIES, SHARD_FROM_ITEMS
 from .files import file_sha256, process_alive
 
 FORMAT = "crossmodal-index-v2"  # v2 added shards; v1 (one forest in index.ann) still loads
 FORMATS = ("crossmodal-index-v1", FORMAT)
 METRIC = "angular"
-MODALITIES = ("photo", "sketch")  # the same as crossmodal.model.MODALITIES, without importing torch
 INDEX_FILE = "index.ann"  # the forest of an unsharded index
 SHARD_FILE = "index-{}.ann"  # the forest of shard i
 EMBEDDINGS_FILE = "embeddings.npy"

@@ -14,10 +14,9 @@ from PIL import Image
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
-from .config import ModelConfig
+from .config import MODALITIES, ModelConfig
 from .data import load_image, photo_array, sketch_array
 
-MODALITIES = ("photo", "sketch")
 PHOTO_MEAN = (0.40, 0.41, 0.37)  # UC Merced training photos
 PHOTO_STD = (0.20, 0.19, 0.19)
 PROTOTYPE_SCALE = 16.0  # temperature of the cosine classifier on V
