@@ -199,6 +199,24 @@ def validate(model: CrossModalModel, data: TrainingData) -> dict[str, float]:
             "pseudo_sketch_to_photo_mAP": metrics["mAP"]}
 
 
+def train_step(model: CrossModalModel, loss_fn: UnifiedLoss, optimizer: torch.optim.Optimizer,
+               batch: dict[str, torch.Tensor], device: str = "cpu", unified: bool = True
+               ) -> tuple[torch.Tensor, dict[str, float]]:
+    """One optimisation step on a batch of :class:`PairDataset` items; returns the loss and its terms.
+
+    ``unified``: the whole objective; False is the branch-only first stage of ``branch_epochs``.
+    """
+    photos, sketches, labels = (batch[k].to(device, non_blocking=True) for k in ("photo", "sketch", "label"))
+    # the branch-only stage has no consistency term: its second views are not encoded
+    views = {m: model.encode(batch[f"{m}_view"].to(device, non_blocking=True), m)
+             for m in MODALITIES if unified and f"{m}_view" in batch}
+    total, terms = loss_fn(model(photos, sketches), labels, unified, views)
+    optimizer.zero_grad(set_to_none=True)
+    total.backward()
+    optimizer.step()
+    return total, terms
+
+
 def _state_path(out: Path) -> Path:
     return out.with_name(out.name + ".state.pt")
 
@@ -332,15 +350,7 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
             sums: dict[str, float] = {}
             bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
             for batch in bar:
-                photos, sketches, labels = (batch[k].to(device, non_blocking=True)
-                                            for k in ("photo", "sketch", "label"))
-                # the branch-only stage has no consistency term: its second views are not encoded
-                views = {m: model.encode(batch[f"{m}_view"].to(device, non_blocking=True), m)
-                         for m in MODALITIES if unified and f"{m}_view" in batch}
-                total, terms = loss_fn(model(photos, sketches), labels, unified, views)
-                optimizer.zero_grad(set_to_none=True)
-                total.backward()
-                optimizer.step()
+                total, terms = train_step(model, loss_fn, optimizer, batch, device, unified)
                 scheduler.step()
                 for k, v in terms.items():
                     sums[k] = sums.get(k, 0.0) + v

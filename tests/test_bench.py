@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 from pathlib import Path
+
+import pytest
+from conftest import TINY_CLASSES
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
@@ -13,6 +17,7 @@ def _bench(name: str):
     """Import ``bench/<name>.py`` as a module."""
     spec = importlib.util.spec_from_file_location(f"{name}_bench", BENCH / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it is being executed
     spec.loader.exec_module(module)
     return module
 
@@ -52,3 +57,26 @@ def test_style_validation_scores_only_validation_photos(tiny_data, tiny_checkpoi
     printed = capsys.readouterr().out
     assert "18 drawings (seed 1), 3 validation photos" in printed  # 3 classes x 6 styles; photos numbered 70
     assert all(style in printed for style in ("iconic", "mouse", "pencil", "wobbly", "partial", "lowres"))
+
+
+def test_train_speed_times_the_three_steps_and_projects_the_recipe(tiny_data, tmp_path, capsys):
+    bench = _bench("train_speed")
+    photos, sketches = tiny_data
+    out = tmp_path / "speed.json"
+    # the tiny photos stand in for the demo world of step 1
+    world = tmp_path / "world"
+    world.mkdir()
+    (world / "photos").symlink_to(photos)
+    (world / "sketches").symlink_to(sketches)
+    assert bench.main(["--photos", str(photos), "--sketches", str(sketches), "--world", str(world),
+                       "--batches", "2", "--epochs", "2", "3", "1", "--classes", *TINY_CLASSES,
+                       "--synthetic-sketches", "0", "--batch-size", "2", "--json", str(out)]) == 0
+    numbers = json.loads(out.read_text())
+    assert [row["epochs"] for row in numbers["rows"]] == [2, 3, 1]
+    for row in numbers["rows"]:
+        assert row["prepare_s"] > 0 and row["compute_s"] > 0 and row["validation_s"] >= 0
+        assert row["epoch_s"] == pytest.approx(row["batches_per_epoch"] * (row["prepare_s"] + row["compute_s"])
+                                               + row["validation_s"])
+        assert row["minutes"] == pytest.approx(row["epochs"] * row["epoch_s"] / 60)
+    assert numbers["total_minutes"] == pytest.approx(sum(row["minutes"] for row in numbers["rows"]))
+    assert "the recipe, projected" in capsys.readouterr().out
