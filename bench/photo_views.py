@@ -12,6 +12,8 @@ original left out, per shift:
 - ``3 scales, mean``: the mean of the 8-view embeddings of the photo, the photo zoomed in x2 and
   zoomed out x0.5 (the suite's own zoom operations), for imagery of unknown resolution;
 - ``3 scales, surest``: of those three, the one the classifier is surest of;
+- ``surest if p < g``: the photo as it is (8 views) unless the classifier's top class has a
+  probability under ``g``, then the surest of the three;
 
 and the model time of one query photo, one view against 8.
 
