@@ -46,6 +46,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                         "input (Jensen-Shannon; 0 = off; each step then runs those branches twice)")
     p.add_argument("--consistency-on", nargs="+", choices=MODALITIES,
                    default=list(TrainConfig.consistency_on), help="which inputs get the second view")
+    p.add_argument("--average-last", type=int, default=TrainConfig.average_last, metavar="N",
+                   help="keep the mean of the weights after each of the last N epochs instead of the last "
+                        "epoch's (SWA; 0 = off)")
     p.add_argument("--sketch-input", default=ModelConfig.sketch_input, choices=("skeleton", "legacy"),
                    help="sketch normalisation: legacy (resize) or skeleton (crop to the drawing, one pen width)")
     p.add_argument("--no-attention", action="store_true", help="average pooling instead of attention (ablation)")
@@ -75,7 +78,7 @@ def _run_train(args: argparse.Namespace) -> int:
         real_sketches=not args.no_real_sketches, real_sketch_prob=args.real_sketch_prob,
         synthetic_sketches=args.synthetic_sketches, synthetic_prob=args.synthetic_prob,
         restyle_prob=args.restyle_prob, augment=args.augment, w_consistency=args.consistency,
-        consistency_on=tuple(args.consistency_on),
+        consistency_on=tuple(args.consistency_on), average_last=args.average_last,
         w_orthogonality=0.0 if args.no_orthogonality else TrainConfig.w_orthogonality,
         w_decoder=0.0 if args.no_decoders else TrainConfig.w_decoder,
         classes=tuple(args.classes) if args.classes else (), init_checkpoint=args.init)

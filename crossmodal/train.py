@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
@@ -257,6 +258,8 @@ def check_setup(config: TrainConfig, classes: tuple[str, ...], n_pairs: int | No
     """
     if config.epochs < 1:
         raise ValueError(f"--epochs must be at least 1, not {config.epochs}")
+    if not 0 <= config.average_last <= config.epochs:
+        raise ValueError(f"--average-last must be between 0 and --epochs ({config.epochs}), not {config.average_last}")
     if config.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, not {config.batch_size}")
     if len(set(classes)) < 2:
@@ -323,6 +326,8 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=config.epochs * steps_per_epoch,
                                                     pct_start=0.15)
     state = {"epoch": 0, "history": [], "seconds": 0.0}
+    # the running mean of the last epochs' weights, BatchNorm statistics included
+    average = AveragedModel(model, use_buffers=True) if config.average_last else None
     state_path = _state_path(out)
     if resume and state_path.exists():
         saved = _load_state(state_path)
@@ -332,6 +337,8 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
         model.load_state_dict(saved["model"])  # moves nothing: copies into the tensors on `device`
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
+        if average is not None and "average" in saved:
+            average.load_state_dict(saved["average"])
         state = saved["progress"]
         print(f"resuming from {state_path} after epoch {state['epoch']}")
 
@@ -355,6 +362,8 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
                 for k, v in terms.items():
                     sums[k] = sums.get(k, 0.0) + v
                 bar.set_postfix(loss=f"{total.item():.3f}")
+            if average is not None and epoch >= config.epochs - config.average_last:
+                average.update_parameters(model)
             val = validate(model, data)
             state["seconds"] += time.time() - started
             state["epoch"] = epoch + 1
@@ -364,10 +373,16 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
                   + " ".join(f"{k} {v:.3f}" for k, v in val.items()) + f" ({time.time() - started:.0f}s)")
             atomic_save({"model_config": config_to_dict(model_config), "train_config": config_to_dict(config),
                          "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                         "scheduler": scheduler.state_dict(), "progress": state}, state_path)
+                         "scheduler": scheduler.state_dict(), "progress": state,
+                         **({"average": average.state_dict()} if average is not None else {})}, state_path)
     except KeyboardInterrupt:
         print(f"\ninterrupted: state of epoch {state['epoch']} is in {state_path}; run the same command to resume")
         raise
+    if average is not None:
+        model.load_state_dict(average.module.state_dict())
+        state["history"].append({"epoch": "average", **validate(model, data)})
+        print(f"mean of the last {config.average_last} epochs' weights: "
+              + " ".join(f"{k} {v:.3f}" for k, v in state["history"][-1].items() if k != "epoch"))
     meta = {
         "train_photos": data.train_photo_names, "train_sketches": data.train_sketch_names,
         "heldout_sketches": data.heldout_sketch_names, "training_seconds": round(state["seconds"], 1),

@@ -120,6 +120,30 @@ def test_same_seed_same_model(tiny_data, tmp_path):
     assert histories[0] == histories[1]
 
 
+def test_average_last_keeps_the_mean_of_the_last_epochs_weights(tiny_data, tmp_path, monkeypatch):
+    photos, sketches = tiny_data
+    seen = []  # the model's weights each time the average takes them in
+    real_update = train_module.AveragedModel.update_parameters
+
+    def record(self, model):
+        seen.append({k: v.detach().clone().float() for k, v in model.state_dict().items()})
+        real_update(self, model)
+
+    monkeypatch.setattr(train_module.AveragedModel, "update_parameters", record)
+    out = tmp_path / "averaged.pt"
+    assert main(_train_args(photos, sketches, out, tmp_path / "cache", epochs=3)
+                + ["--classes", "airplane", "runway", "tenniscourt", "--average-last", "2"]) == 0
+    assert len(seen) == 2  # after epochs 2 and 3, not 1
+    model = load_checkpoint(out)
+    for name, value in model.state_dict().items():
+        if value.is_floating_point():  # BatchNorm's batch counter is a count, not averaged
+            # the checkpoint stores float16
+            assert torch.allclose(value.float(), (seen[0][name] + seen[1][name]) / 2, atol=2e-3, rtol=2e-3), name
+    history = model.info["meta"]["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3, "average"]
+    assert model.info["meta"]["validation"]["epoch"] == "average"
+
+
 def test_fine_tuning_starts_from_the_given_checkpoint(tiny_data, tmp_path):
     photos, sketches = tiny_data
     classes = ["--classes", "airplane", "runway", "tenniscourt"]
@@ -172,6 +196,7 @@ def test_evaluate_can_switch_test_time_augmentation(tiny_checkpoint, tiny_data, 
     (["--batch-size", "0"], "--batch-size must be at least 1, not 0"),
     (["--epochs", "0"], "--epochs must be at least 1, not 0"),
     (["--classes", "airplane"], "at least two classes"),
+    (["--average-last", "2"], "--average-last must be between 0 and --epochs (1), not 2"),
 ])
 def test_train_refuses_set_ups_that_cannot_learn(tiny_data, tmp_path, capsys, change, message):
     photos, sketches = tiny_data
