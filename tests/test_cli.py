@@ -144,6 +144,32 @@ def test_average_last_keeps_the_mean_of_the_last_epochs_weights(tiny_data, tmp_p
     assert model.info["meta"]["validation"]["epoch"] == "average"
 
 
+def test_an_interrupted_averaging_run_resumes_to_the_same_model(tiny_data, tmp_path, monkeypatch):
+    photos, sketches = tiny_data
+    extra = ["--classes", "airplane", "runway", "tenniscourt", "--average-last", "2"]
+    unbroken = tmp_path / "unbroken.pt"
+    assert main(_train_args(photos, sketches, unbroken, tmp_path / "cache", epochs=3) + extra) == 0
+
+    resumed = tmp_path / "resumed.pt"
+    args = _train_args(photos, sketches, resumed, tmp_path / "cache", epochs=3) + extra
+    real_validate = train_module.validate
+    calls = []
+
+    def interrupt_in_third_epoch(model, data):  # after the average took in epochs 2 and 3
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real_validate(model, data)
+
+    monkeypatch.setattr(train_module, "validate", interrupt_in_third_epoch)
+    assert main(args) == 130
+    monkeypatch.setattr(train_module, "validate", real_validate)
+    assert main(args) == 0
+    expected = load_checkpoint(unbroken).state_dict()
+    for name, value in load_checkpoint(resumed).state_dict().items():
+        assert torch.equal(value, expected[name]), name
+
+
 def test_fine_tuning_starts_from_the_given_checkpoint(tiny_data, tmp_path):
     photos, sketches = tiny_data
     classes = ["--classes", "airplane", "runway", "tenniscourt"]
