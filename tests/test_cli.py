@@ -43,25 +43,30 @@ def test_train_then_evaluate_end_to_end(tiny_data, tmp_path, capsys):
     assert report["n_gallery"] == {"sketch_to_photo": 6, "photo_to_sketch": len(meta["heldout_sketches"])}
 
 
+def _interrupt_then_resume(args, out, monkeypatch, epoch):
+    """Train with ``args``, stopped by Ctrl-C during epoch ``epoch``'s validation, then run them again."""
+    real_validate = train_module.validate
+    calls = []
+
+    def interrupt(model, data):
+        calls.append(1)
+        if len(calls) == epoch:
+            raise KeyboardInterrupt
+        return real_validate(model, data)
+
+    monkeypatch.setattr(train_module, "validate", interrupt)
+    assert main(args) == 130
+    assert not out.exists() and out.with_name(out.name + ".state.pt").exists()
+    monkeypatch.setattr(train_module, "validate", real_validate)
+    assert main(args) == 0
+
+
 def test_interrupted_training_resumes(tiny_data, tmp_path, monkeypatch, capsys):
     photos, sketches = tiny_data
     out = tmp_path / "tiny.pt"
     args = _train_args(photos, sketches, out, tmp_path / "cache", epochs=2) + ["--classes", "airplane", "runway",
                                                                                "tenniscourt"]
-    real_validate = train_module.validate
-    calls = []
-
-    def interrupt_in_second_epoch(model, data):
-        calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        return real_validate(model, data)
-
-    monkeypatch.setattr(train_module, "validate", interrupt_in_second_epoch)
-    assert main(args) == 130
-    assert not out.exists() and out.with_name("tiny.pt.state.pt").exists()
-    monkeypatch.setattr(train_module, "validate", real_validate)
-    assert main(args) == 0
+    _interrupt_then_resume(args, out, monkeypatch, epoch=2)
     assert "resuming from" in capsys.readouterr().out
     history = load_checkpoint(out).info["meta"]["history"]
     assert [h["epoch"] for h in history] == [1, 2]
@@ -152,19 +157,7 @@ def test_an_interrupted_averaging_run_resumes_to_the_same_model(tiny_data, tmp_p
 
     resumed = tmp_path / "resumed.pt"
     args = _train_args(photos, sketches, resumed, tmp_path / "cache", epochs=3) + extra
-    real_validate = train_module.validate
-    calls = []
-
-    def interrupt_in_third_epoch(model, data):  # after the average took in epochs 2 and 3
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real_validate(model, data)
-
-    monkeypatch.setattr(train_module, "validate", interrupt_in_third_epoch)
-    assert main(args) == 130
-    monkeypatch.setattr(train_module, "validate", real_validate)
-    assert main(args) == 0
+    _interrupt_then_resume(args, resumed, monkeypatch, epoch=3)  # after the average took in epochs 2 and 3
     expected = load_checkpoint(unbroken).state_dict()
     for name, value in load_checkpoint(resumed).state_dict().items():
         assert torch.equal(value, expected[name]), name
