@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
+from .config import MODALITIES
 from .data import (
     IMAGE_EXTENSIONS,
     MAX_PIXELS,
@@ -47,7 +48,6 @@ from .data import (
 from .footprints import DEFAULT_NMS_IOU, merged_chips, non_max_suppression
 from .index import (
     DEFAULT_N_TREES,
-    MODALITIES,
     EmbeddingIndex,
     IndexMismatchError,
     IndexNotFoundError,

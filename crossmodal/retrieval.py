@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 from .checkpoint import load_checkpoint
+from .config import MODALITIES
 from .data import MAX_SIDE, ImageLoadError, is_blank_sketch, load_image
 from .gallery import (
     Match,
@@ -47,7 +48,7 @@ from .gallery import (
     rank_matches,
 )
 from .index import EmbeddingIndex
-from .model import MODALITIES, CrossModalModel, dihedral_views
+from .model import CrossModalModel, dihedral_views
 from .overview import Overviews, draw_footprints
 from .scenes import Scene, SceneError
 

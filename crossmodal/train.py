@@ -16,11 +16,11 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from .checkpoint import atomic_save, save_checkpoint
-from .config import ModelConfig, TrainConfig, config_to_dict
+from .config import MODALITIES, ModelConfig, TrainConfig, config_to_dict
 from .data import EOC_CLASSES, Sample, load_arrays, photo_split, scan_folder, sketch_fold
 from .losses import UnifiedLoss
 from .metrics import retrieval_metrics
-from .model import MODALITIES, CrossModalModel
+from .model import CrossModalModel
 from .ranking import class_probabilities
 from .ink import VERSION as INK_VERSION
 from .ink import WORK_SIDE
