@@ -31,10 +31,15 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help="fold of real sketches never trained on (evaluation uses it)")
     p.add_argument("--pseudo-style", default=TrainConfig.pseudo_style, choices=("contours", "canny"))
     p.add_argument("--real-sketch-prob", type=float, default=TrainConfig.real_sketch_prob)
+    p.add_argument("--real-sketches-full", type=int, default=TrainConfig.real_sketches_full, metavar="N",
+                   help="a class with n < N real training sketches draws them n/N as often (default %(default)s)")
     p.add_argument("--no-real-sketches", action="store_true", help="train on pseudo-sketches alone")
     p.add_argument("--synthetic-sketches", type=int, default=0, metavar="N",
                    help="add N procedural sketches per class (the demo world's renderer)")
     p.add_argument("--synthetic-prob", type=float, default=TrainConfig.synthetic_prob)
+    p.add_argument("--varied-layouts", action="store_true",
+                   help="the procedural sketches also draw each class's other layouts (harbors of boats moored "
+                        "along piers as well as in finger slips, overpasses of curved ramps)")
     p.add_argument("--augment", default=TrainConfig.augment, choices=AUGMENTS,
                    help="v1: plain augmentation; robust: sketches restyled (close-up, pen, scan, pencil), photos "
                         "at other resolutions, colours, haze, blur, JPEG; sensors: robust, with photos at any "
@@ -76,7 +81,9 @@ def _run_train(args: argparse.Namespace) -> int:
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         branch_epochs=args.branch_epochs, holdout_fold=args.holdout_fold, pseudo_style=args.pseudo_style,
         real_sketches=not args.no_real_sketches, real_sketch_prob=args.real_sketch_prob,
+        real_sketches_full=args.real_sketches_full,
         synthetic_sketches=args.synthetic_sketches, synthetic_prob=args.synthetic_prob,
+        varied_layouts=args.varied_layouts,
         restyle_prob=args.restyle_prob, augment=args.augment, w_consistency=args.consistency,
         consistency_on=tuple(args.consistency_on), average_last=args.average_last,
         w_orthogonality=0.0 if args.no_orthogonality else TrainConfig.w_orthogonality,
@@ -296,6 +303,9 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="the same seed writes the same images")
     p.add_argument("--classes", nargs="+", help="class names (default: the 14 Earth on Canvas classes)")
     p.add_argument("--workers", type=int, help="processes to render with (default: one per CPU core)")
+    p.add_argument("--varied-layouts", action="store_true",
+                   help="draw each class's other layouts too (harbors of boats moored along piers, "
+                        "overpasses of curved ramps)")
 
 
 def _run_synth(args: argparse.Namespace) -> int:
@@ -307,7 +317,7 @@ def _run_synth(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     classes = tuple(args.classes) if args.classes else EOC_CLASSES
     photos, sketches = generate_world(args.out, args.per_class, args.seed, classes, progress=True,
-                                      workers=args.workers)
+                                      workers=args.workers, varied=args.varied_layouts)
     print(f"wrote {args.per_class * len(classes)} photo/sketch pairs of {len(classes)} classes to {photos} and "
           f"{sketches} in {time.perf_counter() - start:.0f} s")
     return 0

@@ -57,8 +57,10 @@ class TrainConfig:
     pseudo_style: str = "contours"  # pseudo-sketches of the photos: "contours" (simplified) or "canny" (raw edges)
     real_sketches: bool = True  # real sketches of the training folds (never the held-out fold)
     real_sketch_prob: float = 0.5  # chance that a pair's sketch is a real one, when its class has any
+    real_sketches_full: int = 1  # a class with fewer real sketches than this draws them proportionally less often
     synthetic_sketches: int = 0  # procedural sketches per class from the demo world's renderer
     synthetic_prob: float = 0.3  # chance that a pair's sketch is a synthetic one (when not a real one)
+    varied_layouts: bool = False  # the procedural sketches also draw each class's other layouts (synthetic VARIANTS)
     sketch_folds: int = 2  # real sketches are split into this many folds by file name
     holdout_fold: int = 0  # the fold never trained on; evaluation uses it
     val_from: int = 70  # training photos numbered val_from..79 are validation, not trained on

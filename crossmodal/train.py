@@ -92,7 +92,8 @@ def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classe
     real, real_train, skipped_real = load_arrays(real_train, "sketch", sketch_side, progress, sketch_input)
     synthetic, synthetic_samples = np.zeros((0, 1, image_size, image_size), np.uint8), []
     if config.synthetic_sketches:
-        world = synthetic_world(config.synthetic_sketches, config.seed, classes, cache_dir, progress)
+        world = synthetic_world(config.synthetic_sketches, config.seed, classes, cache_dir, progress,
+                                config.varied_layouts)
         synthetic, synthetic_samples, _ = load_arrays(scan_folder(world / "sketches", classes), "sketch",
                                                       sketch_side, progress, sketch_input)
     return TrainingData(
@@ -107,7 +108,7 @@ def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classe
 
 
 def synthetic_world(per_class: int, seed: int, classes: tuple[str, ...], cache_dir: str | Path | None,
-                    progress: bool) -> Path:
+                    progress: bool, varied: bool = False) -> Path:
     """The demo world's procedural scenes, generated once into the cache (atomically) and reused."""
     import shutil
     import tempfile
@@ -115,27 +116,37 @@ def synthetic_world(per_class: int, seed: int, classes: tuple[str, ...], cache_d
     from .synthetic import generate_world
 
     root = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "crossmodal"
-    world = root / f"synthetic-{per_class}-seed{seed}-{'-'.join(classes)}"
+    world = root / f"synthetic-{per_class}-seed{seed}{'-varied' if varied else ''}-{'-'.join(classes)}"
     if not world.is_dir():
         root.mkdir(parents=True, exist_ok=True)
         partial = Path(tempfile.mkdtemp(dir=root, prefix=".synthetic-"))
         try:
-            generate_world(partial, per_class, seed, classes, progress)
+            generate_world(partial, per_class, seed, classes, progress, varied=varied)
             partial.rename(world)
         finally:
             shutil.rmtree(partial, ignore_errors=True)
     return world
 
 
+def real_sketch_share(n_real: int, config: TrainConfig) -> float:
+    """The chance that a pair of a class with ``n_real`` real training sketches shows one of them.
+
+    One drawing shown in half of its class's pairs is memorised rather than learnt from, so with
+    ``real_sketches_full`` N a class with n < N real sketches shows them n/N as often.
+    """
+    return config.real_sketch_prob * min(1.0, n_real / config.real_sketches_full)
+
+
 class PairDataset(Dataset):
     """Corresponding pairs: each training photo with a sketch of its class, both augmented.
 
     The sketch is a real training sketch of the class with probability ``real_sketch_prob`` (when
-    the class has one), a procedural sketch of the class with probability ``synthetic_prob`` (when
-    there are any), else the photo's own pseudo-sketch or, half of the time, the pseudo-sketch of
-    another photo of the class (a person draws the class, not this exact tile). With a view
-    consistency weight, an item also holds ``photo_view`` and/or ``sketch_view``: the same photo,
-    or the same drawing, augmented (and restyled) again.
+    the class has one; n / ``real_sketches_full`` of that for a class with n fewer), a procedural
+    sketch of the class with probability ``synthetic_prob`` (when there are any), else the photo's
+    own pseudo-sketch or, half of the time, the pseudo-sketch of another photo of the class (a
+    person draws the class, not this exact tile). With a view consistency weight, an item also holds
+    ``photo_view`` and/or ``sketch_view``: the same photo, or the same drawing, augmented (and
+    restyled) again.
     """
 
     def __init__(self, data: TrainingData, config: TrainConfig, image_size: int):
@@ -155,7 +166,7 @@ class PairDataset(Dataset):
         label = int(self.data.photo_labels[i])
         real, synthetic = self.real_by_class.get(label), self.synthetic_by_class.get(label)
         draw = np.random.rand()
-        p_real = self.config.real_sketch_prob if real is not None else 0.0
+        p_real = real_sketch_share(0 if real is None else len(real), self.config)
         if draw < p_real:
             ink = self.data.real[np.random.choice(real)]
         elif synthetic is not None and draw < p_real + self.config.synthetic_prob:
@@ -258,6 +269,8 @@ def check_setup(config: TrainConfig, classes: tuple[str, ...], n_pairs: int | No
     """
     if config.epochs < 1:
         raise ValueError(f"--epochs must be at least 1, not {config.epochs}")
+    if config.real_sketches_full < 1:
+        raise ValueError(f"--real-sketches-full must be at least 1, not {config.real_sketches_full}")
     if not 0 <= config.average_last <= config.epochs:
         raise ValueError(f"--average-last must be between 0 and --epochs ({config.epochs}), not {config.average_last}")
     if config.batch_size < 1:

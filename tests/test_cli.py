@@ -5,6 +5,7 @@ import torch
 
 from crossmodal import train as train_module
 from crossmodal.checkpoint import load_checkpoint
+from crossmodal.config import TrainConfig
 from crossmodal.cli import main
 
 
@@ -90,15 +91,24 @@ def test_evaluate_refuses_another_kind_of_file(tmp_path, tiny_data, capsys):
     assert "not a readable checkpoint" in capsys.readouterr().err
 
 
-def test_training_can_add_procedural_sketches(tiny_data, tmp_path):
+@pytest.mark.parametrize("varied", [False, True])
+def test_training_can_add_procedural_sketches(tiny_data, tmp_path, varied):
     photos, sketches = tiny_data
     out = tmp_path / "synthetic.pt"
     args = _train_args(photos, sketches, out, tmp_path / "cache") + [
         "--classes", "airplane", "runway", "tenniscourt", "--synthetic-sketches", "2", "--synthetic-prob", "0.9"]
-    assert main(args) == 0
-    assert load_checkpoint(out).info["train_config"].synthetic_sketches == 2
-    worlds = list((tmp_path / "cache").glob("synthetic-2-seed0-*/sketches/*/*.png"))
-    assert len(worlds) == 3 * 2
+    assert main(args + (["--varied-layouts"] if varied else [])) == 0
+    config = load_checkpoint(out).info["train_config"]
+    assert config.synthetic_sketches == 2 and config.varied_layouts == varied
+    # a varied world is cached apart: a cached world of the default layouts is never reused for it
+    world = "synthetic-2-seed0-varied-*" if varied else "synthetic-2-seed0-airplane-*"
+    assert len(list((tmp_path / "cache").glob(f"{world}/sketches/*/*.png"))) == 3 * 2
+
+
+@pytest.mark.parametrize("n_real, share", [(0, 0.0), (1, 0.125), (3, 0.375), (4, 0.5), (6, 0.5)])
+def test_a_class_with_few_real_sketches_is_shown_them_less_often(n_real, share):
+    assert train_module.real_sketch_share(n_real, TrainConfig(real_sketch_prob=0.5, real_sketches_full=4)) == share
+    assert train_module.real_sketch_share(n_real, TrainConfig(real_sketch_prob=0.5)) == (0.5 if n_real else 0.0)
 
 
 def test_training_with_view_consistency_logs_the_term(tiny_data, tmp_path):
@@ -216,6 +226,7 @@ def test_evaluate_can_switch_test_time_augmentation(tiny_checkpoint, tiny_data, 
     (["--epochs", "0"], "--epochs must be at least 1, not 0"),
     (["--classes", "airplane"], "at least two classes"),
     (["--average-last", "2"], "--average-last must be between 0 and --epochs (1), not 2"),
+    (["--real-sketches-full", "0"], "--real-sketches-full must be at least 1, not 0"),
 ])
 def test_train_refuses_set_ups_that_cannot_learn(tiny_data, tmp_path, capsys, change, message):
     photos, sketches = tiny_data

@@ -12,6 +12,8 @@ from PIL import Image
 
 from crossmodal.data import EOC_CLASSES, photo_split, scan_folder
 from crossmodal.synthetic import SIZE, generate_world, make_scene, render_scene
+from crossmodal.synthetic.scenes import BUILDERS, VARIANTS
+from crossmodal.synthetic.world import _streams
 
 
 def _digest(image: Image.Image) -> str:
@@ -67,6 +69,22 @@ def test_scenes_vary_within_a_class():
     scenes = [make_scene("tenniscourt", seed) for seed in range(6)]
     centres = {tuple(np.round(s.parts[0].points.mean(0))) for s in scenes}
     assert len(centres) == 6
+
+
+def test_a_varied_world_draws_classes_with_another_layout_in_both_and_the_others_as_before():
+    photo, sketch = render_scene("runway", 5)
+    photo_varied, sketch_varied = render_scene("runway", 5, varied=True)
+    assert _digest(photo) == _digest(photo_varied) and _digest(sketch) == _digest(sketch_varied)
+    assert set(VARIANTS) == {"harbor", "overpass"}
+    for label, other in VARIANTS.items():
+        took_other = []
+        for seed in range(12):
+            layout = _streams(label, seed)[0]
+            took_other.append(layout.random() < 0.5)  # the draw make_scene makes before building
+            expected = (other if took_other[-1] else BUILDERS[label])(layout)
+            scene = make_scene(label, seed, varied=True)
+            assert [p.points.tolist() for p in scene.parts] == [p.points.tolist() for p in expected.parts], label
+        assert any(took_other) and not all(took_other), label
 
 
 def test_generate_world_writes_the_loaders_layout(tmp_path: Path):

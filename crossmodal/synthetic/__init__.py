@@ -22,7 +22,9 @@ Where things are:
 
 - ``scene.py``: :class:`Scene`, :class:`Part`, the ground ``MATERIALS`` and the image ``SIZE``;
 - ``scenes/<class>.py``: the layout of one class (``scenes/runway.py`` lays out a runway), and
-  ``scenes.BUILDERS``, which maps each class name to its builder;
+  ``scenes.BUILDERS``, which maps each class name to its builder; ``scenes.VARIANTS`` holds the
+  other layouts a world with ``varied=True`` also draws (harbors of boats moored along piers,
+  overpasses of curved ramps);
 - ``geometry.py``: shapes, curves and outlines the builders draw with; ``props.py``: trees, cars
   and free ground shared by several classes;
 - ``photo.py``: :func:`render_photo`; ``sketch.py``: :func:`render_sketch`;

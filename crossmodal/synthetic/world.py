@@ -13,7 +13,7 @@ from PIL import Image
 from ..data import EOC_CLASSES
 from .photo import render_photo
 from .scene import Scene
-from .scenes import BUILDERS
+from .scenes import BUILDERS, VARIANTS
 from .sketch import render_sketch
 
 
@@ -23,8 +23,10 @@ def _streams(label: str, seed: int) -> list[np.random.Generator]:
     return [np.random.default_rng(s) for s in sequence.spawn(3)]
 
 
-def make_scene(label: str, seed: int) -> Scene:
+def make_scene(label: str, seed: int, varied: bool = False) -> Scene:
     """The geometric description of scene ``seed`` of class ``label``.
+
+    With ``varied``, a class that has another layout (``VARIANTS``) uses it for half of its scenes.
 
     Raises:
         ValueError: ``label`` is not one of the 14 Earth on Canvas classes.
@@ -32,19 +34,23 @@ def make_scene(label: str, seed: int) -> Scene:
     if label not in BUILDERS:
         raise ValueError(f"no scene generator for class {label!r}: choose from {sorted(BUILDERS)}")
     layout, _, _ = _streams(label, seed)
-    scene = BUILDERS[label](layout)
+    builder = BUILDERS[label]
+    if varied and label in VARIANTS and layout.random() < 0.5:
+        builder = VARIANTS[label]
+    scene = builder(layout)
     angle = layout.uniform(0, 2 * np.pi)
     length = layout.uniform(0.45, 0.9)
     scene.sun = (float(np.cos(angle) * length), float(np.sin(angle) * length))
     return scene
 
 
-def render_scene(label: str, seed: int) -> tuple[Image.Image, Image.Image]:
+def render_scene(label: str, seed: int, varied: bool = False) -> tuple[Image.Image, Image.Image]:
     """Generate one scene of a class and render it as a photo and as a sketch.
 
     Args:
         label: one of the 14 Earth on Canvas classes (``crossmodal.data.EOC_CLASSES``).
         seed: any non-negative integer; the same (label, seed) always gives the same two images.
+        varied: draw from the class's other layouts too (``make_scene``).
 
     Returns:
         (photo, sketch): two RGB images of ``SIZE`` x ``SIZE`` pixels of the same geometry.
@@ -54,7 +60,7 @@ def render_scene(label: str, seed: int) -> tuple[Image.Image, Image.Image]:
     """
     if seed < 0:
         raise ValueError(f"seed must be non-negative, not {seed}")
-    scene = make_scene(label, seed)
+    scene = make_scene(label, seed, varied)
     _, photo_rng, sketch_rng = _streams(label, seed)
     return render_photo(scene, photo_rng), render_sketch(scene, sketch_rng)
 
@@ -64,9 +70,9 @@ def scene_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1, np.uint64)[0])
 
 
-def _write_scene(job: tuple[str, int, int, str, str, int]) -> None:
-    label, n, seed, photos_dir, sketches_dir, digits = job
-    photo, sketch = render_scene(label, scene_seed(seed, n))
+def _write_scene(job: tuple[str, int, int, str, str, int, bool]) -> None:
+    label, n, seed, photos_dir, sketches_dir, digits, varied = job
+    photo, sketch = render_scene(label, scene_seed(seed, n), varied)
     photo.save(Path(photos_dir) / label / f"{label}{n:0{digits}d}.png", compress_level=1)
     sketch.convert("L").save(Path(sketches_dir) / label / f"{n:0{digits}d}.png")  # gray: 3x smaller, same pixels
 
@@ -76,7 +82,7 @@ def _worker_init() -> None:
 
 
 def generate_world(out: str | Path, per_class: int = 60, seed: int = 0, classes: Sequence[str] = EOC_CLASSES,
-                   progress: bool = False, workers: int | None = None) -> tuple[Path, Path]:
+                   progress: bool = False, workers: int | None = None, varied: bool = False) -> tuple[Path, Path]:
     """Write a synthetic dataset of photos and their sketches in the layout the loaders read.
 
     Files are ``out/photos/<class>/<class>NN.png`` and ``out/sketches/<class>/NN.png``, the same NN
@@ -91,6 +97,8 @@ def generate_world(out: str | Path, per_class: int = 60, seed: int = 0, classes:
         classes: which classes to generate.
         progress: show a progress bar.
         workers: processes to render with (None: one per CPU core, at most 8; 1: this process only).
+        varied: draw from each class's other layouts too (``make_scene``); off, the world is the
+            same as before those layouts existed.
 
     Returns:
         (photos_dir, sketches_dir).
@@ -117,7 +125,8 @@ def generate_world(out: str | Path, per_class: int = 60, seed: int = 0, classes:
     for label in classes:
         (photos_dir / label).mkdir(parents=True, exist_ok=True)
         (sketches_dir / label).mkdir(parents=True, exist_ok=True)
-    jobs = [(label, n, seed, str(photos_dir), str(sketches_dir), digits) for label in classes for n in range(per_class)]
+    jobs = [(label, n, seed, str(photos_dir), str(sketches_dir), digits, varied)
+            for label in classes for n in range(per_class)]
     workers = min(os.cpu_count() or 1, 8) if workers is None else workers
     with tqdm(total=len(jobs), desc="generating scenes", disable=not progress, unit="scene") as bar:
         if workers > 1 and len(jobs) > workers:

@@ -14,10 +14,10 @@ from .baseballdiamond import _baseballdiamond
 from .buildings import _buildings
 from .freeway import _freeway
 from .golfcourse import _golfcourse
-from .harbor import _harbor
+from .harbor import _harbor, _harbor_moorings
 from .intersection import _intersection
 from .mobilehomepark import _mobilehomepark
-from .overpass import _overpass
+from .overpass import _overpass, _overpass_interchange
 from .parkinglot import _parkinglot
 from .river import _river
 from .runway import _runway
@@ -30,4 +30,10 @@ BUILDERS: dict[str, Callable[[np.random.Generator], Scene]] = {
     "golfcourse": _golfcourse, "harbor": _harbor, "intersection": _intersection, "mobilehomepark": _mobilehomepark,
     "overpass": _overpass, "parkinglot": _parkinglot, "river": _river, "runway": _runway,
     "storagetanks": _storagetanks, "tenniscourt": _tenniscourt,
+}
+
+# Other layouts of a class, each drawn for half of its scenes when a world asks for varied layouts
+# (the default worlds, the demo's included, keep the layouts above alone).
+VARIANTS: dict[str, Callable[[np.random.Generator], Scene]] = {
+    "harbor": _harbor_moorings, "overpass": _overpass_interchange,
 }
