@@ -4,12 +4,12 @@ The gallery is the UC Merced *validation* photos (70-79 of the checkpoint's clas
 on, never tested), embedded as the app's index is (8 views). The queries are drawings of the
 style-shift generator with another seed than the robustness suite's (``--seed 1``; the suite in
 docs/robustness.md uses 0 and the test photos 80-99). It prints mAP and P@10 by the cosine and as
-the app ranks (``crossmodal.ranking``), overall, per style and for the weakest classes. Neither the
-test photos nor the Earth on Canvas sketches are looked at.
+the app ranks (``crossmodal.ranking``), overall, per style and for the weakest classes (or every
+class). Neither the test photos nor the Earth on Canvas sketches are looked at.
 
 Usage::
 
-    python bench/style_validation.py --checkpoint checkpoints/ucm14.pt [--per-class 3] [--seed 1]
+    python bench/style_validation.py --checkpoint checkpoints/ucm14.pt [--per-class 3] [--seed 1] [--every-class]
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos", type=Path, default=scene_bench.default_data() / "ucmerced")
     parser.add_argument("--per-class", type=int, default=3, help="drawings of each class in each style")
     parser.add_argument("--seed", type=int, default=1, help="drawings' seed (the robustness suite's is 0)")
+    parser.add_argument("--every-class", action="store_true", help="a row for every class, not the 4 weakest")
     args = parser.parse_args(argv)
 
     model = load_checkpoint(args.checkpoint)
@@ -63,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             metrics = retrieval_metrics(queries[chosen], labels[chosen].tolist(), gallery, gallery_labels.tolist(),
                                         classifier=ranker)
             rows.setdefault(name, []).append((metrics["mAP"], metrics["P@10"]))
-    weakest = sorted(classes, key=lambda c: rows[c][1][0])[:4]
-    for name in ("all", *STYLES, *weakest):
+    shown = classes if args.every_class else sorted(classes, key=lambda c: rows[c][1][0])[:4]
+    for name in ("all", *STYLES, *shown):
         print(f"{name:<12}" + "".join(f"{'%.3f / %.3f' % cell:>20}" for cell in rows[name]))
     return 0
 
