@@ -109,14 +109,19 @@ def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classe
 
 def synthetic_world(per_class: int, seed: int, classes: tuple[str, ...], cache_dir: str | Path | None,
                     progress: bool, varied: bool = False) -> Path:
-    """The demo world's procedural scenes, generated once into the cache (atomically) and reused."""
+    """The demo world's procedural scenes, generated once into the cache (atomically) and reused.
+
+    The folder is named for everything that decides its images, the renderer's ``VERSION`` included,
+    so a world made by an older renderer is never trained on by mistake.
+    """
     import shutil
     import tempfile
 
-    from .synthetic import generate_world
+    from .synthetic import VERSION, generate_world
 
     root = Path(cache_dir) if cache_dir else Path(tempfile.gettempdir()) / "crossmodal"
-    world = root / f"synthetic-{per_class}-seed{seed}{'-varied' if varied else ''}-{'-'.join(classes)}"
+    layouts = "-varied" if varied else ""
+    world = root / f"synthetic-{per_class}-seed{seed}{layouts}-v{VERSION}-{'-'.join(classes)}"
     if not world.is_dir():
         root.mkdir(parents=True, exist_ok=True)
         partial = Path(tempfile.mkdtemp(dir=root, prefix=".synthetic-"))

@@ -40,7 +40,7 @@ from .scenes.buildings import ROOF_COLORS
 from .sketch import render_sketch
 from .world import generate_world, make_scene, render_scene, scene_seed
 
-VERSION = "1"  # changes whenever the images made for a given seed change: cache generated worlds under it
+VERSION = "1"  # changes whenever the images made for a given seed change (varied or not): cache worlds under it
 
 __all__ = ["BUILDERS", "CAR_COLORS", "MATERIALS", "ROOF_COLORS", "SIZE", "VERSION", "Color", "Part", "Scene",
            "generate_world", "make_scene", "render_photo", "render_scene", "render_sketch", "scene_seed"]
