@@ -10,13 +10,20 @@ from ..scene import SIZE, Scene, _pick
 from .freeway import _freeway_road
 
 
-def _overpass(rng: np.random.Generator) -> Scene:
+def _freeway_below(rng: np.random.Generator, shift: float, cars: tuple[float, float],
+                   car_keep: float) -> tuple[Scene, float, float, _Frame]:
+    """An overpass scene's ground and the freeway under its bridges: (scene, scale, angle, frame)."""
     scene = Scene("overpass", _pick(rng, ("grass", "drygrass", "soil")))
     k = rng.uniform(0.85, 1.15)
     angle = rng.uniform(0, np.pi)
-    frame = _Frame(SIZE / 2 + rng.uniform(-25, 25), SIZE / 2 + rng.uniform(-25, 25), angle)
+    frame = _Frame(SIZE / 2 + rng.uniform(-shift, shift), SIZE / 2 + rng.uniform(-shift, shift), angle)
     lower = _smooth_curve(rng, frame)
-    _freeway_road(scene, rng, lower, k, cars=rng.uniform(3, 10), car_keep=0.7, lanes=int(rng.integers(2, 4)))
+    _freeway_road(scene, rng, lower, k, cars=rng.uniform(*cars), car_keep=car_keep, lanes=int(rng.integers(2, 4)))
+    return scene, k, angle, frame
+
+
+def _overpass(rng: np.random.Generator) -> Scene:
+    scene, k, angle, frame = _freeway_below(rng, 25, (3, 10), 0.7)
     cross = _Frame(frame.center[0] + rng.uniform(-30, 30), frame.center[1] + rng.uniform(-30, 30),
                    angle + np.pi / 2 + rng.uniform(-0.35, 0.35))
     upper = _smooth_curve(rng, cross, n=60)
@@ -43,12 +50,7 @@ def _overpass_interchange(rng: np.random.Generator) -> Scene:
     The other layout of UC Merced's overpasses: an interchange's flyover ramps, one lane wide,
     sweeping over the freeway on a curve.
     """
-    scene = Scene("overpass", _pick(rng, ("grass", "drygrass", "soil")))
-    k = rng.uniform(0.85, 1.15)
-    angle = rng.uniform(0, np.pi)
-    frame = _Frame(SIZE / 2 + rng.uniform(-20, 20), SIZE / 2 + rng.uniform(-20, 20), angle)
-    lower = _smooth_curve(rng, frame)
-    _freeway_road(scene, rng, lower, k, cars=rng.uniform(2, 8), car_keep=0.6, lanes=int(rng.integers(2, 4)))
+    scene, k, angle, frame = _freeway_below(rng, 20, (2, 8), 0.6)
     decks = ((196, 194, 188), (170, 168, 164), (150, 150, 150))
     bridges = [] if rng.random() < 0.5 else [(0.0, rng.uniform(16, 26) * k, 0)]  # a straight bridge too
     bridges += [(rng.uniform(4, 14) * _pick(rng, (-1, 1)), rng.uniform(6, 10) * k, i + 1)
