@@ -146,7 +146,7 @@ class PairDataset(Dataset):
     """Corresponding pairs: each training photo with a sketch of its class, both augmented.
 
     The sketch is a real training sketch of the class with probability ``real_sketch_prob`` (when
-    the class has one; n / ``real_sketches_full`` of it when the class has only n fewer), a procedural
+    the class has one; n/N of it when the class has n < N = ``real_sketches_full``), a procedural
     sketch of the class with probability ``synthetic_prob`` (when there are any), else the photo's
     own pseudo-sketch or, half of the time, the pseudo-sketch of another photo of the class (a
     person draws the class, not this exact tile). With a view consistency weight, an item also holds
