@@ -44,6 +44,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help="v1: plain augmentation; robust: sketches restyled (close-up, pen, scan, pencil), photos "
                         "at other resolutions, colours, haze, blur, JPEG; sensors: robust, with photos at any "
                         "ground resolution from x0.5 to x2 and another white balance")
+    p.add_argument("--photo-augment", default=TrainConfig.photo_augment, choices=AUGMENTS,
+                   help="the photos' augmentation, when it differs from --augment's (e.g. --augment v1 "
+                        "--photo-augment sensors: plain sketches, photos at any ground resolution)")
     p.add_argument("--restyle-prob", type=float, default=TrainConfig.restyle_prob,
                    help="with --augment robust or sensors: chance that a training sketch is redrawn in another style")
     p.add_argument("--consistency", type=float, default=TrainConfig.w_consistency, metavar="WEIGHT",
@@ -84,7 +87,8 @@ def _run_train(args: argparse.Namespace) -> int:
         real_sketches_full=args.real_sketches_full,
         synthetic_sketches=args.synthetic_sketches, synthetic_prob=args.synthetic_prob,
         varied_layouts=args.varied_layouts,
-        restyle_prob=args.restyle_prob, augment=args.augment, w_consistency=args.consistency,
+        restyle_prob=args.restyle_prob, augment=args.augment, photo_augment=args.photo_augment,
+        w_consistency=args.consistency,
         consistency_on=tuple(args.consistency_on), average_last=args.average_last,
         w_orthogonality=0.0 if args.no_orthogonality else TrainConfig.w_orthogonality,
         w_decoder=0.0 if args.no_decoders else TrainConfig.w_decoder,

@@ -59,7 +59,7 @@ def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classe
                  progress: bool = True, sketch_input: str = "legacy") -> TrainingData:
     """Scan, split and decode the training data. Test photos (80-99) are never loaded here.
 
-    With the ``robust`` augmentation, training photos are kept at twice the model input (crops
+    With a ``robust`` or ``sensors`` photo augmentation, training photos are kept at twice the model input (crops
     then zoom in on real pixels); normalised training sketches are kept at the normalisation's
     working side (restyling redraws them there); validation data is at the model input.
 
@@ -72,7 +72,7 @@ def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classe
     train = [s for s in samples if photo_split(s.path, config.val_from) == "train"]
     val = [s for s in samples if photo_split(s.path, config.val_from) == "val"]
     sketch_side = WORK_SIDE if sketch_input == "skeleton" else image_size
-    photo_side = 2 * image_size if is_robust(config.augment) else image_size
+    photo_side = 2 * image_size if is_robust(photo_augment_kind(config)) else image_size
     photos, train, skipped = load_arrays(train, "photo", photo_side, progress)
     val_photos, val, skipped_val = load_arrays(val, "photo", image_size, progress)
     missing = sorted(set(classes) - {s.label for s in train})
@@ -133,6 +133,11 @@ def synthetic_world(per_class: int, seed: int, classes: tuple[str, ...], cache_d
     return world
 
 
+def photo_augment_kind(config: TrainConfig) -> str:
+    """The augmentation kind of the training photos: ``photo_augment`` when set, else ``augment``."""
+    return config.photo_augment or config.augment
+
+
 def real_sketch_share(n_real: int, config: TrainConfig) -> float:
     """The chance that a pair of a class with ``n_real`` real training sketches shows one of them.
 
@@ -156,7 +161,7 @@ class PairDataset(Dataset):
 
     def __init__(self, data: TrainingData, config: TrainConfig, image_size: int):
         self.data, self.config = data, config
-        self.photo_aug = photo_augmentation(image_size, config.augment)
+        self.photo_aug = photo_augmentation(image_size, photo_augment_kind(config))
         self.sketch_aug = sketch_augmentation(image_size, config.augment)
         self.restyle = DrawingStyle(image_size, config.restyle_prob if is_robust(config.augment) else 0.0)
         self.by_class = {c: np.flatnonzero(data.photo_labels == c) for c in np.unique(data.photo_labels)}

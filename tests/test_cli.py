@@ -248,3 +248,20 @@ def test_damaged_resume_state_names_the_file_to_delete(tiny_data, tmp_path, caps
     err = capsys.readouterr().err
     assert f"{state} is damaged" in err and "delete it to start over" in err
     assert not out.exists()
+
+
+def test_photos_can_be_augmented_for_other_sensors_while_sketches_stay_plain(tiny_data, tmp_path):
+    photos, sketches = tiny_data
+    classes = ("airplane", "runway", "tenniscourt")
+    config = TrainConfig(classes=classes, augment="v1", photo_augment="sensors")
+    data = train_module.prepare_data(photos, sketches, classes, config, 32, tmp_path / "cache", progress=False)
+    assert data.photos.shape[-1] == 64  # kept at twice the input: zooming in shows real pixels
+    pairs = train_module.PairDataset(data, config, 32)
+    assert pairs.restyle.p == 0.0  # the sketches' augmentation is still v1's: never restyled
+    assert pairs[0]["photo"].shape == (3, 32, 32)
+
+    out = tmp_path / "photo-sensors.pt"
+    assert main(_train_args(photos, sketches, out, tmp_path / "cache") + [
+        "--classes", *classes, "--photo-augment", "sensors"]) == 0
+    recorded = load_checkpoint(out).info["train_config"]
+    assert (recorded.augment, recorded.photo_augment) == ("v1", "sensors")
