@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -45,9 +46,26 @@ from crossmodal.model import dihedral_views  # noqa: E402
 from crossmodal.ranking import class_probabilities  # noqa: E402
 from crossmodal.robustness.imagery import shift_photo  # noqa: E402
 
-SHIFTS = ("clean", "zoom_out_x0.5", "zoom_in_x2", "colour")
+SHIFTS = ("clean", "zoom_out_x0.5", "zoom_in_x2", "colour", "mosaic_x0.5")
+MOSAIC = "mosaic_x0.5"  # half the resolution without mirrored borders: four photos of the class, each at half size
 SCALES = ("clean", "zoom_in_x2", "zoom_out_x0.5")  # the photo as it is, zoomed in, zoomed out
 GATES = (0.5, 0.7, 0.9)  # class probabilities under which the other resolutions are looked at
+
+
+def class_mosaic(photos: list, labels: np.ndarray, i: int):
+    """Photo ``i`` and the next three of its class (in order, round), each at half size, in a 2 x 2 mosaic.
+
+    A view at half the ground resolution with no mirror images in it: the mirrored borders of
+    ``zoom_out_x0.5`` (and of the training augmentation) are a cue that real coarser imagery lacks.
+    """
+    same = np.flatnonzero(labels == labels[i])
+    start = int(np.flatnonzero(same == i)[0])
+    tiles = [photos[same[(start + k) % len(same)]] for k in range(4)]
+    w, h = tiles[0].size
+    mosaic = Image.new("RGB", (w, h))
+    for k, tile in enumerate(tiles):
+        mosaic.paste(tile.resize((w // 2, h // 2), Image.Resampling.BOX), ((k % 2) * (w // 2), (k // 2) * (h // 2)))
+    return mosaic
 
 
 def score(embeddings: np.ndarray, labels: np.ndarray, gallery: np.ndarray,
@@ -92,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     print("top-1 accuracy / P@10".ljust(20) + "".join(s.rjust(16) for s in SHIFTS))
     rows: dict[str, list[str]] = {}
     for shift in SHIFTS:
-        queries = [shift_photo(p, shift, rng) for p in photos]
+        queries = ([class_mosaic(photos, labels, i) for i in range(len(photos))] if shift == MOSAIC
+                   else [shift_photo(p, shift, rng) for p in photos])
         one = model.embed(queries, "photo", tta=False)
         scales = np.stack([model.embed([shift_photo(q, s, rng) for q in queries], "photo") for s in SCALES])
         sureness = class_probabilities(scales.reshape(-1, scales.shape[-1]), classifier).max(1).reshape(len(SCALES), -1)
@@ -102,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         for gate in GATES:  # the photo as it is, unless the classifier is unsure of it
             chosen = np.where(sureness[0] >= gate, 0, pick)
             ways[f"surest if p < {gate}"] = scales[chosen, np.arange(len(queries))]
+        if model.config.resolution_head:  # as the app sees a query photo
+            ways["at est. resolution"] = model.embed(queries, "photo", resolution=True)
         for name, embeddings in ways.items():
             rows.setdefault(name, []).append("%.3f / %.3f" % score(embeddings, labels, gallery, classifier))
     for name, cells in rows.items():

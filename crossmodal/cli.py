@@ -54,6 +54,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                         "input (Jensen-Shannon; 0 = off; each step then runs those branches twice)")
     p.add_argument("--consistency-on", nargs="+", choices=MODALITIES,
                    default=list(TrainConfig.consistency_on), help="which inputs get the second view")
+    p.add_argument("--resolution-head", type=float, default=TrainConfig.w_resolution, metavar="WEIGHT",
+                   help="add a head that estimates a photo's ground resolution, learnt from --augment sensors' "
+                        "zooms with this loss weight; queries are then seen at the training photos' resolution "
+                        "(0 = no head)")
     p.add_argument("--average-last", type=int, default=TrainConfig.average_last, metavar="N",
                    help="keep the mean of the weights after each of the last N epochs instead of the last "
                         "epoch's (SWA; 0 = off)")
@@ -79,7 +83,8 @@ def _run_train(args: argparse.Namespace) -> int:
     model_config = ModelConfig(image_size=args.image_size, backbone=args.backbone, pretrained=args.pretrained,
                                widths=tuple(args.widths), sketch_input=args.sketch_input,
                                attention=not args.no_attention, decoders=not args.no_decoders,
-                               cross_attention=not args.no_cross_attention, share_backbone=args.share_backbone)
+                               cross_attention=not args.no_cross_attention, share_backbone=args.share_backbone,
+                               resolution_head=args.resolution_head > 0)
     train_config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
         branch_epochs=args.branch_epochs, holdout_fold=args.holdout_fold, pseudo_style=args.pseudo_style,
@@ -89,7 +94,7 @@ def _run_train(args: argparse.Namespace) -> int:
         varied_layouts=args.varied_layouts,
         restyle_prob=args.restyle_prob, augment=args.augment, photo_augment=args.photo_augment,
         w_consistency=args.consistency,
-        consistency_on=tuple(args.consistency_on), average_last=args.average_last,
+        consistency_on=tuple(args.consistency_on), average_last=args.average_last, w_resolution=args.resolution_head,
         w_orthogonality=0.0 if args.no_orthogonality else TrainConfig.w_orthogonality,
         w_decoder=0.0 if args.no_decoders else TrainConfig.w_decoder,
         classes=tuple(args.classes) if args.classes else (), init_checkpoint=args.init)

@@ -33,6 +33,7 @@ class ModelConfig:
     decoders: bool = True  # cross-domain decoders V_a -> Z_b and V_b -> Z_a (L5)
     cross_attention: bool = True  # training-time cross-attention between paired photo and sketch
     sketch_input: str = "legacy"  # sketch normalisation (data.sketch_array): "legacy" (resize) or "skeleton"
+    resolution_head: bool = False  # a head on the photo branch that estimates the photo's ground resolution
     pretrained: bool = False  # torchvision ImageNet weights for the photo branch (needs them on disk)
 
 
@@ -68,6 +69,7 @@ class TrainConfig:
     augment: str = "v1"  # "v1"; "robust": other hands and sensors; "sensors": robust, photos x0.5-x2 (sketchify)
     photo_augment: str = ""  # photos' augmentation when it differs from ``augment`` (e.g. "sensors"); "" = augment
     restyle_prob: float = 0.5  # with "robust" / "sensors": chance that a sketch is redrawn in another style
+    w_resolution: float = 0.0  # the resolution head's regression of log2 of the augmentation's resolution factor
     w_consistency: float = 0.0  # Jensen-Shannon agreement of the class beliefs on two augmented views of an input
     consistency_on: tuple[str, ...] = ("photo",)  # the modalities whose inputs get a second view for it
     average_last: int = 0  # keep the mean of the weights after each of the last N epochs (SWA); 0 = the last epoch's

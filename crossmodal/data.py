@@ -189,6 +189,26 @@ def photo_array(image: Image.Image, size: int) -> np.ndarray:
     return np.asarray(image.resize((size, size), Image.Resampling.BILINEAR)).transpose(2, 0, 1).copy()
 
 
+def photo_at_resolution(image: Image.Image, size: int, factor: float) -> np.ndarray:
+    """A photo of ``factor`` times the training photos' ground resolution, seen as if it had theirs.
+
+    Returns (3, size, size) uint8. Coarser imagery (``factor`` < 1) shows more ground: its centre,
+    ``factor`` of the side, is enlarged to fill the input. Finer imagery (> 1) shows less: it is
+    shrunk to 1 / ``factor`` of the side in the middle of the input and the rest completed with its
+    mirror images, as the training augmentation shows wider views (``sketchify.GroundResolution``).
+    """
+    if factor < 1:
+        w, h = image.size
+        side = max(1, round(min(w, h) * factor))
+        left, top = (w - side) // 2, (h - side) // 2
+        return photo_array(image.crop((left, top, left + side, top + side)), size)
+    shown = max(2, min(size, round(size / factor)))
+    before = (size - shown) // 2
+    # mirror padding needs each border narrower than the image it mirrors: a factor up to 3
+    padding = ((0, 0), (before, size - shown - before), (before, size - shown - before))
+    return np.pad(photo_array(image, shown), padding, mode="reflect")
+
+
 SKETCH_INPUTS = ("skeleton", "legacy")
 
 

@@ -85,7 +85,7 @@ class UnifiedLoss(nn.Module):
 
     def forward(self, out: dict[str, dict[str, torch.Tensor]], labels: torch.Tensor,
                 unified: bool = True, views: dict[str, dict[str, torch.Tensor]] | None = None,
-                ) -> tuple[torch.Tensor, dict[str, float]]:
+                log_resolution: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
         """Return the total loss and each weighted term (as floats) for logging.
 
         Args:
@@ -94,6 +94,8 @@ class UnifiedLoss(nn.Module):
             unified: False in the first stage of two-stage training (branch losses only).
             views: by modality, the branch's output (``model.encode``) for another augmented view of
                 the same inputs; with ``w_consistency`` both views' class beliefs must agree.
+            log_resolution: log2 of the ground resolution each photo was shown at; with
+                ``w_resolution`` the model's resolution head regresses it (smooth L1).
         """
         c = self.config
         a, b, joint = out["photo"], out["sketch"], out["joint"]
@@ -118,5 +120,7 @@ class UnifiedLoss(nn.Module):
                 terms["consistency"] = c.w_consistency * sum(
                     self.consistency(out[modality]["proto_logits"], view["proto_logits"])
                     for modality, view in views.items())
+        if log_resolution is not None and c.w_resolution:
+            terms["resolution"] = c.w_resolution * F.smooth_l1_loss(a["log_resolution"], log_resolution)
         total = sum(terms.values())
         return total, {k: v.item() for k, v in terms.items()}

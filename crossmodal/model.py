@@ -15,11 +15,13 @@ from torch import nn
 from torchvision.models.resnet import BasicBlock
 
 from .config import MODALITIES, ModelConfig
-from .data import load_image, photo_array, sketch_array
+from .data import load_image, photo_array, photo_at_resolution, sketch_array
 
 PHOTO_MEAN = (0.40, 0.41, 0.37)  # UC Merced training photos
 PHOTO_STD = (0.20, 0.19, 0.19)
 PROTOTYPE_SCALE = 16.0  # temperature of the cosine classifier on V
+RESOLUTION_RANGE = (0.5, 2.0)  # the ground resolutions the resolution head learns (sketchify.GroundResolution)
+RESOLUTION_TOLERANCE = 0.2  # log2: a query photo estimated within x0.87-x1.15 of the training photos' is left as is
 
 
 def dihedral_views(x: torch.Tensor) -> torch.Tensor:
@@ -161,6 +163,14 @@ class CrossModalModel(nn.Module):
                 "photo": nn.Sequential(nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, c_sketch)),
                 "sketch": nn.Sequential(nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Linear(2 * dim, c_photo)),
             })
+        if config.resolution_head:  # made last, so that the other modules draw the same initial weights
+            if config.backbone != "narrow-resnet":
+                raise ValueError("a resolution head needs the narrow-resnet backbone")
+            # it reads how strong each stage's features are and how they vary over the scene: the
+            # texture statistics of several scales tell how many metres a pixel covers
+            stats = 2 * sum(config.widths)
+            self.resolution_head = nn.Sequential(nn.LayerNorm(stats), nn.Linear(stats, 2 * dim), nn.ReLU(),
+                                                 nn.Linear(2 * dim, 1))
         self.register_buffer("photo_mean", torch.tensor(PHOTO_MEAN).view(1, 3, 1, 1))
         self.register_buffer("photo_std", torch.tensor(PHOTO_STD).view(1, 3, 1, 1))
 
@@ -172,12 +182,29 @@ class CrossModalModel(nn.Module):
             x = (x - self.photo_mean) / self.photo_std
         elif self.config.share_backbone:
             x = x.expand(-1, 3, -1, -1)
-        features = self.backbones[modality](x)
+        if modality == "photo" and self.config.resolution_head:
+            features, stats = self._photo_features_and_statistics(x)
+        else:
+            features = self.backbones[modality](x)
         out = self.projection(features, modality)
         out["Z"] = features.mean((2, 3))
         out["branch_logits"] = self.branch_heads[modality](out["Z"])
         out["proto_logits"] = self.prototype_logits(out["V"])
+        if modality == "photo" and self.config.resolution_head:
+            out["log_resolution"] = self.resolution_head(stats).squeeze(1)
         return out
+
+    def _photo_features_and_statistics(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The photo backbone's output, and the spatial mean and standard deviation of each stage's output."""
+        layers = list(self.backbones["photo"])
+        # _narrow_resnet: a 4-layer stem, then two blocks a stage
+        stage_ends = {4 + 2 * k + 1 for k in range(len(self.config.widths))}
+        stats = []
+        for i, layer in enumerate(layers):
+            x = layer(x)
+            if i in stage_ends:
+                stats += [x.mean((2, 3)), x.std((2, 3))]
+        return x, torch.cat(stats, 1)
 
     def prototype_logits(self, v: torch.Tensor) -> torch.Tensor:
         """Scaled cosine similarity of embeddings to the shared class prototypes."""
@@ -208,25 +235,31 @@ class CrossModalModel(nn.Module):
         """Where the model's tensors are: inference moves its inputs there and returns CPU arrays."""
         return self.photo_mean.device
 
-    def preprocess(self, images: Sequence[str | Path | Image.Image | np.ndarray], modality: str) -> torch.Tensor:
+    def preprocess(self, images: Sequence[str | Path | Image.Image | np.ndarray], modality: str,
+                   resolution: bool = False) -> torch.Tensor:
         """Load and resize images (files, PIL images or RGB arrays) into a model input batch.
+
+        ``resolution``: with a resolution head, a photo it finds coarser or finer than the training
+        photos by more than ``RESOLUTION_TOLERANCE`` (in log2) is seen at their resolution instead
+        (``data.photo_at_resolution``); photos of the gallery, whose resolution is known, are not.
 
         Raises:
             ImageLoadError: a file cannot be decoded.
         """
         size = self.config.image_size
-        arrays = []
-        for image in images:
-            if isinstance(image, np.ndarray):
-                image = Image.fromarray(image)
-            image = load_image(image)
-            arrays.append(photo_array(image, size) if modality == "photo"
-                          else sketch_array(image, size, self.config.sketch_input))
-        return torch.from_numpy(np.stack(arrays)).float() / 255.0
+        decoded = [load_image(Image.fromarray(image) if isinstance(image, np.ndarray) else image) for image in images]
+        arrays = [photo_array(image, size) if modality == "photo"
+                  else sketch_array(image, size, self.config.sketch_input) for image in decoded]
+        x = torch.from_numpy(np.stack(arrays)).float() / 255.0
+        if modality == "photo" and resolution and self.config.resolution_head:
+            factors = np.clip(self.estimate_resolution(x), *RESOLUTION_RANGE)
+            for i in np.flatnonzero(np.abs(np.log2(factors)) > RESOLUTION_TOLERANCE):
+                x[i] = torch.from_numpy(photo_at_resolution(decoded[i], size, float(factors[i]))).float() / 255.0
+        return x
 
     @torch.no_grad()
     def embed(self, images: Sequence[Any] | torch.Tensor, modality: str, batch_size: int = 64,
-              tta: bool | None = None) -> np.ndarray:
+              tta: bool | None = None, resolution: bool = False) -> np.ndarray:
         """L2-normalised embeddings in V, a float32 array (n, embed_dim).
 
         Args:
@@ -238,6 +271,8 @@ class CrossModalModel(nn.Module):
                 no "up"). Default: on for photos, gallery and queries alike (it adds 0.04 mAP on the
                 test gallery, and classifies shifted photos better); off for sketches, which are
                 embedded as the user draws.
+            resolution: see query photos (files or images) at the training photos' ground
+                resolution, as :meth:`preprocess` does.
         """
         self.eval()
         tta = modality == "photo" if tta is None else tta
@@ -246,7 +281,7 @@ class CrossModalModel(nn.Module):
         chunks = []
         for start in range(0, len(images), step):
             x = batch[start:start + step] if batch is not None else \
-                self.preprocess(images[start:start + step], modality)
+                self.preprocess(images[start:start + step], modality, resolution)
             x = x.to(self.device)
             views = dihedral_views(x) if tta else x
             v = F.normalize(self.encode(views, modality)["V"], dim=1)
@@ -255,6 +290,24 @@ class CrossModalModel(nn.Module):
             chunks.append(v.cpu())
         out = torch.cat(chunks) if chunks else torch.zeros(0, self.config.embed_dim)
         return out.numpy().astype(np.float32)
+
+    @torch.no_grad()
+    def estimate_resolution(self, photos: torch.Tensor) -> np.ndarray:
+        """The ground resolution of preprocessed photos (B, 3, S, S) relative to the training photos'.
+
+        A factor per photo (2: twice as fine, 0.5: half), the resolution head's estimate averaged
+        over the 8 rotations and flips in log2.
+
+        Raises:
+            ValueError: the checkpoint has no resolution head.
+        """
+        if not self.config.resolution_head:
+            raise ValueError("this checkpoint has no resolution head (train with --resolution-head)")
+        if self.training:
+            self.eval()
+        x = photos.to(self.device)
+        log2 = self.encode(dihedral_views(x), "photo")["log_resolution"].view(8, len(x)).mean(0)
+        return np.exp2(log2.cpu().numpy()).astype(np.float32)
 
     @torch.no_grad()
     def class_probabilities(self, images: Sequence[Any] | torch.Tensor, modality: str,

@@ -223,7 +223,7 @@ def encode_query(model: CrossModalModel, source: Any, modality: str) -> EncodedQ
     # reduced scale; a sketch keeps more pixels, so that thin strokes survive until the ink is traced
     image = _as_image(source, DISPLAY_SIDE if modality == "photo" else MAX_SIDE)
     decoded_pixels = image.width * image.height
-    x = model.preprocess([image], modality)
+    x = model.preprocess([image], modality, resolution=True)
     if modality == "sketch" and is_blank_sketch((x[0].numpy() * 255).astype(np.uint8)):
         raise BlankSketchError("the sketch is blank: draw something")
     if model.training:  # walking every module to set eval mode costs ~1 ms a query: only when needed

@@ -262,8 +262,15 @@ class GroundResolution(torch.nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """A (C, S, S) uint8 image (S = 2 x size, the model input at the photo's own resolution) to (C, size, size)."""
+        return self.show(image, self.draw())
+
+    def draw(self) -> float:
+        """A random factor, log-uniform between ``coarsest`` and ``finest``."""
+        return float(torch.empty(()).uniform_(np.log(self.coarsest), np.log(self.finest)).exp())
+
+    def show(self, image: torch.Tensor, factor: float) -> torch.Tensor:
+        """``image`` as :meth:`forward` shows it, at a given factor (placed at random)."""
         _, h, w = image.shape
-        factor = float(torch.empty(()).uniform_(np.log(self.coarsest), np.log(self.finest)).exp())
         if factor >= 1:
             side = max(2, round(min(h, w) / factor))
             top, left = (int(torch.randint(0, n - side + 1, ())) for n in (h, w))
@@ -292,7 +299,7 @@ class WhiteBalance(torch.nn.Module):
         return (image.float() * gains).round().clamp(0, 255).to(image.dtype)
 
 
-def photo_augmentation(size: int, kind: str = "v1") -> v2.Compose:
+def photo_augmentation(size: int, kind: str = "v1", resolution: bool = True) -> v2.Compose:
     """Aerial-photo augmentation for (3, S, S) uint8 tensors (S >= size) into (3, size, size) uint8.
 
     ``"sensors"``: imagery from other sources: any ground resolution from half to twice the
@@ -300,6 +307,8 @@ def photo_augmentation(size: int, kind: str = "v1") -> v2.Compose:
     haze, blur and JPEG compression. ``"robust"``: the same but for the resolution, which is mostly
     finer (zoom-out by mirroring a quarter of the time, then crops down to a quarter of the area)
     and for the white balance. ``"v1"``: crops down to 35 %, orientation and colour only.
+    ``resolution=False`` leaves out ``"sensors"``' first step, ``GroundResolution``, for a caller
+    that draws the factor itself (and then passes a (3, size, size) image).
     """
     if kind == "v1":
         return v2.Compose([
@@ -313,14 +322,14 @@ def photo_augmentation(size: int, kind: str = "v1") -> v2.Compose:
     if not is_robust(kind):
         raise ValueError(f"augmentation must be one of {AUGMENTS}, not {kind!r}")
     if kind == "robust":
-        resolution = [v2.RandomApply([ReflectZoomOut(0.5)], p=0.25),
+        scale_steps = [v2.RandomApply([ReflectZoomOut(0.5)], p=0.25),
                       v2.RandomResizedCrop(size, scale=(0.25, 1.0), ratio=(0.8, 1.25), antialias=True)]
         colour = [v2.ColorJitter(0.4, 0.4, 0.4, 0.06)]
     else:
-        resolution = [GroundResolution(size)]
+        scale_steps = [GroundResolution(size)] if resolution else []
         colour = [v2.ColorJitter(0.4, 0.4, 0.4, 0.1), v2.RandomApply([WhiteBalance()], p=0.5)]
     return v2.Compose([
-        *resolution,
+        *scale_steps,
         v2.RandomHorizontalFlip(),
         v2.RandomVerticalFlip(),
         v2.RandomChoice([v2.RandomRotation((a, a)) for a in (0, 90, 180, 270)]),

@@ -24,7 +24,8 @@ from .model import CrossModalModel
 from .ranking import class_probabilities
 from .ink import VERSION as INK_VERSION
 from .ink import WORK_SIDE
-from .sketchify import DrawingStyle, is_robust, photo_augmentation, pseudo_sketch_arrays, sketch_augmentation
+from .sketchify import (DrawingStyle, GroundResolution, is_robust, photo_augmentation, pseudo_sketch_arrays,
+                        sketch_augmentation)
 
 DEFAULT_CACHE = Path.home() / ".cache" / "crossmodal" / "pseudo-sketches"
 
@@ -161,7 +162,9 @@ class PairDataset(Dataset):
 
     def __init__(self, data: TrainingData, config: TrainConfig, image_size: int):
         self.data, self.config = data, config
-        self.photo_aug = photo_augmentation(image_size, photo_augment_kind(config))
+        # with the resolution head, the ground resolution is drawn here: it is what the head learns
+        self.resolution = GroundResolution(image_size) if config.w_resolution else None
+        self.photo_aug = photo_augmentation(image_size, photo_augment_kind(config), resolution=self.resolution is None)
         self.sketch_aug = sketch_augmentation(image_size, config.augment)
         self.restyle = DrawingStyle(image_size, config.restyle_prob if is_robust(config.augment) else 0.0)
         self.by_class = {c: np.flatnonzero(data.photo_labels == c) for c in np.unique(data.photo_labels)}
@@ -184,16 +187,22 @@ class PairDataset(Dataset):
         else:
             j = i if np.random.rand() < 0.5 else np.random.choice(self.by_class[label])
             ink = self.data.pseudo[j]
-        item = {"photo": self._photo_view(i), "sketch": self._sketch_view(ink), "label": label}
+        factor = self.resolution.draw() if self.resolution is not None else None
+        item = {"photo": self._photo_view(i, factor), "sketch": self._sketch_view(ink), "label": label}
+        if factor is not None:
+            item["log_resolution"] = torch.tensor(np.log2(factor), dtype=torch.float32)
         if self.config.w_consistency and "photo" in self.config.consistency_on:
             item["photo_view"] = self._photo_view(i)
         if self.config.w_consistency and "sketch" in self.config.consistency_on:
             item["sketch_view"] = self._sketch_view(ink)
         return item
 
-    def _photo_view(self, i: int) -> torch.Tensor:
-        """Training photo ``i`` as one augmented view, floats in [0, 1]."""
-        return self.photo_aug(torch.from_numpy(self.data.photos[i])).float() / 255.0
+    def _photo_view(self, i: int, factor: float | None = None) -> torch.Tensor:
+        """Training photo ``i`` as one augmented view (at ground resolution ``factor`` if given), floats in [0, 1]."""
+        photo = torch.from_numpy(self.data.photos[i])
+        if factor is not None:
+            photo = self.resolution.show(photo, factor)
+        return self.photo_aug(photo).float() / 255.0
 
     def _sketch_view(self, ink: np.ndarray) -> torch.Tensor:
         """A stored ink map (1, S, S) as one training view: restyled when it can be, then augmented."""
@@ -232,7 +241,8 @@ def train_step(model: CrossModalModel, loss_fn: UnifiedLoss, optimizer: torch.op
     # the branch-only stage has no consistency term: its second views are not encoded
     views = {m: model.encode(batch[f"{m}_view"].to(device, non_blocking=True), m)
              for m in MODALITIES if unified and f"{m}_view" in batch}
-    total, terms = loss_fn(model(photos, sketches), labels, unified, views)
+    log_resolution = batch["log_resolution"].to(device) if "log_resolution" in batch else None
+    total, terms = loss_fn(model(photos, sketches), labels, unified, views, log_resolution)
     optimizer.zero_grad(set_to_none=True)
     total.backward()
     optimizer.step()
@@ -252,14 +262,18 @@ def initial_weights(model: CrossModalModel, path: str | Path) -> str:
     from .checkpoint import load_checkpoint
 
     source = load_checkpoint(path)
-    # the sketch normalisation is input processing, not architecture: weights carry over between them
-    if dataclasses.replace(source.config, sketch_input=model.config.sketch_input) != model.config:
+    # the sketch normalisation is input processing, not architecture: weights carry over between them;
+    # a resolution head can be added to a checkpoint without one (it starts untrained)
+    adding_head = model.config.resolution_head and not source.config.resolution_head
+    if dataclasses.replace(source.config, sketch_input=model.config.sketch_input,
+                           resolution_head=model.config.resolution_head if adding_head else
+                           source.config.resolution_head) != model.config:
         raise ValueError(f"{path} has another architecture ({source.config}) than this run ({model.config}): "
                          f"pass the same --image-size and model options it was trained with")
     if list(source.class_names) != list(model.class_names):
         raise ValueError(f"{path} was trained on classes {list(source.class_names)}, this run has "
                          f"{list(model.class_names)}: pass the same --classes")
-    model.load_state_dict(source.state_dict())
+    model.load_state_dict(source.state_dict(), strict=not adding_head)
     return source.info["fingerprint"]
 
 
@@ -283,6 +297,9 @@ def check_setup(config: TrainConfig, classes: tuple[str, ...], n_pairs: int | No
         raise ValueError(f"--real-sketches-full must be at least 1, not {config.real_sketches_full}")
     if not 0 <= config.average_last <= config.epochs:
         raise ValueError(f"--average-last must be between 0 and --epochs ({config.epochs}), not {config.average_last}")
+    if config.w_resolution and photo_augment_kind(config) != "sensors":
+        raise ValueError("--resolution-head learns from the ground resolutions of --augment sensors (or "
+                         "--photo-augment sensors): pass one of them")
     if config.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, not {config.batch_size}")
     if len(set(classes)) < 2:
@@ -332,6 +349,8 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
         torch.set_num_threads(threads)
     classes = config.classes or EOC_CLASSES
     check_setup(config, classes)
+    if config.w_resolution and not model_config.resolution_head:
+        raise ValueError("a resolution loss weight needs a model with a resolution head")
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     data = prepare_data(photos_dir, sketches_dir, classes, config, model_config.image_size, cache_dir, progress,

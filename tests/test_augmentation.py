@@ -46,6 +46,14 @@ def test_half_the_resolution_shows_the_whole_photo_at_a_quarter_of_the_area_with
             assert torch.equal(out[:, top:top + 64, left + 64], out[:, top:top + 64, left + 62])
 
 
+def test_a_factor_drawn_apart_shows_what_the_augmentation_shows():
+    photo, zoom = coded_photo(), GroundResolution(128)
+    torch.manual_seed(4)
+    whole = zoom(photo)
+    torch.manual_seed(4)
+    assert torch.equal(zoom.show(photo, zoom.draw()), whole)
+
+
 def test_white_balance_moves_red_and_blue_apart_and_leaves_green_almost_alone():
     torch.manual_seed(2)
     grey = torch.full((3, 8, 8), 100, dtype=torch.uint8)

@@ -265,3 +265,35 @@ def test_photos_can_be_augmented_for_other_sensors_while_sketches_stay_plain(tin
         "--classes", *classes, "--photo-augment", "sensors"]) == 0
     recorded = load_checkpoint(out).info["train_config"]
     assert (recorded.augment, recorded.photo_augment) == ("v1", "sensors")
+
+
+def test_a_resolution_head_learns_from_the_zooms_it_is_shown(tiny_data, tmp_path, monkeypatch):
+    photos, sketches = tiny_data
+    classes = ["airplane", "runway", "tenniscourt"]
+    init = tmp_path / "init.pt"
+    assert main(_train_args(photos, sketches, init, tmp_path / "cache") + ["--classes", *classes]) == 0
+    shown = []
+    original = train_module.UnifiedLoss.forward
+
+    def recording(self, out, labels, unified=True, views=None, log_resolution=None):
+        shown.append(log_resolution)
+        return original(self, out, labels, unified, views, log_resolution)
+
+    monkeypatch.setattr(train_module.UnifiedLoss, "forward", recording)
+    out = tmp_path / "resolution.pt"
+    assert main(_train_args(photos, sketches, out, tmp_path / "cache") + [
+        "--classes", *classes, "--augment", "sensors", "--resolution-head", "2", "--init", str(init)]) == 0
+    # the targets are log2 of GroundResolution's factors, from half to twice the photo's resolution
+    assert all(t is not None and t.abs().max() <= 1.0 for t in shown)
+    model = load_checkpoint(out)
+    assert model.config.resolution_head and model.info["train_config"].w_resolution == 2.0
+    assert "resolution" in model.info["meta"]["history"][0]
+    factors = model.estimate_resolution(torch.rand(2, 3, 32, 32))
+    assert factors.shape == (2,) and (factors > 0).all()
+
+
+def test_a_resolution_head_needs_the_sensors_zooms(tiny_data, tmp_path, capsys):
+    photos, sketches = tiny_data
+    args = _train_args(photos, sketches, tmp_path / "x.pt", tmp_path / "cache") + ["--resolution-head", "1"]
+    assert main(args) == 2
+    assert "--augment sensors" in capsys.readouterr().err

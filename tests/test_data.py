@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from crossmodal.data import (DatasetNotFoundError, ImageLoadError, Sample, canonical_class, load_arrays, load_image,
-                             photo_split, scan_folder, sketch_array, sketch_fold)
+                             photo_array, photo_at_resolution, photo_split, scan_folder, sketch_array, sketch_fold)
 from crossmodal.sketchify import pseudo_sketch
 
 
@@ -115,3 +115,28 @@ def test_pseudo_sketch_is_dark_strokes_on_white(tiny_data):
     drawing = np.asarray(pseudo_sketch(load_image(photos / "runway" / "runway00.png")))
     assert drawing.shape == (256, 256)
     assert (drawing > 200).mean() > 0.8 and (drawing < 100).sum() > 50
+
+
+def _numbered_photo(side: int = 64) -> Image.Image:
+    """An RGB photo whose red and green channels count rows and columns in steps of 4."""
+    rows, cols = np.mgrid[0:side, 0:side] * 4
+    return Image.fromarray(np.stack([rows, cols, rows * 0 + 100], -1).astype(np.uint8))
+
+
+def test_a_photo_at_the_training_resolution_is_seen_as_it_is():
+    photo = _numbered_photo()
+    assert np.array_equal(photo_at_resolution(photo, 32, 1.0), photo_array(photo, 32))
+
+
+def test_coarser_imagery_is_seen_by_its_centre_enlarged():
+    photo = _numbered_photo()  # at half the resolution, the middle half of the side is a training photo's ground
+    assert np.array_equal(photo_at_resolution(photo, 32, 0.5), photo_array(photo.crop((16, 16, 48, 48)), 32))
+
+
+def test_finer_imagery_is_shrunk_into_the_middle_of_a_mirrored_frame():
+    photo = _numbered_photo()
+    seen = photo_at_resolution(photo, 32, 2.0)
+    assert seen.shape == (3, 32, 32)
+    assert np.array_equal(seen[:, 8:24, 8:24], photo_array(photo, 16))
+    assert np.array_equal(seen[:, 7, 8:24], seen[:, 9, 8:24])  # the row above the photo mirrors its second row
+    assert np.array_equal(seen[:, 8:24, 24], seen[:, 8:24, 22])

@@ -166,3 +166,27 @@ def test_a_sketch_query_is_one_view_as_drawn():
     assert np.allclose(query.embedding, model.embed([sketch], "sketch")[0], atol=1e-5)
     assert not np.allclose(query.embedding, model.embed([sketch], "sketch", tta=True)[0], atol=1e-3)
     assert np.allclose(query.probabilities, model.class_probabilities([sketch], "sketch")[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("estimate, seen_at", [(0.5, 0.5), (1.1, None), (3.0, 2.0)])
+def test_a_query_photo_is_seen_at_the_training_resolution_the_head_estimates(monkeypatch, estimate, seen_at):
+    from crossmodal.data import photo_array, photo_at_resolution
+
+    model = _model(resolution_head=True)
+    photo = Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    monkeypatch.setattr(model, "estimate_resolution", lambda x: np.full(len(x), estimate, np.float32))
+    seen = (model.preprocess([photo], "photo", resolution=True)[0] * 255).round().byte().numpy()
+    # within the tolerance the photo is left as it is; estimates beyond the head's range are clipped to it
+    expected = photo_array(photo, 32) if seen_at is None else photo_at_resolution(photo, 32, seen_at)
+    assert np.array_equal(seen, expected)
+    assert np.array_equal((model.preprocess([photo], "photo")[0] * 255).round().byte().numpy(), photo_array(photo, 32))
+
+
+def test_the_resolution_head_estimates_one_factor_a_photo_whatever_its_orientation():
+    model = _model(resolution_head=True)
+    x = torch.rand(3, 3, 32, 32)
+    factors = model.estimate_resolution(x)
+    assert factors.shape == (3,) and ((factors > 0) & np.isfinite(factors)).all()
+    assert np.allclose(model.estimate_resolution(torch.rot90(x, 1, (2, 3))), factors, atol=1e-5)
+    with pytest.raises(ValueError, match="no resolution head"):
+        _model().estimate_resolution(x)
