@@ -252,9 +252,9 @@ class CrossModalModel(nn.Module):
                   else sketch_array(image, size, self.config.sketch_input) for image in decoded]
         x = torch.from_numpy(np.stack(arrays)).float() / 255.0
         if modality == "photo" and resolution and self.config.resolution_head:
-            factors = np.clip(self.estimate_resolution(x), *RESOLUTION_RANGE)
-            for i in np.flatnonzero(np.abs(np.log2(factors)) > RESOLUTION_TOLERANCE):
-                x[i] = torch.from_numpy(photo_at_resolution(decoded[i], size, float(factors[i]))).float() / 255.0
+            for i, factor in enumerate(self.resolution_to_undo(x)):
+                if factor != 1.0:
+                    x[i] = torch.from_numpy(photo_at_resolution(decoded[i], size, factor)).float() / 255.0
         return x
 
     @torch.no_grad()
@@ -308,6 +308,17 @@ class CrossModalModel(nn.Module):
         x = photos.to(self.device)
         log2 = self.encode(dihedral_views(x), "photo")["log_resolution"].view(8, len(x)).mean(0)
         return np.exp2(log2.cpu().numpy()).astype(np.float32)
+
+    def resolution_to_undo(self, photos: torch.Tensor) -> list[float]:
+        """For each preprocessed photo, the ground resolution factor to see it at the training photos' resolution.
+
+        1.0 where the head estimates it within ``RESOLUTION_TOLERANCE`` of theirs (or there is no
+        head); otherwise the estimate, within the range the head learnt (``RESOLUTION_RANGE``).
+        """
+        if not self.config.resolution_head:
+            return [1.0] * len(photos)
+        factors = np.clip(self.estimate_resolution(photos), *RESOLUTION_RANGE)
+        return [float(f) if abs(np.log2(f)) > RESOLUTION_TOLERANCE else 1.0 for f in factors]
 
     @torch.no_grad()
     def class_probabilities(self, images: Sequence[Any] | torch.Tensor, modality: str,

@@ -36,7 +36,7 @@ from PIL import Image, ImageDraw
 
 from .checkpoint import load_checkpoint
 from .config import MODALITIES
-from .data import MAX_SIDE, ImageLoadError, is_blank_sketch, load_image
+from .data import MAX_SIDE, ImageLoadError, is_blank_sketch, load_image, photo_at_resolution
 from .gallery import (
     Match,
     best_query_chip,
@@ -204,13 +204,17 @@ def _as_image(source: Any, max_side: int = MAX_SIDE) -> Image.Image:
 
 
 @torch.no_grad()
-def encode_query(model: CrossModalModel, source: Any, modality: str) -> EncodedQuery:
+def encode_query(model: CrossModalModel, source: Any, modality: str, resolution: bool = True) -> EncodedQuery:
     """Decode one query and run the model once: embedding, class probabilities and attention map.
 
     Args:
         model: the cross-modal model.
         source: a file path, PIL image, numpy image or Sketchpad dict (``composite`` is used).
         modality: ``"photo"`` or ``"sketch"``.
+        resolution: with a resolution head, a photo that looks coarser or finer than the training
+            imagery is seen at its resolution (``CrossModalModel.resolution_to_undo``); the view
+            the model saw is then the query's image, and its ``note`` says so. False for imagery
+            of known resolution (scene chips).
 
     Raises:
         ImageLoadError: the file is not a readable image (or is too large to decode safely).
@@ -223,11 +227,17 @@ def encode_query(model: CrossModalModel, source: Any, modality: str) -> EncodedQ
     # reduced scale; a sketch keeps more pixels, so that thin strokes survive until the ink is traced
     image = _as_image(source, DISPLAY_SIDE if modality == "photo" else MAX_SIDE)
     decoded_pixels = image.width * image.height
-    x = model.preprocess([image], modality, resolution=True)
+    x = model.preprocess([image], modality)
     if modality == "sketch" and is_blank_sketch((x[0].numpy() * 255).astype(np.uint8)):
         raise BlankSketchError("the sketch is blank: draw something")
     if model.training:  # walking every module to set eval mode costs ~1 ms a query: only when needed
         model.eval()
+    note = ""
+    factor = model.resolution_to_undo(x)[0] if modality == "photo" and resolution else 1.0
+    if factor != 1.0:
+        image = Image.fromarray(photo_at_resolution(image, DISPLAY_SIDE, factor).transpose(1, 2, 0))
+        x = model.preprocess([image], modality)
+        note = resolution_note(factor)
     # a photo is seen as the gallery is, the mean of its 8 rotations and flips (view 0 is the photo
     # itself, whose attention is shown); a sketch as drawn, one view, to answer while the user draws
     views = dihedral_views(x) if modality == "photo" else x
@@ -237,7 +247,17 @@ def encode_query(model: CrossModalModel, source: Any, modality: str) -> EncodedQ
     probabilities = torch.softmax(model.prototype_logits(v), 1)[0].numpy()
     image.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE), Image.Resampling.BILINEAR)  # kept for display only
     return EncodedQuery(modality, image, embedding, probabilities, _upsample(out["weights"][:1], x.shape[-1])[0],
-                        decoded_pixels)
+                        decoded_pixels, note)
+
+
+def resolution_note(factor: float) -> str:
+    """What the app says of a photo query seen at another ground resolution than its own."""
+    training = "the imagery the model learnt from (UC Merced, 0.3 m a pixel)"
+    if factor < 1:
+        return (f"This photo looks about {1 / factor:.1f}x coarser than {training}: its centre was searched, "
+                f"enlarged to that resolution (shown).")
+    return (f"This photo looks about {factor:.1f}x finer than {training}: it was searched shrunk to that "
+            f"resolution, its surroundings mirrored (shown).")
 
 
 def prerender_in_background(retriever: Retriever, gallery: str = "photo") -> threading.Thread:
@@ -601,7 +621,7 @@ class Retriever:
                 overview = scene.overview(DISPLAY_SIDE)
         except SceneError:
             return None  # not readable as a raster: read as a plain image, as any other query
-        query = encode_query(self.model, chosen.image, "photo")
+        query = encode_query(self.model, chosen.image, "photo", resolution=False)  # chips are at the model's
         view = draw_footprints(overview, chosen.photo_size, [{"rank": 1, "window": chosen.window}])
         return replace(query, image=view, decoded_pixels=chosen.photo_size[0] * chosen.photo_size[1],
                        note=chosen.describe())

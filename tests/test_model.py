@@ -190,3 +190,18 @@ def test_the_resolution_head_estimates_one_factor_a_photo_whatever_its_orientati
     assert np.allclose(model.estimate_resolution(torch.rot90(x, 1, (2, 3))), factors, atol=1e-5)
     with pytest.raises(ValueError, match="no resolution head"):
         _model().estimate_resolution(x)
+
+
+def test_a_query_photo_seen_at_another_resolution_shows_and_says_what_was_searched(monkeypatch):
+    from crossmodal.retrieval import encode_query
+
+    model = _model(resolution_head=True)
+    photo = Image.fromarray(np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    monkeypatch.setattr(model, "estimate_resolution", lambda x: np.full(len(x), 0.5, np.float32))
+    query = encode_query(model, photo, "photo")
+    assert "2.0x coarser" in query.note and "centre" in query.note
+    assert encode_query(model, photo, "photo", resolution=False).note == ""  # imagery of known resolution
+    # the view shown is the view searched: the photo's middle half, enlarged
+    monkeypatch.setattr(model, "estimate_resolution", lambda x: np.ones(len(x), np.float32))
+    assert np.allclose(query.embedding, model.embed([query.image], "photo")[0], atol=1e-5)
+    assert np.allclose(query.embedding, model.embed([photo.crop((16, 16, 48, 48))], "photo")[0], atol=0.05)
