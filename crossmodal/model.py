@@ -31,6 +31,12 @@ def dihedral_views(x: torch.Tensor) -> torch.Tensor:
                      + [torch.rot90(flipped, k, (2, 3)) for k in range(4)])
 
 
+def resolution_to_undo(estimate: float) -> float:
+    """The factor to see a photo at the training resolution, from the head's estimate: 1.0 within the tolerance."""
+    factor = float(np.clip(estimate, *RESOLUTION_RANGE))
+    return factor if abs(np.log2(factor)) > RESOLUTION_TOLERANCE else 1.0
+
+
 class PretrainedWeightsUnavailable(RuntimeError):
     """torchvision's ImageNet weights are neither cached nor downloadable here."""
 
@@ -317,8 +323,7 @@ class CrossModalModel(nn.Module):
         """
         if not self.config.resolution_head:
             return [1.0] * len(photos)
-        factors = np.clip(self.estimate_resolution(photos), *RESOLUTION_RANGE)
-        return [float(f) if abs(np.log2(f)) > RESOLUTION_TOLERANCE else 1.0 for f in factors]
+        return [resolution_to_undo(f) for f in self.estimate_resolution(photos)]
 
     @torch.no_grad()
     def class_probabilities(self, images: Sequence[Any] | torch.Tensor, modality: str,

@@ -48,7 +48,7 @@ from .gallery import (
     rank_matches,
 )
 from .index import EmbeddingIndex
-from .model import CrossModalModel, dihedral_views
+from .model import CrossModalModel, dihedral_views, resolution_to_undo
 from .overview import Overviews, draw_footprints
 from .scenes import Scene, SceneError
 
@@ -232,16 +232,18 @@ def encode_query(model: CrossModalModel, source: Any, modality: str, resolution:
         raise BlankSketchError("the sketch is blank: draw something")
     if model.training:  # walking every module to set eval mode costs ~1 ms a query: only when needed
         model.eval()
-    note = ""
-    factor = model.resolution_to_undo(x)[0] if modality == "photo" and resolution else 1.0
-    if factor != 1.0:
-        image = Image.fromarray(photo_at_resolution(image, DISPLAY_SIDE, factor).transpose(1, 2, 0))
-        x = model.preprocess([image], modality)
-        note = resolution_note(factor)
     # a photo is seen as the gallery is, the mean of its 8 rotations and flips (view 0 is the photo
     # itself, whose attention is shown); a sketch as drawn, one view, to answer while the user draws
     views = dihedral_views(x) if modality == "photo" else x
     out = model.encode(views, modality)
+    note = ""
+    if resolution and "log_resolution" in out:  # the same estimate as model.estimate_resolution, no pass more
+        factor = resolution_to_undo(float(np.exp2(out["log_resolution"].mean())))
+        if factor != 1.0:
+            image = Image.fromarray(photo_at_resolution(image, DISPLAY_SIDE, factor).transpose(1, 2, 0))
+            x = model.preprocess([image], modality)
+            out = model.encode(dihedral_views(x), modality)
+            note = resolution_note(factor)
     v = F.normalize(F.normalize(out["V"], dim=1).mean(0, keepdim=True), dim=1)
     embedding = v[0].numpy().astype(np.float32)
     probabilities = torch.softmax(model.prototype_logits(v), 1)[0].numpy()
