@@ -238,7 +238,7 @@ def encode_query(model: CrossModalModel, source: Any, modality: str, resolution:
     out = model.encode(views, modality)
     note = ""
     if resolution and "log_resolution" in out:  # the same estimate as model.estimate_resolution, no pass more
-        factor = resolution_to_undo(float(np.exp2(out["log_resolution"].mean())))
+        factor = resolution_to_undo(2.0 ** out["log_resolution"].mean().item())
         if factor != 1.0:
             image = Image.fromarray(photo_at_resolution(image, DISPLAY_SIDE, factor).transpose(1, 2, 0))
             x = model.preprocess([image], modality)
