@@ -5,7 +5,8 @@ trained on, never tested) are the clean gallery (embedded as the app's index is)
 imagery shifts of the robustness suite (``crossmodal.robustness.imagery``, another seed), the
 queries. For each way of embedding a query it prints top-1 class accuracy (the cosine classifier
 on the query's embedding, as the app shows it) and photo -> photo P@10 with the query's own
-original left out, per shift:
+original left out, per shift, and for ``mosaic_x0.5``, half the resolution without the mirrored
+borders of the suite's zoom-out (four validation photos of the class, each at half size):
 
 - ``one view``: the photo resized whole (the app's photo queries before they were embedded as the gallery);
 - ``8 views``: the mean of its 8 rotations and flips (as the gallery, and now the app's queries);
@@ -14,6 +15,8 @@ original left out, per shift:
 - ``3 scales, surest``: of those three, the one the classifier is surest of;
 - ``surest if p < g``: the photo as it is (8 views) unless the classifier's top class has a
   probability under ``g``, then the surest of the three;
+- ``at est. resolution`` (checkpoints with a resolution head): 8 views of the photo seen at the
+  training photos' ground resolution when the head estimates it another, as the app sees a query;
 
 and the model time of one query photo, one view against 8.
 
