@@ -323,7 +323,9 @@ def _checkpoint_lines(retriever: Retriever, generated: bool = False) -> list[str
              f"(sha256 `{str(info.get('fingerprint', ''))[:12]}`)",
              f"- **Classes ({len(model.class_names)}):** {', '.join(model.class_names)}",
              f"- **Model:** {config.backbone} {tuple(config.widths)}, {config.image_size} px input, "
-             f"{config.embed_dim}-d shared space, attention pooling {'on' if config.attention else 'off'}"]
+             f"{config.embed_dim}-d shared space, attention pooling {'on' if config.attention else 'off'}"
+             + ("; a resolution head: query photos are seen at the training photos' ground resolution"
+                if config.resolution_head else "")]
     n_photos, n_sketches = len(meta.get("train_photos", [])), len(meta.get("train_sketches", []))
     held_out = len(meta.get("heldout_sketches", []))
     if generated and (n_photos or n_sketches):

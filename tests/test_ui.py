@@ -4,6 +4,7 @@ left out of its own similar scenes, the drawing canvas's value, and no server pa
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
 import re
@@ -180,6 +181,13 @@ def test_model_card_says_a_fine_tuned_checkpoints_time_is_its_last_stage(retriev
     assert "**Training time:** 10.5 min (its last stage, which started from checkpoint sha256 `58af8f373203`)" in card
     retriever.model.info["meta"] = {"training_seconds": 630.0}
     assert "last stage" not in ui.model_card(retriever, settings, None)
+
+
+def test_model_card_says_when_query_photos_are_seen_at_the_training_resolution(retriever, settings):
+    assert "resolution head" not in ui.model_card(retriever, settings, None)
+    retriever.model.config = dataclasses.replace(retriever.model.config, resolution_head=True)
+    assert "a resolution head: query photos are seen at the training photos' ground resolution" in \
+        ui.model_card(retriever, settings, None)
 
 
 def test_no_server_path_in_rendered_markdown_or_json(retriever, settings, tiny_data, tmp_path):
