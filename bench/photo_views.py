@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             chosen = np.where(sureness[0] >= gate, 0, pick)
             ways[f"surest if p < {gate}"] = scales[chosen, np.arange(len(queries))]
         if model.config.resolution_head:  # as the app sees a query photo
-            ways["at est. resolution"] = model.embed(queries, "photo", resolution=True)
+            ways["at est. resolution"] = model.embed(queries, "photo", at_training_resolution=True)
         for name, embeddings in ways.items():
             rows.setdefault(name, []).append("%.3f / %.3f" % score(embeddings, labels, gallery, classifier))
     for name, cells in rows.items():

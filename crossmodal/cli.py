@@ -281,7 +281,7 @@ def _run_search(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise ValueError(f"-k must be at least 1, not {args.k}")
     start = time.perf_counter()
-    vector = model.embed([args.query], args.modality, resolution=True)[0]  # a photo as the app sees it
+    vector = model.embed([args.query], args.modality, at_training_resolution=True)[0]  # a photo as the app sees it
     embedded = time.perf_counter()
     results = search_gallery(index, vector, k=args.k, nms_iou=None if args.nms_iou >= 1 else args.nms_iou,
                              exact=args.exact, search_k=args.search_k, rerank=args.rerank,

@@ -242,12 +242,13 @@ class CrossModalModel(nn.Module):
         return self.photo_mean.device
 
     def preprocess(self, images: Sequence[str | Path | Image.Image | np.ndarray], modality: str,
-                   resolution: bool = False) -> torch.Tensor:
+                   at_training_resolution: bool = False) -> torch.Tensor:
         """Load and resize images (files, PIL images or RGB arrays) into a model input batch.
 
-        ``resolution``: with a resolution head, a photo it finds coarser or finer than the training
-        photos by more than ``RESOLUTION_TOLERANCE`` (in log2) is seen at their resolution instead
-        (``data.photo_at_resolution``); photos of the gallery, whose resolution is known, are not.
+        ``at_training_resolution``: with a resolution head, a photo it finds coarser or finer than
+        the training photos by more than ``RESOLUTION_TOLERANCE`` (in log2) is seen at their
+        resolution instead (``data.photo_at_resolution``); for query photos, not for the gallery,
+        whose resolution is known.
 
         Raises:
             ImageLoadError: a file cannot be decoded.
@@ -257,7 +258,7 @@ class CrossModalModel(nn.Module):
         arrays = [photo_array(image, size) if modality == "photo"
                   else sketch_array(image, size, self.config.sketch_input) for image in decoded]
         x = torch.from_numpy(np.stack(arrays)).float() / 255.0
-        if modality == "photo" and resolution and self.config.resolution_head:
+        if modality == "photo" and at_training_resolution and self.config.resolution_head:
             for i, factor in enumerate(self.resolution_to_undo(x)):
                 if factor != 1.0:
                     x[i] = torch.from_numpy(photo_at_resolution(decoded[i], size, factor)).float() / 255.0
@@ -265,7 +266,7 @@ class CrossModalModel(nn.Module):
 
     @torch.no_grad()
     def embed(self, images: Sequence[Any] | torch.Tensor, modality: str, batch_size: int = 64,
-              tta: bool | None = None, resolution: bool = False) -> np.ndarray:
+              tta: bool | None = None, at_training_resolution: bool = False) -> np.ndarray:
         """L2-normalised embeddings in V, a float32 array (n, embed_dim).
 
         Args:
@@ -277,7 +278,7 @@ class CrossModalModel(nn.Module):
                 no "up"). Default: on for photos, gallery and queries alike (it adds 0.04 mAP on the
                 test gallery, and classifies shifted photos better); off for sketches, which are
                 embedded as the user draws.
-            resolution: see query photos (files or images) at the training photos' ground
+            at_training_resolution: see query photos (files or images) at the training photos' ground
                 resolution, as :meth:`preprocess` does.
         """
         self.eval()
@@ -287,7 +288,7 @@ class CrossModalModel(nn.Module):
         chunks = []
         for start in range(0, len(images), step):
             x = batch[start:start + step] if batch is not None else \
-                self.preprocess(images[start:start + step], modality, resolution)
+                self.preprocess(images[start:start + step], modality, at_training_resolution)
             x = x.to(self.device)
             views = dihedral_views(x) if tta else x
             v = F.normalize(self.encode(views, modality)["V"], dim=1)

@@ -204,17 +204,18 @@ def _as_image(source: Any, max_side: int = MAX_SIDE) -> Image.Image:
 
 
 @torch.no_grad()
-def encode_query(model: CrossModalModel, source: Any, modality: str, resolution: bool = True) -> EncodedQuery:
+def encode_query(model: CrossModalModel, source: Any, modality: str,
+                 at_training_resolution: bool = True) -> EncodedQuery:
     """Decode one query and run the model once: embedding, class probabilities and attention map.
 
     Args:
         model: the cross-modal model.
         source: a file path, PIL image, numpy image or Sketchpad dict (``composite`` is used).
         modality: ``"photo"`` or ``"sketch"``.
-        resolution: with a resolution head, a photo that looks coarser or finer than the training
-            imagery is seen at its resolution (``CrossModalModel.resolution_to_undo``); the view
-            the model saw is then the query's image, and its ``note`` says so. False for imagery
-            of known resolution (scene chips).
+        at_training_resolution: with a resolution head, a photo that looks coarser or finer than
+            the training imagery is seen at its resolution (``CrossModalModel.resolution_to_undo``);
+            the view the model saw is then the query's image, and its ``note`` says so. False for
+            imagery of known resolution (scene chips).
 
     Raises:
         ImageLoadError: the file is not a readable image (or is too large to decode safely).
@@ -237,7 +238,7 @@ def encode_query(model: CrossModalModel, source: Any, modality: str, resolution:
     views = dihedral_views(x) if modality == "photo" else x
     out = model.encode(views, modality)
     note = ""
-    if resolution and "log_resolution" in out:  # the same estimate as model.estimate_resolution, no pass more
+    if at_training_resolution and "log_resolution" in out:  # model.estimate_resolution's, without another pass
         factor = resolution_to_undo(2.0 ** out["log_resolution"].mean().item())
         if factor != 1.0:
             image = Image.fromarray(photo_at_resolution(image, DISPLAY_SIDE, factor).transpose(1, 2, 0))
@@ -623,7 +624,7 @@ class Retriever:
                 overview = scene.overview(DISPLAY_SIDE)
         except SceneError:
             return None  # not readable as a raster: read as a plain image, as any other query
-        query = encode_query(self.model, chosen.image, "photo", resolution=False)  # chips are at the model's
+        query = encode_query(self.model, chosen.image, "photo", at_training_resolution=False)  # chips: known
         view = draw_footprints(overview, chosen.photo_size, [{"rank": 1, "window": chosen.window}])
         return replace(query, image=view, decoded_pixels=chosen.photo_size[0] * chosen.photo_size[1],
                        note=chosen.describe())

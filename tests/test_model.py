@@ -175,7 +175,7 @@ def test_a_query_photo_is_seen_at_the_training_resolution_the_head_estimates(mon
     model = _model(resolution_head=True)
     photo = Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8))
     monkeypatch.setattr(model, "estimate_resolution", lambda x: np.full(len(x), estimate, np.float32))
-    seen = (model.preprocess([photo], "photo", resolution=True)[0] * 255).round().byte().numpy()
+    seen = (model.preprocess([photo], "photo", at_training_resolution=True)[0] * 255).round().byte().numpy()
     # within the tolerance the photo is left as it is; estimates beyond the head's range are clipped to it
     expected = photo_array(photo, 32) if seen_at is None else photo_at_resolution(photo, 32, seen_at)
     assert np.array_equal(seen, expected)
@@ -211,7 +211,7 @@ def test_a_query_photo_seen_at_another_resolution_shows_and_says_what_was_search
     model.resolution_head = _ConstantHead(-1.0)  # log2: half the training resolution
     query = encode_query(model, photo, "photo")
     assert "2.0x coarser" in query.note and "centre" in query.note
-    assert encode_query(model, photo, "photo", resolution=False).note == ""  # imagery of known resolution
+    assert encode_query(model, photo, "photo", at_training_resolution=False).note == ""  # known resolution
     # the view shown is the view searched: the photo's middle half, enlarged
     model.resolution_head = _ConstantHead(0.0)
     assert np.allclose(query.embedding, model.embed([query.image], "photo")[0], atol=1e-5)

@@ -149,7 +149,8 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
     def score(images, labels, modality, exclude=None):
         # queries are embedded as the app embeds them (a photo at the training resolution, when the
         # checkpoint can tell its resolution); the gallery as the app indexes it
-        embeddings = np.concatenate([model.embed(list(images[i:i + BATCH]), modality, resolution=True)
+        embeddings = np.concatenate([model.embed(list(images[i:i + BATCH]), modality,
+                                                 at_training_resolution=True)
                                      for i in range(0, len(images), BATCH)])
         probabilities = class_probabilities(embeddings, classifier)  # = model.class_probabilities(images)
         return embeddings, probabilities, score_queries(embeddings, probabilities, labels, classes, gallery,
