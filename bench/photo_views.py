@@ -15,19 +15,22 @@ borders of the suite's zoom-out (four validation photos of the class, each at ha
 - ``3 scales, surest``: of those three, the one the classifier is surest of;
 - ``surest if p < g``: the photo as it is (8 views) unless the classifier's top class has a
   probability under ``g``, then the surest of the three;
-- ``at est. resolution`` (checkpoints with a resolution head): 8 views of the photo seen at the
-  training photos' ground resolution when the head estimates it another, as the app sees a query;
+- ``at est. res., t`` (checkpoints with a resolution head): 8 views of the photo seen at the
+  training photos' ground resolution when the head estimates it off by more than ``t`` in log2, as
+  the app sees a query (``--tolerances``; the app's is ``crossmodal.model.RESOLUTION_TOLERANCE``);
 
 and the model time of one query photo, one view against 8.
 
 Usage::
 
-    python bench/photo_views.py --checkpoint checkpoints/ucm14.pt [--photos DATA/ucmerced] [--seed 1]
+    python bench/photo_views.py --checkpoint checkpoints/ucm14.pt [--photos DATA/ucmerced] [--seed 1] \
+        [--tolerances 0.2 0.3]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -45,7 +48,8 @@ import scene as scene_bench  # noqa: E402  (bench/scene.py: where the shared dat
 from crossmodal import load_checkpoint  # noqa: E402
 from crossmodal.data import load_image, photo_split, scan_folder  # noqa: E402
 from crossmodal.metrics import retrieval_metrics  # noqa: E402
-from crossmodal.model import dihedral_views  # noqa: E402
+import crossmodal.model  # noqa: E402
+from crossmodal.model import RESOLUTION_TOLERANCE, dihedral_views  # noqa: E402
 from crossmodal.ranking import class_probabilities  # noqa: E402
 from crossmodal.robustness.imagery import shift_photo  # noqa: E402
 
@@ -69,6 +73,17 @@ def class_mosaic(photos: list, labels: np.ndarray, i: int):
     for k, tile in enumerate(tiles):
         mosaic.paste(tile.resize((w // 2, h // 2), Image.Resampling.BOX), ((k % 2) * (w // 2), (k // 2) * (h // 2)))
     return mosaic
+
+
+@contextlib.contextmanager
+def resolution_tolerance(log2: float):
+    """The app's tolerance for a query photo's estimated resolution, set to ``log2`` for a while."""
+    saved = crossmodal.model.RESOLUTION_TOLERANCE
+    crossmodal.model.RESOLUTION_TOLERANCE = log2
+    try:
+        yield
+    finally:
+        crossmodal.model.RESOLUTION_TOLERANCE = saved
 
 
 def score(embeddings: np.ndarray, labels: np.ndarray, gallery: np.ndarray,
@@ -99,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "ucm14.pt")
     parser.add_argument("--photos", type=Path, default=scene_bench.default_data() / "ucmerced")
     parser.add_argument("--seed", type=int, default=1, help="seed of the shifts (the robustness suite uses 0)")
+    parser.add_argument("--tolerances", type=float, nargs="+", default=[RESOLUTION_TOLERANCE], metavar="LOG2",
+                        help="with a resolution head: the tolerances to try (default: the app's, %(default)s)")
     args = parser.parse_args(argv)
 
     model = load_checkpoint(args.checkpoint)
@@ -124,8 +141,9 @@ def main(argv: list[str] | None = None) -> int:
         for gate in GATES:  # the photo as it is, unless the classifier is unsure of it
             chosen = np.where(sureness[0] >= gate, 0, pick)
             ways[f"surest if p < {gate}"] = scales[chosen, np.arange(len(queries))]
-        if model.config.resolution_head:  # as the app sees a query photo
-            ways["at est. resolution"] = model.embed(queries, "photo", at_training_resolution=True)
+        for tolerance in args.tolerances if model.config.resolution_head else ():  # as the app sees a query photo
+            with resolution_tolerance(tolerance):
+                ways[f"at est. res., {tolerance}"] = model.embed(queries, "photo", at_training_resolution=True)
         for name, embeddings in ways.items():
             rows.setdefault(name, []).append("%.3f / %.3f" % score(embeddings, labels, gallery, classifier))
     for name, cells in rows.items():
