@@ -266,8 +266,7 @@ def initial_weights(model: CrossModalModel, path: str | Path) -> str:
     # a resolution head can be added to a checkpoint without one (it starts untrained)
     adding_head = model.config.resolution_head and not source.config.resolution_head
     if dataclasses.replace(source.config, sketch_input=model.config.sketch_input,
-                           resolution_head=model.config.resolution_head if adding_head else
-                           source.config.resolution_head) != model.config:
+                           resolution_head=source.config.resolution_head or adding_head) != model.config:
         raise ValueError(f"{path} has another architecture ({source.config}) than this run ({model.config}): "
                          f"pass the same --image-size and model options it was trained with")
     if list(source.class_names) != list(model.class_names):
