@@ -31,7 +31,7 @@ def dihedral_views(x: torch.Tensor) -> torch.Tensor:
                      + [torch.rot90(flipped, k, (2, 3)) for k in range(4)])
 
 
-def resolution_to_undo(estimate: float) -> float:
+def factor_to_undo(estimate: float) -> float:
     """The factor to see a photo at the training resolution, from the head's estimate: 1.0 within the tolerance."""
     factor = float(np.clip(estimate, *RESOLUTION_RANGE))
     return factor if abs(np.log2(factor)) > RESOLUTION_TOLERANCE else 1.0
@@ -324,7 +324,7 @@ class CrossModalModel(nn.Module):
         """
         if not self.config.resolution_head:
             return [1.0] * len(photos)
-        return [resolution_to_undo(f) for f in self.estimate_resolution(photos)]
+        return [factor_to_undo(f) for f in self.estimate_resolution(photos)]
 
     @torch.no_grad()
     def class_probabilities(self, images: Sequence[Any] | torch.Tensor, modality: str,

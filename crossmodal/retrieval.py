@@ -48,7 +48,7 @@ from .gallery import (
     rank_matches,
 )
 from .index import EmbeddingIndex
-from .model import CrossModalModel, dihedral_views, resolution_to_undo
+from .model import CrossModalModel, dihedral_views, factor_to_undo
 from .overview import Overviews, draw_footprints
 from .scenes import Scene, SceneError
 
@@ -239,7 +239,7 @@ def encode_query(model: CrossModalModel, source: Any, modality: str,
     out = model.encode(views, modality)
     note = ""
     if at_training_resolution and "log_resolution" in out:  # model.estimate_resolution's, without another pass
-        factor = resolution_to_undo(2.0 ** out["log_resolution"].mean().item())
+        factor = factor_to_undo(2.0 ** out["log_resolution"].mean().item())
         if factor != 1.0:
             image = Image.fromarray(photo_at_resolution(image, DISPLAY_SIDE, factor).transpose(1, 2, 0))
             x = model.preprocess([image], modality)
