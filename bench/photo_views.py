@@ -16,8 +16,10 @@ borders of the suite's zoom-out (four validation photos of the class, each at ha
 - ``surest if p < g``: the photo as it is (8 views) unless the classifier's top class has a
   probability under ``g``, then the surest of the three;
 - ``at est. res., t`` (checkpoints with a resolution head): 8 views of the photo seen at the
-  training photos' ground resolution when the head estimates it off by more than ``t`` in log2, as
-  the app sees a query (``--tolerances``; the app's is ``crossmodal.model.RESOLUTION_TOLERANCE``);
+  training photos' ground resolution when the head estimates it off by more than ``t`` in log2
+  (``--tolerances``; ``crossmodal.model.RESOLUTION_TOLERANCE`` is what the app uses without a gallery);
+- ``at gallery res.``: as the app sees a query photo, at the ground resolution at which it looks
+  most like the gallery (``crossmodal.resolution``; the query's own original left out of that choice);
 
 and the model time of one query photo, one view against 8.
 
@@ -51,6 +53,7 @@ from crossmodal.metrics import retrieval_metrics  # noqa: E402
 import crossmodal.model  # noqa: E402
 from crossmodal.model import RESOLUTION_TOLERANCE, dihedral_views  # noqa: E402
 from crossmodal.ranking import class_probabilities  # noqa: E402
+from crossmodal.resolution import embed_at_gallery_resolution  # noqa: E402
 from crossmodal.robustness.imagery import shift_photo  # noqa: E402
 
 SHIFTS = ("clean", "zoom_out_x0.5", "zoom_in_x2", "colour", "mosaic_x0.5")
@@ -144,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         for tolerance in args.tolerances if model.config.resolution_head else ():  # as the app sees a query photo
             with resolution_tolerance(tolerance):
                 ways[f"at est. res., {tolerance}"] = model.embed(queries, "photo", at_training_resolution=True)
+        # as the app sees a query photo: at the resolution at which it looks most like the gallery
+        ways["at gallery res."], _ = embed_at_gallery_resolution(model, queries, gallery, range(len(queries)))
         for name, embeddings in ways.items():
             rows.setdefault(name, []).append("%.3f / %.3f" % score(embeddings, labels, gallery, classifier))
     for name, cells in rows.items():

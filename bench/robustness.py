@@ -35,6 +35,7 @@ def report_path(checkpoint: Path) -> Path:
 def _reusable(report: dict[str, Any], fingerprint: str, args: argparse.Namespace, folders: dict[str, str]) -> bool:
     suites = set(report.get("sketch_styles", {})) | set(report.get("photo_shifts", {}))
     return (report.get("suite_version") == SUITE_VERSION and report.get("fingerprint") == fingerprint
+            and report.get("photo_queries") == "gallery"  # query photos as the app sees them
             and report.get("seed") == args.seed and report.get("per_class") == args.per_class
             and suites == set(STYLES) | {REFERENCE_STYLE, REFERENCE_SHIFT} | set(SHIFTS) | set(folders))
 

@@ -154,6 +154,9 @@ def _add_robustness(sub: argparse._SubParsersAction) -> None:
                    help="also score a folder of <class>/<sketch> files as suite NAME, e.g. eoc=DIR or canvas=DIR "
                    "(files the checkpoint trained on are left out); repeatable")
     p.add_argument("--save-images", metavar="DIR", help="also write every image scored, as PNG, under DIR")
+    p.add_argument("--photo-queries", choices=("gallery", "head"), default="gallery",
+                   help="query photos seen at the resolution at which they look most like the gallery, as the app "
+                   "sees them (default), or at the training resolution when the resolution head finds them off")
     p.add_argument("--threads", type=int, help="torch CPU threads")
 
 
@@ -174,7 +177,8 @@ def _run_robustness(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     report = evaluate_robustness(load_checkpoint(args.checkpoint), args.photos, args.per_class, args.seed,
-                                 args.styles, args.shifts, folders, args.save_images, progress=sys.stderr.isatty())
+                                 args.styles, args.shifts, folders, args.save_images, progress=sys.stderr.isatty(),
+                                 photo_queries=args.photo_queries)
     print(format_robustness(report))
     _write_json(args.json, report)
     return 0
@@ -272,6 +276,7 @@ def _run_search(args: argparse.Namespace) -> int:
     from .footprints import write_geojson
     from .gallery import search_gallery
     from .index import EmbeddingIndex, IndexMismatchError
+    from .retrieval import encode_query
 
     model = load_checkpoint(args.checkpoint)
     index = EmbeddingIndex.load(args.index, fingerprint=model.info["fingerprint"])
@@ -281,7 +286,10 @@ def _run_search(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise ValueError(f"-k must be at least 1, not {args.k}")
     start = time.perf_counter()
-    vector = model.embed([args.query], args.modality, at_training_resolution=True)[0]  # a photo as the app sees it
+    if args.modality == "photo" and index.modality == "photo":  # seen at the gallery's resolution, as the app does
+        vector = encode_query(model, args.query, "photo", gallery=index).embedding
+    else:
+        vector = model.embed([args.query], args.modality, at_training_resolution=True)[0]
     embedded = time.perf_counter()
     results = search_gallery(index, vector, k=args.k, nms_iou=None if args.nms_iou >= 1 else args.nms_iou,
                              exact=args.exact, search_k=args.search_k, rerank=args.rerank,

@@ -50,6 +50,7 @@ from .gallery import (
 from .index import EmbeddingIndex
 from .model import CrossModalModel, dihedral_views, factor_to_undo
 from .overview import Overviews, draw_footprints
+from .resolution import CANDIDATES, candidate_views, choose_resolution, encode_candidates, gallery_agreement
 from .scenes import Scene, SceneError
 
 DEFAULT_K = 12  # results shown by default
@@ -204,18 +205,21 @@ def _as_image(source: Any, max_side: int = MAX_SIDE) -> Image.Image:
 
 
 @torch.no_grad()
-def encode_query(model: CrossModalModel, source: Any, modality: str,
-                 at_training_resolution: bool = True) -> EncodedQuery:
+def encode_query(model: CrossModalModel, source: Any, modality: str, at_training_resolution: bool = True,
+                 gallery: np.ndarray | EmbeddingIndex | None = None) -> EncodedQuery:
     """Decode one query and run the model once: embedding, class probabilities and attention map.
 
     Args:
         model: the cross-modal model.
         source: a file path, PIL image, numpy image or Sketchpad dict (``composite`` is used).
         modality: ``"photo"`` or ``"sketch"``.
-        at_training_resolution: with a resolution head, a photo that looks coarser or finer than
-            the training imagery is seen at its resolution (``CrossModalModel.resolution_to_undo``);
-            the view the model saw is then the query's image, and its ``note`` says so. False for
+        at_training_resolution: a photo that looks coarser or finer than the imagery it is
+            compared with is seen at that imagery's resolution: with a photo ``gallery``, the one
+            at which it looks most like the gallery (:mod:`crossmodal.resolution`), else, with a
+            resolution head, the training photos' (``CrossModalModel.resolution_to_undo``); the
+            view the model saw is then the query's image, and its ``note`` says so. False for
             imagery of known resolution (scene chips).
+        gallery: the photo gallery's embeddings (L2-normalised) or index, for the above.
 
     Raises:
         ImageLoadError: the file is not a readable image (or is too large to decode safely).
@@ -233,6 +237,8 @@ def encode_query(model: CrossModalModel, source: Any, modality: str,
         raise BlankSketchError("the sketch is blank: draw something")
     if model.training:  # walking every module to set eval mode costs ~1 ms a query: only when needed
         model.eval()
+    if modality == "photo" and at_training_resolution and gallery is not None and len(gallery):
+        return _encode_at_gallery_resolution(model, image, gallery, decoded_pixels)
     # a photo is seen as the gallery is, the mean of its 8 rotations and flips (view 0 is the photo
     # itself, whose attention is shown); a sketch as drawn, one view, to answer while the user draws
     views = dihedral_views(x) if modality == "photo" else x
@@ -253,13 +259,31 @@ def encode_query(model: CrossModalModel, source: Any, modality: str,
                         decoded_pixels, note)
 
 
-def resolution_note(factor: float) -> str:
-    """What the app says of a photo query seen at another ground resolution than its own."""
-    training = "the imagery the model learnt from (UC Merced, 0.3 m a pixel)"
+def _encode_at_gallery_resolution(model: CrossModalModel, image: Image.Image, gallery: np.ndarray | EmbeddingIndex,
+                                  decoded_pixels: int) -> EncodedQuery:
+    """``encode_query`` of a photo seen at the resolution at which it looks most like the gallery."""
+    size = model.config.image_size
+    out, candidates, estimate = encode_candidates(model, candidate_views(image, size))
+    pick = choose_resolution(gallery_agreement(candidates.cpu().numpy(), gallery), estimate)
+    factor, note = CANDIDATES[pick], ""
+    if factor != 1.0:
+        image = Image.fromarray(photo_at_resolution(image, DISPLAY_SIDE, factor).transpose(1, 2, 0))
+        note = resolution_note(factor, "the gallery's photos")
+    v = candidates[pick:pick + 1]
+    probabilities = torch.softmax(model.prototype_logits(v), 1)[0].cpu().numpy()
+    image.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE), Image.Resampling.BILINEAR)  # kept for display only
+    # the outputs are view-major: the first len(CANDIDATES) are the candidate views themselves
+    return EncodedQuery("photo", image, v[0].cpu().numpy().astype(np.float32), probabilities,
+                        _upsample(out["weights"][pick:pick + 1], size)[0], decoded_pixels, note)
+
+
+def resolution_note(factor: float, reference: str = "the imagery the model learnt from (UC Merced, 0.3 m a pixel)"
+                    ) -> str:
+    """What the app says of a photo query seen at another ground resolution than its own, that of ``reference``."""
     if factor < 1:
-        return (f"This photo looks about {1 / factor:.1f}x coarser than {training}: its centre was searched, "
+        return (f"This photo looks about {1 / factor:.1f}x coarser than {reference}: its centre was searched, "
                 f"enlarged to that resolution (shown).")
-    return (f"This photo looks about {factor:.1f}x finer than {training}: it was searched shrunk to that "
+    return (f"This photo looks about {factor:.1f}x finer than {reference}: it was searched shrunk to that "
             f"resolution, its surroundings mirrored (shown).")
 
 
@@ -594,7 +618,8 @@ class Retriever:
                     self._cache.move_to_end(key)
                     return self._cache[key]
         query = self._encode_large_photo(source) if key is not None and modality == "photo" else None
-        query = query or encode_query(self.model, source, modality)
+        # a photo is seen at the resolution at which it looks most like the photo gallery
+        query = query or encode_query(self.model, source, modality, gallery=self.indexes["photo"])
         if query.decoded_pixels > TRIM_AFTER_PIXELS:
             release_memory()
         if key is not None:

@@ -324,7 +324,7 @@ def _checkpoint_lines(retriever: Retriever, generated: bool = False) -> list[str
              f"- **Classes ({len(model.class_names)}):** {', '.join(model.class_names)}",
              f"- **Model:** {config.backbone} {tuple(config.widths)}, {config.image_size} px input, "
              f"{config.embed_dim}-d shared space, attention pooling {'on' if config.attention else 'off'}"
-             + ("; a resolution head: query photos are seen at the training photos' ground resolution"
+             + ("; a resolution head: it tells how far a query photo's ground resolution is from the training photos'"
                 if config.resolution_head else "")]
     n_photos, n_sketches = len(meta.get("train_photos", [])), len(meta.get("train_sketches", []))
     held_out = len(meta.get("heldout_sketches", []))

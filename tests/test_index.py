@@ -467,6 +467,15 @@ def test_index_and_search_cli_end_to_end(tiny_data, tiny_checkpoint, tmp_path, c
     exact = json.loads(capsys.readouterr().out)["results"]
     assert [r["id"] for r in exact] == [r["id"] for r in results]  # 21 items, 8 trees: Annoy is exact here
 
+    # a photo query is seen at the resolution at which it agrees best with the photo gallery: a
+    # gallery photo agrees best as it is, and finds itself first (by the cosine: the untrained
+    # model's cosines are all within 0.001, which the class agreement would outweigh)
+    assert main(["search", "--index", str(out), "--checkpoint", str(tiny_checkpoint), "--query",
+                 str(photos / "runway" / "runway01.png"), "--modality", "photo", "-k", "3", "--json", "--cosine",
+                 "--exact"]) == 0
+    found = json.loads(capsys.readouterr().out)["results"]
+    assert found[0]["id"] == "runway/runway01.png" and found[0]["similarity"] == pytest.approx(1.0, abs=1e-3)
+
     assert main(base) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == ["rank", "class", "score", "lon,", "lat", "item"]

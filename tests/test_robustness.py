@@ -213,6 +213,13 @@ def test_robustness_command_end_to_end(tiny_checkpoint, tiny_data, tmp_path, cap
     assert all(r["P@10"] <= 0.1 + 1e-9 for r in report["photo_shifts"].values())
     assert len(list((tmp_path / "images" / "sketches" / "mouse").rglob("*.png"))) == 6
     assert len(list((tmp_path / "images" / "photos" / "jpeg").rglob("*.png"))) == 6
+    assert report["photo_queries"] == "gallery"  # query photos as the app sees them
+
+    # or as the resolution head alone would see them (the tiny model has none: as they are); the
+    # report says which
+    assert main(["robustness", "--checkpoint", str(tiny_checkpoint), "--photos", str(photos), "--styles",
+                 "--shifts", REFERENCE_SHIFT, "--photo-queries", "head", "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["photo_queries"] == "head"
 
 
 def test_robustness_command_explains_bad_arguments(tiny_checkpoint, tiny_data, tmp_path, capsys):

@@ -183,11 +183,11 @@ def test_model_card_says_a_fine_tuned_checkpoints_time_is_its_last_stage(retriev
     assert "last stage" not in ui.model_card(retriever, settings, None)
 
 
-def test_model_card_says_when_query_photos_are_seen_at_the_training_resolution(retriever, settings):
+def test_model_card_says_when_the_model_has_a_resolution_head(retriever, settings):
     assert "resolution head" not in ui.model_card(retriever, settings, None)
     retriever.model.config = dataclasses.replace(retriever.model.config, resolution_head=True)
-    assert "a resolution head: query photos are seen at the training photos' ground resolution" in \
-        ui.model_card(retriever, settings, None)
+    assert "a resolution head: it tells how far a query photo's ground resolution is from the training photos'" \
+        in ui.model_card(retriever, settings, None)
 
 
 def test_no_server_path_in_rendered_markdown_or_json(retriever, settings, tiny_data, tmp_path):

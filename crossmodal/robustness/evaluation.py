@@ -2,8 +2,9 @@
 
 Gallery: the clean UC Merced test photos (80-99) of the model's classes, embedded with the
 model's default photo view averaging (as the app's index is). Queries are embedded the way the
-app embeds a query (``model.embed`` defaults: a photo as the mean of its 8 rotations and flips, as
-the gallery; a sketch as drawn, one view), and their class is the top class of that embedding under
+app embeds a query (a photo as the mean of its 8 rotations and flips, as the gallery, at the
+ground resolution at which it looks most like the gallery: ``crossmodal.resolution``; a sketch as
+drawn, one view), and their class is the top class of that embedding under
 the model's cosine classifier (``model.class_probabilities``), as the app shows it.
 
 - Sketch suites (generated styles, and any folder of sketches): sketch -> photo mAP, P@10 and
@@ -26,12 +27,14 @@ from tqdm import tqdm
 from ..data import ImageLoadError, load_image, scan_folder
 from ..metrics import retrieval_metrics
 from ..ranking import class_probabilities
+from ..resolution import embed_at_gallery_resolution
 from . import REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES, SUITE_VERSION
 from .imagery import imagery_suite, suite_photos
 from .shapes import CLASSES
 from .sketches import sketch_suite
 
 BATCH = 64  # images a forward pass
+PHOTO_QUERIES = ("gallery", "head")  # how query photos may be seen: see evaluate_robustness
 
 
 def score_queries(embeddings: np.ndarray, probabilities: np.ndarray, labels: Sequence[str], class_names: Sequence[str],
@@ -101,7 +104,7 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
                         styles: Sequence[str] = STYLES + (REFERENCE_STYLE,),
                         shifts: Sequence[str] = (REFERENCE_SHIFT,) + SHIFTS,
                         sketch_folders: Mapping[str, str | Path] | None = None, image_dir: str | Path | None = None,
-                        progress: bool = False) -> dict[str, Any]:
+                        progress: bool = False, photo_queries: str = "gallery") -> dict[str, Any]:
     """Score a model on the style-shift sketch suite and the imagery-shift photo suite.
 
     Args:
@@ -117,6 +120,10 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
         image_dir: also write every image scored here as PNG (``sketches/<style>/...``,
             ``photos/<shift>/...``), to look at.
         progress: show progress bars.
+        photo_queries: how a query photo is seen: ``"gallery"``, as the app sees it, at the ground
+            resolution at which it looks most like the gallery (its own original left out of that
+            choice); ``"head"``, at the training resolution when the checkpoint's resolution head
+            finds it off (``model.embed(..., at_training_resolution=True)``; as it is without a head).
 
     Returns:
         A JSON-ready report: ``sketch_styles`` and ``photo_shifts`` map each suite to
@@ -124,9 +131,11 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
 
     Raises:
         ValueError: the model trained on a test photo, no class of the model has a drawing
-            description, or an unknown style or shift.
+            description, an unknown style or shift, or an unknown ``photo_queries``.
         DatasetNotFoundError: a folder is missing or has none of the model's classes.
     """
+    if photo_queries not in PHOTO_QUERIES:
+        raise ValueError(f"photo_queries must be one of {PHOTO_QUERIES}, not {photo_queries!r}")
     classes = tuple(model.class_names)
     drawable = tuple(c for c in classes if c in CLASSES)
     if not drawable:
@@ -147,11 +156,14 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
     position = {f"{s.label}/{s.path.name}": i for i, s in enumerate(gallery_samples)}
 
     def score(images, labels, modality, exclude=None):
-        # queries are embedded as the app embeds them (a photo at the training resolution, when the
-        # checkpoint can tell its resolution); the gallery as the app indexes it
-        embeddings = np.concatenate([model.embed(list(images[i:i + BATCH]), modality,
-                                                 at_training_resolution=True)
-                                     for i in range(0, len(images), BATCH)])
+        # queries are embedded as the app embeds them (a photo at the resolution at which it looks
+        # most like the gallery, its own original left out of that choice); the gallery as the app indexes it
+        if modality == "photo" and photo_queries == "gallery":
+            embeddings, _ = embed_at_gallery_resolution(model, images, gallery, exclude)
+        else:
+            embeddings = np.concatenate([model.embed(list(images[i:i + BATCH]), modality,
+                                                     at_training_resolution=True)
+                                         for i in range(0, len(images), BATCH)])
         probabilities = class_probabilities(embeddings, classifier)  # = model.class_probabilities(images)
         return embeddings, probabilities, score_queries(embeddings, probabilities, labels, classes, gallery,
                                                         gallery_labels, exclude, classifier)
@@ -159,6 +171,7 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
     report: dict[str, Any] = {
         "suite_version": SUITE_VERSION, "checkpoint": model.info.get("path", ""),
         "fingerprint": model.info.get("fingerprint", ""), "seed": seed, "per_class": per_class,
+        "photo_queries": photo_queries,
         "classes": list(drawable), "gallery": {"photos": len(gallery_samples), "split": "test (80-99)"},
         "sketch_styles": {}, "photo_shifts": {}, "skipped": [],
     }

@@ -1,0 +1,102 @@
+"""Seeing a query photo at the ground resolution of the photo gallery it is searched against.
+
+A photo from another sensor covers more or less ground a pixel than the gallery's photos, and the
+model, trained at one resolution, then sees other objects than it learnt. A query photo is
+therefore embedded as it is and as it would look at four other ground resolutions (x0.5, x0.71,
+x1.41 and x2 the photo's, ``data.photo_at_resolution``), each view as the mean of its 8 rotations
+and flips; the view whose 3 nearest gallery photos are the most alike (mean cosine) is searched,
+if it beats the photo as it is by a margin. The gallery tells the scale without labels: at the
+right resolution a scene looks like the gallery's scenes. With a resolution head
+(``--resolution-head``) the margin shrinks as the head finds the photo farther from the training
+resolution. Chosen on validation photos (``bench/photo_views.py``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .data import photo_array, photo_at_resolution
+from .index import EmbeddingIndex
+from .model import CrossModalModel, dihedral_views
+
+# ground resolutions a query photo is tried at, relative to its own (0.5: seen as if twice as coarse
+# a pixel as the gallery's, so its centre is enlarged); the range the resolution head learns
+CANDIDATES = (0.5, 2 ** -0.5, 1.0, 2 ** 0.5, 2.0)
+AS_IS = CANDIDATES.index(1.0)
+NEIGHBOURS = 3  # gallery photos whose mean cosine says how alike a view is to the gallery
+MARGIN = 0.01  # mean cosine a rescaled view must gain over the photo as it is ...
+HEAD_SLOPE = 0.02  # ... less this much a unit of the head's estimate (|log2|), down to no margin
+
+
+def candidate_views(image: Image.Image, size: int) -> torch.Tensor:
+    """The photo at each of ``CANDIDATES``' resolutions as a model input batch (C, 3, size, size) in [0, 1]."""
+    arrays = [photo_array(image, size) if factor == 1.0 else photo_at_resolution(image, size, factor)
+              for factor in CANDIDATES]
+    return torch.from_numpy(np.stack(arrays)).float() / 255.0
+
+
+@torch.no_grad()
+def encode_candidates(model: CrossModalModel, views: torch.Tensor
+                      ) -> tuple[dict[str, torch.Tensor], torch.Tensor, float]:
+    """Encode one photo's candidate views, each as the mean of its 8 rotations and flips.
+
+    Returns:
+        the model's outputs over the 8 x C views (view-major: the first C are the views themselves),
+        the C mean embeddings (L2-normalised), and the resolution head's estimate for the photo as
+        it is in log2 (0.0 without a head).
+    """
+    out = model.encode(dihedral_views(views.to(model.device)), "photo")
+    v = F.normalize(out["V"], dim=1).view(8, len(views), -1).mean(0)
+    estimate = float(out["log_resolution"].view(8, len(views))[:, AS_IS].mean()) if "log_resolution" in out else 0.0
+    return out, F.normalize(v, dim=1), estimate
+
+
+def gallery_agreement(embeddings: np.ndarray, gallery: np.ndarray | EmbeddingIndex, exclude: int = -1) -> np.ndarray:
+    """For each embedding, the mean cosine of its ``NEIGHBOURS`` nearest gallery items.
+
+    ``gallery``: L2-normalised embeddings (m, d), searched exactly, or an index (searched as it
+    searches); ``exclude``: a row of the array left out (a query made from a gallery photo).
+    """
+    if isinstance(gallery, EmbeddingIndex):
+        k = min(NEIGHBOURS, len(gallery))
+        return np.array([float(np.mean(gallery.query(v, k=k)[1])) for v in embeddings])
+    cosines = np.asarray(embeddings) @ np.asarray(gallery).T
+    if exclude >= 0:
+        cosines[:, exclude] = -np.inf
+    k = min(NEIGHBOURS, cosines.shape[1] - (exclude >= 0))
+    return np.sort(cosines, 1)[:, -k:].mean(1)
+
+
+def choose_resolution(agreement: np.ndarray, log2_estimate: float = 0.0) -> int:
+    """Which candidate view to search: the photo as it is unless another agrees with the gallery by a margin."""
+    gains = np.asarray(agreement, dtype=np.float64) - agreement[AS_IS]
+    gains[AS_IS] = max(0.0, MARGIN - HEAD_SLOPE * abs(log2_estimate))
+    return int(np.argmax(gains))
+
+
+def embed_at_gallery_resolution(model: CrossModalModel, images: Sequence[Any], gallery: np.ndarray,
+                                exclude: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Query photos embedded at the resolution at which each looks most like ``gallery``.
+
+    Args:
+        images: decoded photos (PIL images).
+        gallery: L2-normalised gallery embeddings (m, d).
+        exclude: per photo, a gallery row to leave out of its choice (its own original), or -1.
+
+    Returns:
+        The embeddings (n, d), float32, and the factor each photo was seen at (1.0: as it is).
+    """
+    model.eval()
+    embeddings, factors = [], []
+    for i, image in enumerate(images):
+        _, v, estimate = encode_candidates(model, candidate_views(image, model.config.image_size))
+        v = v.cpu().numpy()
+        pick = choose_resolution(gallery_agreement(v, gallery, -1 if exclude is None else exclude[i]), estimate)
+        embeddings.append(v[pick])
+        factors.append(CANDIDATES[pick])
+    return np.stack(embeddings).astype(np.float32), np.array(factors, dtype=np.float32)
