@@ -67,6 +67,17 @@ def tiny_data(tmp_path: Path) -> tuple[Path, Path]:
     return make_tiny_dataset(tmp_path / "data")
 
 
+def constant_resolution_head(log2: float):
+    """A resolution head that finds every photo at one ground resolution (log2 of the factor)."""
+    import torch
+
+    class ConstantHead(torch.nn.Module):
+        def forward(self, stats: torch.Tensor) -> torch.Tensor:
+            return torch.full((len(stats), 1), log2)
+
+    return ConstantHead()
+
+
 def tiny_model_config():
     from crossmodal.config import ModelConfig
 

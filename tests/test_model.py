@@ -6,7 +6,7 @@ import pytest
 import torch
 import torchvision
 from PIL import Image, ImageDraw
-from conftest import TINY_CLASSES, tiny_model_config
+from conftest import TINY_CLASSES, constant_resolution_head, tiny_model_config
 
 from crossmodal.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from crossmodal.config import ModelConfig, TrainConfig
@@ -192,27 +192,16 @@ def test_the_resolution_head_estimates_one_factor_a_photo_whatever_its_orientati
         _model().estimate_resolution(x)
 
 
-class _ConstantHead(torch.nn.Module):
-    """A resolution head that finds every photo at one ground resolution (log2 of the factor)."""
-
-    def __init__(self, log2: float):
-        super().__init__()
-        self.log2 = log2
-
-    def forward(self, stats: torch.Tensor) -> torch.Tensor:
-        return torch.full((len(stats), 1), self.log2)
-
-
 def test_a_query_photo_seen_at_another_resolution_shows_and_says_what_was_searched():
     from crossmodal.retrieval import encode_query
 
     model = _model(resolution_head=True)
     photo = Image.fromarray(np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8))
-    model.resolution_head = _ConstantHead(-1.0)  # log2: half the training resolution
+    model.resolution_head = constant_resolution_head(-1.0)  # log2: half the training resolution
     query = encode_query(model, photo, "photo")
     assert "2.0x coarser" in query.note and "centre" in query.note
     assert encode_query(model, photo, "photo", at_training_resolution=False).note == ""  # known resolution
     # the view shown is the view searched: the photo's middle half, enlarged
-    model.resolution_head = _ConstantHead(0.0)
+    model.resolution_head = constant_resolution_head(0.0)
     assert np.allclose(query.embedding, model.embed([query.image], "photo")[0], atol=1e-5)
     assert np.allclose(query.embedding, model.embed([photo.crop((16, 16, 48, 48))], "photo")[0], atol=0.05)

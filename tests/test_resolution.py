@@ -5,7 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from conftest import TINY_CLASSES, tiny_model_config
+from conftest import TINY_CLASSES, constant_resolution_head, tiny_model_config
 from PIL import Image
 
 from crossmodal.data import photo_array, photo_at_resolution
@@ -16,24 +16,13 @@ from crossmodal.resolution import (AS_IS, CANDIDATES, candidate_views, choose_re
 from crossmodal.retrieval import encode_query
 
 
-class _ConstantHead(torch.nn.Module):
-    """A resolution head that finds every photo at one ground resolution (log2 of the factor)."""
-
-    def __init__(self, log2: float):
-        super().__init__()
-        self.log2 = log2
-
-    def forward(self, stats: torch.Tensor) -> torch.Tensor:
-        return torch.full((len(stats), 1), self.log2)
-
-
 def _model(head_log2: float | None = None) -> CrossModalModel:
     """A tiny untrained model; with ``head_log2``, a resolution head that finds every photo that far off."""
     torch.manual_seed(0)
     config = dataclasses.replace(tiny_model_config(), resolution_head=head_log2 is not None)
     model = CrossModalModel(config, TINY_CLASSES).eval()
     if head_log2 is not None:
-        model.resolution_head = _ConstantHead(head_log2)
+        model.resolution_head = constant_resolution_head(head_log2)
     return model
 
 
