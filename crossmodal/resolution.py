@@ -2,8 +2,9 @@
 
 A photo from another sensor covers more or less ground a pixel than the gallery's photos, and the
 model, trained at one resolution, then sees other objects than it learnt. A query photo is
-therefore embedded as it is and as it would look at four other ground resolutions (x0.5, x0.71,
-x1.41 and x2 the photo's, ``data.photo_at_resolution``), each view as the mean of its 8 rotations
+therefore embedded as it is and as it would look at the gallery's resolution were its own x0.5,
+x0.71, x1.41 or x2 the gallery's (``data.photo_at_resolution``: a coarser photo's centre
+enlarged, a finer photo shrunk into a mirrored frame), each view as the mean of its 8 rotations
 and flips; the view whose 3 nearest gallery photos are the most alike (mean cosine) is searched,
 if it beats the photo as it is by a margin. The gallery tells the scale without labels: at the
 right resolution a scene looks like the gallery's scenes. With a resolution head
@@ -13,7 +14,8 @@ resolution. Chosen on validation photos (``bench/photo_views.py``).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,8 +26,8 @@ from .data import photo_array, photo_at_resolution
 from .index import EmbeddingIndex
 from .model import CrossModalModel, dihedral_views
 
-# ground resolutions a query photo is tried at, relative to its own (0.5: seen as if twice as coarse
-# a pixel as the gallery's, so its centre is enlarged); the range the resolution head learns
+# what a query photo's ground resolution may be, relative to the gallery's (0.5: half as fine, so its
+# centre is enlarged to be seen at the gallery's; 2: twice as fine, so it is shrunk); the head's range
 CANDIDATES = (0.5, 2 ** -0.5, 1.0, 2 ** 0.5, 2.0)
 AS_IS = CANDIDATES.index(1.0)
 NEIGHBOURS = 3  # gallery photos whose mean cosine says how alike a view is to the gallery
