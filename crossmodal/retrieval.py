@@ -54,6 +54,7 @@ from .resolution import CANDIDATES, candidate_views, choose_resolution, encode_c
 from .scenes import Scene, SceneError
 
 DEFAULT_K = 12  # results shown by default
+TRAINING_IMAGERY = "the imagery the model learnt from (UC Merced, 0.3 m a pixel)"  # what a head compares with
 MAX_K = 50  # largest k the app offers
 CLASS_TOP = 50  # class-wise precision is computed over this many top results (the paper's top-50 chart)
 TOP_PREDICTIONS = 3  # predicted classes shown for a query
@@ -232,13 +233,13 @@ def encode_query(model: CrossModalModel, source: Any, modality: str, at_training
     # reduced scale; a sketch keeps more pixels, so that thin strokes survive until the ink is traced
     image = _as_image(source, DISPLAY_SIDE if modality == "photo" else MAX_SIDE)
     decoded_pixels = image.width * image.height
-    x = model.preprocess([image], modality)
-    if modality == "sketch" and is_blank_sketch((x[0].numpy() * 255).astype(np.uint8)):
-        raise BlankSketchError("the sketch is blank: draw something")
     if model.training:  # walking every module to set eval mode costs ~1 ms a query: only when needed
         model.eval()
     if modality == "photo" and at_training_resolution and gallery is not None and len(gallery):
         return _encode_at_gallery_resolution(model, image, gallery, decoded_pixels)
+    x = model.preprocess([image], modality)
+    if modality == "sketch" and is_blank_sketch((x[0].numpy() * 255).astype(np.uint8)):
+        raise BlankSketchError("the sketch is blank: draw something")
     # a photo is seen as the gallery is, the mean of its 8 rotations and flips (view 0 is the photo
     # itself, whose attention is shown); a sketch as drawn, one view, to answer while the user draws
     views = dihedral_views(x) if modality == "photo" else x
@@ -247,38 +248,41 @@ def encode_query(model: CrossModalModel, source: Any, modality: str, at_training
     if at_training_resolution and "log_resolution" in out:  # model.estimate_resolution's, without another pass
         factor = factor_to_undo(2.0 ** out["log_resolution"].mean().item())
         if factor != 1.0:
-            image = Image.fromarray(photo_at_resolution(image, DISPLAY_SIDE, factor).transpose(1, 2, 0))
-            x = model.preprocess([image], modality)
-            out = model.encode(dihedral_views(x), modality)
-            note = resolution_note(factor)
+            image, note = _seen_at(image, factor, TRAINING_IMAGERY)
+            out = model.encode(dihedral_views(model.preprocess([image], modality)), modality)
     v = F.normalize(F.normalize(out["V"], dim=1).mean(0, keepdim=True), dim=1)
-    embedding = v[0].numpy().astype(np.float32)
-    probabilities = torch.softmax(model.prototype_logits(v), 1)[0].numpy()
-    image.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE), Image.Resampling.BILINEAR)  # kept for display only
-    return EncodedQuery(modality, image, embedding, probabilities, _upsample(out["weights"][:1], x.shape[-1])[0],
-                        decoded_pixels, note)
+    return _encoded_query(model, modality, image, v, out["weights"][:1], decoded_pixels, note)
 
 
 def _encode_at_gallery_resolution(model: CrossModalModel, image: Image.Image, gallery: np.ndarray | EmbeddingIndex,
                                   decoded_pixels: int) -> EncodedQuery:
     """``encode_query`` of a photo seen at the resolution at which it looks most like the gallery."""
-    size = model.config.image_size
-    out, candidates, estimate = encode_candidates(model, candidate_views(image, size))
+    out, candidates, estimate = encode_candidates(model, candidate_views(image, model.config.image_size))
     pick = choose_resolution(gallery_agreement(candidates.cpu().numpy(), gallery), estimate)
-    factor, note = CANDIDATES[pick], ""
-    if factor != 1.0:
-        image = Image.fromarray(photo_at_resolution(image, DISPLAY_SIDE, factor).transpose(1, 2, 0))
-        note = resolution_note(factor, "the gallery's photos")
-    v = candidates[pick:pick + 1]
+    note = ""
+    if CANDIDATES[pick] != 1.0:
+        image, note = _seen_at(image, CANDIDATES[pick], "the gallery's photos")
+    # the outputs are view-major: the first len(CANDIDATES) are the candidate views themselves
+    return _encoded_query(model, "photo", image, candidates[pick:pick + 1], out["weights"][pick:pick + 1],
+                          decoded_pixels, note)
+
+
+def _seen_at(image: Image.Image, factor: float, reference: str) -> tuple[Image.Image, str]:
+    """A photo of ``factor`` times ``reference``'s ground resolution as it is searched, and what the app says."""
+    view = Image.fromarray(photo_at_resolution(image, DISPLAY_SIDE, factor).transpose(1, 2, 0))
+    return view, resolution_note(factor, reference)
+
+
+def _encoded_query(model: CrossModalModel, modality: str, image: Image.Image, v: torch.Tensor, weights: torch.Tensor,
+                   decoded_pixels: int, note: str) -> EncodedQuery:
+    """The query from its embedding ``v`` (1, d) and the attention ``weights`` (1, h, w) of the view shown."""
     probabilities = torch.softmax(model.prototype_logits(v), 1)[0].cpu().numpy()
     image.thumbnail((DISPLAY_SIDE, DISPLAY_SIDE), Image.Resampling.BILINEAR)  # kept for display only
-    # the outputs are view-major: the first len(CANDIDATES) are the candidate views themselves
-    return EncodedQuery("photo", image, v[0].cpu().numpy().astype(np.float32), probabilities,
-                        _upsample(out["weights"][pick:pick + 1], size)[0], decoded_pixels, note)
+    return EncodedQuery(modality, image, v[0].cpu().numpy().astype(np.float32), probabilities,
+                        _upsample(weights, model.config.image_size)[0], decoded_pixels, note)
 
 
-def resolution_note(factor: float, reference: str = "the imagery the model learnt from (UC Merced, 0.3 m a pixel)"
-                    ) -> str:
+def resolution_note(factor: float, reference: str = TRAINING_IMAGERY) -> str:
     """What the app says of a photo query seen at another ground resolution than its own, that of ``reference``."""
     if factor < 1:
         return (f"This photo looks about {1 / factor:.1f}x coarser than {reference}: its centre was searched, "
