@@ -57,7 +57,7 @@ def recipe_steps(classes: tuple[str, ...], synthetic: int, batch_size: int) -> l
         Step("1 pretraining (demo world)", True, ModelConfig(), TrainConfig(real_sketch_prob=0.8, **common)),
         Step("2 fine-tuning", False, ModelConfig(), TrainConfig(synthetic_sketches=synthetic, **common)),
         Step("3 robust fine-tuning", False, ModelConfig(sketch_input="skeleton", resolution_head=True),
-             TrainConfig(epochs=12, lr=1e-3, augment="sensors", restyle_prob=0.3, synthetic_sketches=synthetic,
+             TrainConfig(epochs=30, lr=1e-3, augment="sensors", restyle_prob=0.3, synthetic_sketches=synthetic,
                          w_resolution=3.0, **common)),
     ]
 
