@@ -81,6 +81,19 @@ def choose_resolution(agreement: np.ndarray, log2_estimate: float = 0.0) -> int:
     return int(np.argmax(gains))
 
 
+def pick_resolution(model: CrossModalModel, image: Image.Image, gallery: np.ndarray | EmbeddingIndex,
+                    exclude: int = -1) -> tuple[dict[str, torch.Tensor], torch.Tensor, int]:
+    """Encode a photo's candidate views and choose the one to search (see :func:`encode_candidates`).
+
+    Returns:
+        the model's outputs over the views, the candidates' mean embeddings, and the index of the
+        chosen candidate in ``CANDIDATES``.
+    """
+    out, candidates, estimate = encode_candidates(model, candidate_views(image, model.config.image_size))
+    agreement = gallery_agreement(candidates.cpu().numpy(), gallery, exclude)
+    return out, candidates, choose_resolution(agreement, estimate)
+
+
 def embed_at_gallery_resolution(model: CrossModalModel, images: Sequence[Any], gallery: np.ndarray,
                                 exclude: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Query photos embedded at the resolution at which each looks most like ``gallery``.
@@ -96,9 +109,7 @@ def embed_at_gallery_resolution(model: CrossModalModel, images: Sequence[Any], g
     model.eval()
     embeddings, factors = [], []
     for i, image in enumerate(images):
-        _, v, estimate = encode_candidates(model, candidate_views(image, model.config.image_size))
-        v = v.cpu().numpy()
-        pick = choose_resolution(gallery_agreement(v, gallery, -1 if exclude is None else exclude[i]), estimate)
-        embeddings.append(v[pick])
+        _, candidates, pick = pick_resolution(model, image, gallery, -1 if exclude is None else exclude[i])
+        embeddings.append(candidates[pick].cpu().numpy())
         factors.append(CANDIDATES[pick])
     return np.stack(embeddings).astype(np.float32), np.array(factors, dtype=np.float32)

@@ -50,7 +50,7 @@ from .gallery import (
 from .index import EmbeddingIndex
 from .model import CrossModalModel, dihedral_views, factor_to_undo
 from .overview import Overviews, draw_footprints
-from .resolution import CANDIDATES, candidate_views, choose_resolution, encode_candidates, gallery_agreement
+from .resolution import CANDIDATES, pick_resolution
 from .scenes import Scene, SceneError
 
 DEFAULT_K = 12  # results shown by default
@@ -257,8 +257,7 @@ def encode_query(model: CrossModalModel, source: Any, modality: str, at_training
 def _encode_at_gallery_resolution(model: CrossModalModel, image: Image.Image, gallery: np.ndarray | EmbeddingIndex,
                                   decoded_pixels: int) -> EncodedQuery:
     """``encode_query`` of a photo seen at the resolution at which it looks most like the gallery."""
-    out, candidates, estimate = encode_candidates(model, candidate_views(image, model.config.image_size))
-    pick = choose_resolution(gallery_agreement(candidates.cpu().numpy(), gallery), estimate)
+    out, candidates, pick = pick_resolution(model, image, gallery)
     note = ""
     if CANDIDATES[pick] != 1.0:
         image, note = _seen_at(image, CANDIDATES[pick], "the gallery's photos")
