@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--world", type=Path, default=ROOT / "runs" / "world",
                         help="the demo world step 1 trains on (python -m crossmodal synth --out runs/world)")
     parser.add_argument("--batches", type=int, default=8, help="timed batches a step (their median is used)")
-    parser.add_argument("--epochs", type=int, nargs=3, default=(40, 40, 12), metavar="E",
+    parser.add_argument("--epochs", type=int, nargs=3, default=(40, 40, 30), metavar="E",
                         help="epochs of steps 1-3 to project (the committed commands')")
     parser.add_argument("--classes", nargs="+", default=list(EOC_CLASSES))
     parser.add_argument("--synthetic-sketches", type=int, default=100, help="as the commands' --synthetic-sketches")
