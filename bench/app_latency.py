@@ -1,7 +1,8 @@
 r"""Latency of the app's sketch -> photo search through its HTTP API, measured with gradio_client.
 
 Starts ``app.py`` on a free port (or uses ``--url`` of a running app), sends ``--queries`` distinct
-sketch files to ``/sketch_to_photo`` one after another, and prints the p50 / p95 of
+sketch files to ``/sketch_to_photo`` (or photo files to ``--endpoint photo_to_photo`` or
+``photo_to_sketch``) one after another, and prints the p50 / p95 of
 
 - the server-side latency: the handler's own ``latency_ms`` (from the sketch arriving in the
   handler to the results ready: decode, embed, Annoy search, class numbers, thumbnails), and the
@@ -13,10 +14,12 @@ Usage::
     python bench/app_latency.py --checkpoint checkpoints/ucm14.pt --photos DATA/ucmerced \\
         --sketches DATA/eoc-sketches [--queries 20] [--k 12]
     python bench/app_latency.py --url http://127.0.0.1:7860/
+    python bench/app_latency.py --checkpoint checkpoints/ucm14.pt --photos DATA/ucmerced \
+        --endpoint photo_to_photo --query-dir PHOTOS
 
 Queries are the example sketches in ``assets/`` and their rotations and mirror images (distinct
 files, so that no query is answered from the app's cache of recent queries), or the files of
-``--query-dir``. Two warm-up queries are not counted.
+``--query-dir`` (photos for the photo endpoints). Two warm-up queries are not counted.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 ROOT = Path(__file__).resolve().parents[1]
+ENDPOINTS = ("sketch_to_photo", "photo_to_photo", "photo_to_sketch")
+QUERY_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 SERVER_OPTIONS = ("checkpoint", "photos", "sketches", "index_dir", "threads", "concurrency", "cache_age")
 
 
@@ -51,11 +56,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def query_files(n: int, out_dir: Path, query_dir: str | None = None) -> list[Path]:
-    """``n`` distinct sketch files: from ``query_dir``, or variants of the example sketches written to ``out_dir``."""
+    """``n`` query files: from ``query_dir``, or variants of the example sketches written to ``out_dir``."""
     if query_dir:
-        files = sorted(p for p in Path(query_dir).rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+        files = sorted(p for p in Path(query_dir).rglob("*") if p.suffix.lower() in QUERY_SUFFIXES)
         if not files:
-            raise SystemExit(f"no .png/.jpg files under {query_dir}")
+            raise SystemExit(f"no {'/'.join(QUERY_SUFFIXES)} files under {query_dir}")
         return [files[i % len(files)] for i in range(n)]
     out_dir.mkdir(parents=True, exist_ok=True)
     examples = sorted(p for p in (ROOT / "assets").glob("*.png") if p.stem != "screenshot")  # the sketches
@@ -155,7 +160,8 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--concurrency", type=int, help="passed to app.py: searches run at once")
     parser.add_argument("--cache-age", dest="cache_age", type=int,
                         help="passed to app.py: seconds uploads and results stay in its cache")
-    parser.add_argument("--query-dir", help="sketch files to send (default: variants of assets/*.png)")
+    parser.add_argument("--query-dir", help="files to send: sketches, or photos for the photo endpoints "
+                        "(default: variants of assets/*.png)")
     parser.add_argument("--k", type=int, default=12, help="results per query (default 12)")
 
 
@@ -167,7 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     add_server_arguments(parser)
     parser.add_argument("--queries", type=int, default=20, help="queries measured (default 20)")
     parser.add_argument("--warmup", type=int, default=2, help="queries sent first and not counted (default 2)")
+    parser.add_argument("--endpoint", choices=ENDPOINTS, default=ENDPOINTS[0],
+                        help="the search to time (the photo endpoints need photos in --query-dir)")
     args = parser.parse_args(argv)
+    if args.endpoint != ENDPOINTS[0] and not args.query_dir:
+        parser.error(f"--endpoint {args.endpoint} needs --query-dir with photos to send")
 
     with tempfile.TemporaryDirectory() as tmp:
         files = query_files(args.warmup + args.queries, Path(tmp), args.query_dir)
@@ -176,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             server_ms, search_ms, round_trip_ms, gallery = [], [], [], None
             for i, path in enumerate(files):
                 started = time.perf_counter()
-                payload = client.predict(handle_file(str(path)), args.k, api_name="/sketch_to_photo")[-1]
+                payload = client.predict(handle_file(str(path)), args.k, api_name=f"/{args.endpoint}")[-1]
                 elapsed = (time.perf_counter() - started) * 1000.0
                 if len(payload["results"]) != args.k:
                     raise SystemExit(f"query {path.name} returned {len(payload['results'])} results, not {args.k}")
@@ -185,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                     search_ms.append(float(payload["search_ms"]))
                     round_trip_ms.append(elapsed)
                 gallery = payload.get("results", [{}])[0].get("id", "")
-    print(f"\n/sketch_to_photo, k={args.k}, {len(server_ms)} queries after {args.warmup} warm-up "
+    print(f"\n/{args.endpoint}, k={args.k}, {len(server_ms)} queries after {args.warmup} warm-up "
           f"({os.cpu_count()} CPUs; first result {gallery or '?'})")
     print(f"{'':<28}{'p50':>9}{'p95':>9}{'mean':>9}{'max':>9}")
     # the handler's total, the search inside it (decoding, the model, ranking; not thumbnails), and the client's

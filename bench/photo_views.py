@@ -6,7 +6,9 @@ imagery shifts of the robustness suite (``crossmodal.robustness.imagery``, anoth
 queries. For each way of embedding a query it prints top-1 class accuracy (the cosine classifier
 on the query's embedding, as the app shows it) and photo -> photo P@10 with the query's own
 original left out, per shift, and for ``mosaic_x0.5``, half the resolution without the mirrored
-borders of the suite's zoom-out (four validation photos of the class, each at half size):
+borders of the suite's zoom-out (four validation photos of the class, each at half size).
+``--split test`` runs the same on the test photos (80-99), only to diagnose a checkpoint already
+chosen (as the robustness suite measures it), never to choose one:
 
 - ``one view``: the photo resized whole (the app's photo queries before they were embedded as the gallery);
 - ``8 views``: the mean of its 8 rotations and flips (as the gallery, and now the app's queries);
@@ -20,13 +22,16 @@ borders of the suite's zoom-out (four validation photos of the class, each at ha
   (``--tolerances``; ``crossmodal.model.RESOLUTION_TOLERANCE`` is what the app uses without a gallery);
 - ``at gallery res.``: as the app sees a query photo, at the ground resolution at which it looks
   most like the gallery (``crossmodal.resolution``; the query's own original left out of that choice);
+- ``at known res.``: the photo seen at the ground resolution the shift gave it (1 clean and in
+  other colours, 0.5 zoomed out and in the mosaic, 2 zoomed in): what a perfect estimate of each
+  query's resolution would give this model, the bound of the app's choice;
 
 and the model time of one query photo, one view against 8.
 
 Usage::
 
     python bench/photo_views.py --checkpoint checkpoints/ucm14.pt [--photos DATA/ucmerced] [--seed 1] \
-        [--tolerances 0.2 0.3]
+        [--tolerances 0.2 0.3] [--split test]
 """
 
 from __future__ import annotations
@@ -53,11 +58,13 @@ from crossmodal.metrics import retrieval_metrics  # noqa: E402
 import crossmodal.model  # noqa: E402
 from crossmodal.model import RESOLUTION_TOLERANCE, dihedral_views  # noqa: E402
 from crossmodal.ranking import class_probabilities  # noqa: E402
-from crossmodal.resolution import embed_at_gallery_resolution  # noqa: E402
+from crossmodal.resolution import candidate_views, embed_at_gallery_resolution, encode_candidates  # noqa: E402
 from crossmodal.robustness.imagery import shift_photo  # noqa: E402
 
 SHIFTS = ("clean", "zoom_out_x0.5", "zoom_in_x2", "colour", "mosaic_x0.5")
 MOSAIC = "mosaic_x0.5"  # half the resolution without mirrored borders: four photos of the class, each at half size
+SPLITS = {"val": "validation photos (70-79)", "test": "test photos (80-99)"}
+KNOWN_RESOLUTION = {"clean": 1.0, "zoom_out_x0.5": 0.5, "zoom_in_x2": 2.0, "colour": 1.0, MOSAIC: 0.5}
 SCALES = ("clean", "zoom_in_x2", "zoom_out_x0.5")  # the photo as it is, zoomed in, zoomed out
 GATES = (0.5, 0.7, 0.9)  # class probabilities under which the other resolutions are looked at
 
@@ -112,24 +119,26 @@ def model_ms(model, x: torch.Tensor, repeats: int = 40) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Embed the validation photos every way, print the table; returns 0."""
+    """Embed the validation (or test) photos every way, print the table; returns 0."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path, default=ROOT / "checkpoints" / "ucm14.pt")
     parser.add_argument("--photos", type=Path, default=scene_bench.default_data() / "ucmerced")
     parser.add_argument("--seed", type=int, default=1, help="seed of the shifts (the robustness suite uses 0)")
     parser.add_argument("--tolerances", type=float, nargs="+", default=[RESOLUTION_TOLERANCE], metavar="LOG2",
                         help="with a resolution head: the tolerances to try (default: the app's, %(default)s)")
+    parser.add_argument("--split", choices=tuple(SPLITS), default="val",
+                        help="val: photos 70-79 (to choose); test: photos 80-99 (to diagnose a chosen checkpoint)")
     args = parser.parse_args(argv)
 
     model = load_checkpoint(args.checkpoint)
     classes = list(model.class_names)
-    samples = [s for s in scan_folder(args.photos, tuple(classes)) if photo_split(s.path) == "val"]
+    samples = [s for s in scan_folder(args.photos, tuple(classes)) if photo_split(s.path) == args.split]
     photos = [load_image(s.path) for s in samples]
     labels = np.array([classes.index(s.label) for s in samples])
     gallery = model.embed(photos, "photo")
     classifier = model.classifier_weights()
     rng = np.random.default_rng(args.seed)
-    print(f"{args.checkpoint.name}: {len(samples)} validation photos (70-79), shifts of seed {args.seed}")
+    print(f"{args.checkpoint.name}: {len(samples)} {SPLITS[args.split]}, shifts of seed {args.seed}")
     print("top-1 accuracy / P@10".ljust(20) + "".join(s.rjust(16) for s in SHIFTS))
     rows: dict[str, list[str]] = {}
     for shift in SHIFTS:
@@ -149,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
                 ways[f"at est. res., {tolerance}"] = model.embed(queries, "photo", at_training_resolution=True)
         # as the app sees a query photo: at the resolution at which it looks most like the gallery
         ways["at gallery res."], _ = embed_at_gallery_resolution(model, queries, gallery, range(len(queries)))
+        views = torch.cat([candidate_views(q, model.config.image_size, (KNOWN_RESOLUTION[shift],)) for q in queries])
+        ways["at known res."] = encode_candidates(model, views)[1].cpu().numpy()
         for name, embeddings in ways.items():
             rows.setdefault(name, []).append("%.3f / %.3f" % score(embeddings, labels, gallery, classifier))
     for name, cells in rows.items():

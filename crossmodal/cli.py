@@ -49,6 +49,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                         "--photo-augment sensors: plain sketches, photos at any ground resolution)")
     p.add_argument("--restyle-prob", type=float, default=TrainConfig.restyle_prob,
                    help="with --augment robust or sensors: chance that a training sketch is redrawn in another style")
+    p.add_argument("--chips", type=float, default=TrainConfig.chip_prob, metavar="P",
+                   help="with --augment sensors: chance that a photo view finer than the photo is instead a smaller "
+                        "chip at the photo's own resolution, its frame completed by mirroring (how the app shows "
+                        "a finer query photo)")
     p.add_argument("--consistency", type=float, default=TrainConfig.w_consistency, metavar="WEIGHT",
                    help="weight of the agreement of the class beliefs on two augmented views of each training "
                         "input (Jensen-Shannon; 0 = off; each step then runs those branches twice)")
@@ -93,7 +97,7 @@ def _run_train(args: argparse.Namespace) -> int:
         synthetic_sketches=args.synthetic_sketches, synthetic_prob=args.synthetic_prob,
         varied_layouts=args.varied_layouts,
         restyle_prob=args.restyle_prob, augment=args.augment, photo_augment=args.photo_augment,
-        w_consistency=args.consistency,
+        chip_prob=args.chips, w_consistency=args.consistency,
         consistency_on=tuple(args.consistency_on), average_last=args.average_last, w_resolution=args.resolution_head,
         w_orthogonality=0.0 if args.no_orthogonality else TrainConfig.w_orthogonality,
         w_decoder=0.0 if args.no_decoders else TrainConfig.w_decoder,

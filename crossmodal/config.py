@@ -69,6 +69,7 @@ class TrainConfig:
     augment: str = "v1"  # "v1"; "robust": other hands and sensors; "sensors": robust, photos x0.5-x2 (sketchify)
     photo_augment: str = ""  # photos' augmentation when it differs from ``augment`` (e.g. "sensors"); "" = augment
     restyle_prob: float = 0.5  # with "robust" / "sensors": chance that a sketch is redrawn in another style
+    chip_prob: float = 0.0  # with "sensors": chance that a finer photo view is a smaller chip at its own resolution
     w_resolution: float = 0.0  # the resolution head's regression of log2 of the augmentation's resolution factor
     w_consistency: float = 0.0  # Jensen-Shannon agreement of the class beliefs on two augmented views of an input
     consistency_on: tuple[str, ...] = ("photo",)  # the modalities whose inputs get a second view for it

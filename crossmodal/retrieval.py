@@ -257,12 +257,12 @@ def encode_query(model: CrossModalModel, source: Any, modality: str, at_training
 def _encode_at_gallery_resolution(model: CrossModalModel, image: Image.Image, gallery: np.ndarray | EmbeddingIndex,
                                   decoded_pixels: int) -> EncodedQuery:
     """``encode_query`` of a photo seen at the resolution at which it looks most like the gallery."""
-    out, candidates, pick = pick_resolution(model, image, gallery)
+    out, embedding, pick = pick_resolution(model, image, gallery)
     note = ""
     if CANDIDATES[pick] != 1.0:
         image, note = _seen_at(image, CANDIDATES[pick], "the gallery's photos")
     # the outputs are view-major: the first len(CANDIDATES) are the candidate views themselves
-    return _encoded_query(model, "photo", image, candidates[pick:pick + 1], out["weights"][pick:pick + 1],
+    return _encoded_query(model, "photo", image, embedding[None], out["weights"][pick:pick + 1],
                           decoded_pixels, note)
 
 

@@ -253,16 +253,30 @@ class GroundResolution(torch.nn.Module):
     random square of 1/factor of the side is enlarged (finer ground sampling: fewer metres per
     pixel), below 1 the whole photo is shrunk to factor of the side, placed anywhere, and the frame
     completed by mirroring (coarser: the scene's surroundings take the rest of the frame).
+
+    With ``chip_prob``, a view that would be finer is instead, that often, a smaller chip at the
+    photo's own resolution: the random square of 1/factor of the side is shrunk back and the frame
+    completed by mirroring. That is how a finer query photo reaches the model once it is seen at
+    the gallery's resolution (``data.photo_at_resolution``), and what a user's smaller chips of
+    the same imagery look like.
     """
 
-    def __init__(self, size: int, finest: float = 2.0, coarsest: float = 0.5):
-        """``size``: output side; ``finest`` / ``coarsest``: the factors' range (side of the source per side shown)."""
+    def __init__(self, size: int, finest: float = 2.0, coarsest: float = 0.5, chip_prob: float = 0.0):
+        """``size``: output side; ``finest`` / ``coarsest``: the factors' range (side of the source per side
+        shown); ``chip_prob``: chance that a finer view is a smaller chip at the photo's own resolution."""
         super().__init__()
-        self.size, self.finest, self.coarsest = size, finest, coarsest
+        self.size, self.finest, self.coarsest, self.chip_prob = size, finest, coarsest, chip_prob
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """A (C, S, S) uint8 image (S = 2 x size, the model input at the photo's own resolution) to (C, size, size)."""
-        return self.show(image, self.draw())
+        factor, chip = self.draw_view()
+        return self.show_chip(image, factor) if chip else self.show(image, factor)
+
+    def draw_view(self) -> tuple[float, bool]:
+        """A random factor (:meth:`draw`) and whether its view is a smaller chip (ground resolution 1)."""
+        factor = self.draw()
+        # no draw at all without chips: the random stream, and so earlier recipes, stay as they were
+        return factor, self.chip_prob > 0 and factor > 1 and float(torch.rand(())) < self.chip_prob
 
     def draw(self) -> float:
         """A random factor, log-uniform between ``coarsest`` and ``finest``."""
@@ -275,8 +289,19 @@ class GroundResolution(torch.nn.Module):
             side = max(2, round(min(h, w) / factor))
             top, left = (int(torch.randint(0, n - side + 1, ())) for n in (h, w))
             return v2.functional.resized_crop(image, top, left, side, side, [self.size, self.size], antialias=True)
-        shown = max(2, round(self.size * factor))
-        small = v2.functional.resize(image, [shown, shown], antialias=True)
+        return self._mirrored(v2.functional.resize(image, [max(2, round(self.size * factor))] * 2, antialias=True))
+
+    def show_chip(self, image: torch.Tensor, factor: float) -> torch.Tensor:
+        """A random square of 1/``factor`` (>= 1) of the side, at the photo's own resolution in a mirrored frame."""
+        _, h, w = image.shape
+        side = max(2, round(min(h, w) / factor))
+        top, left = (int(torch.randint(0, n - side + 1, ())) for n in (h, w))
+        shown = max(2, round(self.size / factor))
+        return self._mirrored(v2.functional.resized_crop(image, top, left, side, side, [shown, shown], antialias=True))
+
+    def _mirrored(self, small: torch.Tensor) -> torch.Tensor:
+        """``small`` placed at random in the output frame, the rest its mirror images."""
+        shown = small.shape[1]
         # reflection needs each border narrower than the photo it mirrors
         lowest, highest = max(0, self.size - 2 * shown + 1), min(self.size - shown, shown - 1)
         top, left = (int(torch.randint(lowest, highest + 1, ())) for _ in range(2))
@@ -299,7 +324,7 @@ class WhiteBalance(torch.nn.Module):
         return (image.float() * gains).round().clamp(0, 255).to(image.dtype)
 
 
-def photo_augmentation(size: int, kind: str = "v1", resolution: bool = True) -> v2.Compose:
+def photo_augmentation(size: int, kind: str = "v1", resolution: bool = True, chip_prob: float = 0.0) -> v2.Compose:
     """Aerial-photo augmentation for (3, S, S) uint8 tensors (S >= size) into (3, size, size) uint8.
 
     ``"sensors"``: imagery from other sources: any ground resolution from half to twice the
@@ -326,7 +351,7 @@ def photo_augmentation(size: int, kind: str = "v1", resolution: bool = True) -> 
                       v2.RandomResizedCrop(size, scale=(0.25, 1.0), ratio=(0.8, 1.25), antialias=True)]
         colour = [v2.ColorJitter(0.4, 0.4, 0.4, 0.06)]
     else:
-        scale_steps = [GroundResolution(size)] if resolution else []
+        scale_steps = [GroundResolution(size, chip_prob=chip_prob)] if resolution else []
         colour = [v2.ColorJitter(0.4, 0.4, 0.4, 0.1), v2.RandomApply([WhiteBalance()], p=0.5)]
     return v2.Compose([
         *scale_steps,

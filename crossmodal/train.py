@@ -163,8 +163,9 @@ class PairDataset(Dataset):
     def __init__(self, data: TrainingData, config: TrainConfig, image_size: int):
         self.data, self.config = data, config
         # with the resolution head, the ground resolution is drawn here: it is what the head learns
-        self.resolution = GroundResolution(image_size) if config.w_resolution else None
-        self.photo_aug = photo_augmentation(image_size, photo_augment_kind(config), resolution=self.resolution is None)
+        self.resolution = GroundResolution(image_size, chip_prob=config.chip_prob) if config.w_resolution else None
+        self.photo_aug = photo_augmentation(image_size, photo_augment_kind(config), resolution=self.resolution is None,
+                                            chip_prob=config.chip_prob)
         self.sketch_aug = sketch_augmentation(image_size, config.augment)
         self.restyle = DrawingStyle(image_size, config.restyle_prob if is_robust(config.augment) else 0.0)
         self.by_class = {c: np.flatnonzero(data.photo_labels == c) for c in np.unique(data.photo_labels)}
@@ -187,21 +188,23 @@ class PairDataset(Dataset):
         else:
             j = i if np.random.rand() < 0.5 else np.random.choice(self.by_class[label])
             ink = self.data.pseudo[j]
-        factor = self.resolution.draw() if self.resolution is not None else None
-        item = {"photo": self._photo_view(i, factor), "sketch": self._sketch_view(ink), "label": label}
+        factor, chip = self.resolution.draw_view() if self.resolution is not None else (None, False)
+        item = {"photo": self._photo_view(i, factor, chip), "sketch": self._sketch_view(ink), "label": label}
         if factor is not None:
-            item["log_resolution"] = torch.tensor(np.log2(factor), dtype=torch.float32)
+            # a smaller chip keeps the photo's own ground resolution
+            item["log_resolution"] = torch.tensor(0.0 if chip else np.log2(factor), dtype=torch.float32)
         if self.config.w_consistency and "photo" in self.config.consistency_on:
             item["photo_view"] = self._photo_view(i)
         if self.config.w_consistency and "sketch" in self.config.consistency_on:
             item["sketch_view"] = self._sketch_view(ink)
         return item
 
-    def _photo_view(self, i: int, factor: float | None = None) -> torch.Tensor:
-        """Training photo ``i`` as one augmented view (at ground resolution ``factor`` if given), floats in [0, 1]."""
+    def _photo_view(self, i: int, factor: float | None = None, chip: bool = False) -> torch.Tensor:
+        """Training photo ``i`` as one augmented view, floats in [0, 1]: at ground resolution ``factor`` if
+        given, or with ``chip`` a smaller chip of 1/``factor`` of the side at its own resolution."""
         photo = torch.from_numpy(self.data.photos[i])
         if factor is not None:
-            photo = self.resolution.show(photo, factor)
+            photo = (self.resolution.show_chip if chip else self.resolution.show)(photo, factor)
         return self.photo_aug(photo).float() / 255.0
 
     def _sketch_view(self, ink: np.ndarray) -> torch.Tensor:
@@ -296,6 +299,10 @@ def check_setup(config: TrainConfig, classes: tuple[str, ...], n_pairs: int | No
         raise ValueError(f"--real-sketches-full must be at least 1, not {config.real_sketches_full}")
     if not 0 <= config.average_last <= config.epochs:
         raise ValueError(f"--average-last must be between 0 and --epochs ({config.epochs}), not {config.average_last}")
+    if not 0.0 <= config.chip_prob <= 1.0:
+        raise ValueError(f"--chips is a probability, between 0 and 1, not {config.chip_prob}")
+    if config.chip_prob and photo_augment_kind(config) != "sensors":
+        raise ValueError("--chips changes the ground resolutions of --augment sensors (or --photo-augment sensors)")
     if config.w_resolution and photo_augment_kind(config) != "sensors":
         raise ValueError("--resolution-head learns from the ground resolutions of --augment sensors (or "
                          "--photo-augment sensors): pass one of them")

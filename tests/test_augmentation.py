@@ -75,3 +75,37 @@ def test_every_photo_augmentation_gives_the_model_input(kind):
 def test_unknown_augmentation_is_refused():
     with pytest.raises(ValueError, match="augmentation must be one of"):
         photo_augmentation(128, "strong")
+
+
+def ascending_window(out: torch.Tensor, side: int) -> tuple[int, int]:
+    """Where in ``out`` a coded photo's rows and columns run forwards for ``side`` pixels (no mirror inside)."""
+    rows, cols = out[0].int(), out[1].int()
+    for top in range(out.shape[1] - side + 1):
+        for left in range(out.shape[2] - side + 1):
+            if bool((rows[top + 1:top + side, left] > rows[top:top + side - 1, left]).all()) and \
+                    bool((cols[top, left + 1:left + side] > cols[top, left:left + side - 1]).all()):
+                return top, left
+    raise AssertionError("no unmirrored window of the photo in the frame")
+
+
+def test_a_smaller_chip_is_a_crop_at_the_photos_own_resolution_in_a_mirrored_frame():
+    torch.manual_seed(2)
+    photo = coded_photo()
+    for _ in range(5):
+        out = GroundResolution(128).show_chip(photo, 2.0)
+        assert out.shape == (3, 128, 128)
+        top, left = ascending_window(out, 64)
+        # 64 model pixels span 128 photo rows and columns: two photo pixels a model pixel, as unzoomed
+        assert 124 <= int(out[0, top + 63, left]) - int(out[0, top, left]) <= 128
+        assert 124 <= int(out[1, top, left + 63]) - int(out[1, top, left]) <= 128
+        if top > 0:
+            assert torch.equal(out[:, top - 1, left:left + 64], out[:, top + 1, left:left + 64])
+
+
+def test_chips_replace_some_finer_views_only_when_asked_for():
+    plain, chips = GroundResolution(128), GroundResolution(128, chip_prob=0.5)
+    torch.manual_seed(3)
+    assert not any(plain.draw_view()[1] for _ in range(200))
+    views = [chips.draw_view() for _ in range(400)]
+    assert all(factor > 1 for factor, chip in views if chip)
+    assert 0.15 < sum(chip for _, chip in views) / len(views) < 0.35  # half of the finer half

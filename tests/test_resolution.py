@@ -10,9 +10,9 @@ from PIL import Image
 
 from crossmodal.data import photo_array, photo_at_resolution
 from crossmodal.index import EmbeddingIndex
-from crossmodal.model import CrossModalModel
-from crossmodal.resolution import (AS_IS, CANDIDATES, candidate_views, choose_resolution, embed_at_gallery_resolution,
-                                   encode_candidates, gallery_agreement)
+from crossmodal.model import CrossModalModel, dihedral_views
+from crossmodal.resolution import (AS_IS, CANDIDATES, CHOICE_VIEWS, candidate_views, choose_resolution,
+                                   embed_at_gallery_resolution, encode_candidates, gallery_agreement, pick_resolution)
 from crossmodal.retrieval import encode_query
 
 
@@ -94,5 +94,17 @@ def test_photos_are_embedded_at_the_resolution_the_gallery_agrees_with_their_own
     assert factors[0] == 2.0
     # a query made from gallery photo 0 leaves it out of the choice (in the suites: its own original)
     _, factors = embed_at_gallery_resolution(model, photos[:1], gallery, exclude=[0])
-    expected = choose_resolution(gallery_agreement(first.numpy(), gallery, exclude=0), 1.0)
+    _, turns, _ = encode_candidates(model, candidate_views(photos[0], 32), CHOICE_VIEWS)
+    expected = choose_resolution(gallery_agreement(turns.numpy(), gallery, exclude=0), 1.0)
     assert factors[0] == CANDIDATES[expected]
+
+
+def test_the_view_chosen_on_its_rotations_is_searched_as_the_mean_of_all_its_rotations_and_flips():
+    model, photo = _model(head_log2=1.0), _photo(4)
+    views = candidate_views(photo, 32)
+    out, embedding, pick = pick_resolution(model, photo, np.eye(2, model.config.embed_dim, dtype=np.float32))
+    assert out["V"].shape[0] == CHOICE_VIEWS * len(CANDIDATES)  # 4 rotations of the 5 views, then 4 flips of one
+    with torch.no_grad():
+        eight = torch.nn.functional.normalize(model.encode(dihedral_views(views[pick:pick + 1]), "photo")["V"], dim=1)
+    assert np.allclose(embedding.numpy(), torch.nn.functional.normalize(eight.mean(0), dim=0).numpy(), atol=1e-5)
+    assert np.isclose(float(embedding.norm()), 1.0)
