@@ -14,7 +14,7 @@ Usage::
     python bench/app_latency.py --checkpoint checkpoints/ucm14.pt --photos DATA/ucmerced \\
         --sketches DATA/eoc-sketches [--queries 20] [--k 12]
     python bench/app_latency.py --url http://127.0.0.1:7860/
-    python bench/app_latency.py --checkpoint checkpoints/ucm14.pt --photos DATA/ucmerced \
+    python bench/app_latency.py --checkpoint checkpoints/ucm14.pt --photos DATA/ucmerced \\
         --endpoint photo_to_photo --query-dir PHOTOS
 
 Queries are the example sketches in ``assets/`` and their rotations and mirror images (distinct
