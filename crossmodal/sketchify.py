@@ -269,8 +269,7 @@ class GroundResolution(torch.nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """A (C, S, S) uint8 image (S = 2 x size, the model input at the photo's own resolution) to (C, size, size)."""
-        factor, chip = self.draw_view()
-        return self.show_chip(image, factor) if chip else self.show(image, factor)
+        return self.show(image, *self.draw_view())
 
     def draw_view(self) -> tuple[float, bool]:
         """A random factor (:meth:`draw`) and whether its view is a smaller chip (ground resolution 1)."""
@@ -282,20 +281,19 @@ class GroundResolution(torch.nn.Module):
         """A random factor, log-uniform between ``coarsest`` and ``finest``."""
         return float(torch.empty(()).uniform_(np.log(self.coarsest), np.log(self.finest)).exp())
 
-    def show(self, image: torch.Tensor, factor: float) -> torch.Tensor:
-        """``image`` as :meth:`forward` shows it, at a given factor (placed at random)."""
-        _, h, w = image.shape
-        if factor >= 1:
-            side = max(2, round(min(h, w) / factor))
-            top, left = (int(torch.randint(0, n - side + 1, ())) for n in (h, w))
-            return v2.functional.resized_crop(image, top, left, side, side, [self.size, self.size], antialias=True)
-        return self._mirrored(v2.functional.resize(image, [max(2, round(self.size * factor))] * 2, antialias=True))
+    def show(self, image: torch.Tensor, factor: float, chip: bool = False) -> torch.Tensor:
+        """``image`` as :meth:`forward` shows it, at a given factor (placed at random).
 
-    def show_chip(self, image: torch.Tensor, factor: float) -> torch.Tensor:
-        """A random square of 1/``factor`` (>= 1) of the side, at the photo's own resolution in a mirrored frame."""
+        ``chip`` (``factor`` >= 1): the random square of 1/``factor`` of the side at the photo's own
+        resolution in a mirrored frame, instead of enlarged to fill the output.
+        """
+        if factor < 1:
+            return self._mirrored(v2.functional.resize(image, [max(2, round(self.size * factor))] * 2, antialias=True))
         _, h, w = image.shape
         side = max(2, round(min(h, w) / factor))
         top, left = (int(torch.randint(0, n - side + 1, ())) for n in (h, w))
+        if not chip:
+            return v2.functional.resized_crop(image, top, left, side, side, [self.size, self.size], antialias=True)
         shown = max(2, round(self.size / factor))
         return self._mirrored(v2.functional.resized_crop(image, top, left, side, side, [shown, shown], antialias=True))
 

@@ -204,7 +204,7 @@ class PairDataset(Dataset):
         given, or with ``chip`` a smaller chip of 1/``factor`` of the side at its own resolution."""
         photo = torch.from_numpy(self.data.photos[i])
         if factor is not None:
-            photo = (self.resolution.show_chip if chip else self.resolution.show)(photo, factor)
+            photo = self.resolution.show(photo, factor, chip)
         return self.photo_aug(photo).float() / 255.0
 
     def _sketch_view(self, ink: np.ndarray) -> torch.Tensor:

@@ -92,7 +92,7 @@ def test_a_smaller_chip_is_a_crop_at_the_photos_own_resolution_in_a_mirrored_fra
     torch.manual_seed(2)
     photo = coded_photo()
     for _ in range(5):
-        out = GroundResolution(128).show_chip(photo, 2.0)
+        out = GroundResolution(128).show(photo, 2.0, chip=True)
         assert out.shape == (3, 128, 128)
         top, left = ascending_window(out, 64)
         # 64 model pixels span 128 photo rows and columns: two photo pixels a model pixel, as unzoomed
