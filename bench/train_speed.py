@@ -17,6 +17,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -37,7 +38,7 @@ from crossmodal.config import ModelConfig, TrainConfig  # noqa: E402
 from crossmodal.data import EOC_CLASSES  # noqa: E402
 from crossmodal.losses import UnifiedLoss  # noqa: E402
 from crossmodal.model import CrossModalModel  # noqa: E402
-from crossmodal.train import DEFAULT_CACHE, PairDataset, prepare_data, train_step, validate  # noqa: E402
+from crossmodal.train import DEFAULT_CACHE, PRECISIONS, PairDataset, prepare_data, train_step, validate  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -76,17 +77,20 @@ def time_step(step: Step, photos: Path, sketches: Path | None, batches: int) -> 
     data = prepare_data(photos, sketches, classes, step.train, step.model.image_size, DEFAULT_CACHE, False,
                         step.model.sketch_input)
     model = CrossModalModel(step.model, classes)
+    if step.train.precision == "bf16":
+        model.to(memory_format=torch.channels_last)  # as crossmodal.train does
     loss_fn = UnifiedLoss(step.train)
     optimizer = torch.optim.AdamW(model.parameters(), lr=step.train.lr, weight_decay=step.train.weight_decay)
     loader = endless_batches(PairDataset(data, step.train, step.model.image_size), step.train.batch_size)
     model.train()
-    train_step(model, loss_fn, optimizer, next(loader))  # warm-up: first-call allocations
+    precision = step.train.precision
+    train_step(model, loss_fn, optimizer, next(loader), precision=precision)  # warm-up: first-call allocations
     prepare, compute = [], []
     for _ in range(batches):
         started = time.perf_counter()
         batch = next(loader)
         ready = time.perf_counter()
-        train_step(model, loss_fn, optimizer, batch)
+        train_step(model, loss_fn, optimizer, batch, precision=precision)
         prepare.append(ready - started)
         compute.append(time.perf_counter() - ready)
     started = time.perf_counter()
@@ -106,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batches", type=int, default=8, help="timed batches a step (their median is used)")
     parser.add_argument("--epochs", type=int, nargs=3, default=(40, 40, 30), metavar="E",
                         help="epochs of steps 1-3 to project (the committed commands')")
+    parser.add_argument("--precision", nargs=3, choices=PRECISIONS, metavar="P",
+                        help="precision of steps 1-3 (default: the committed commands'; fp32 or bf16)")
     parser.add_argument("--classes", nargs="+", default=list(EOC_CLASSES))
     parser.add_argument("--synthetic-sketches", type=int, default=100, help="as the commands' --synthetic-sketches")
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
@@ -115,14 +121,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.batches} timed batches a step")
     print(f"{'step':<28}{'prepare s':>10}{'model s':>9}{'valid. s':>9}{'s/epoch':>9}{'epochs':>8}{'min':>7}")
     rows, total = [], 0.0
-    for step, epochs in zip(recipe_steps(tuple(args.classes), args.synthetic_sketches, args.batch_size), args.epochs):
+    steps = recipe_steps(tuple(args.classes), args.synthetic_sketches, args.batch_size)
+    if args.precision:
+        steps = [dataclasses.replace(s, train=dataclasses.replace(s.train, precision=p))
+                 for s, p in zip(steps, args.precision)]
+    for step, epochs in zip(steps, args.epochs):
         photos, sketches = ((args.world / "photos", args.world / "sketches") if step.on_world
                             else (args.photos, args.sketches))
         timing = time_step(step, photos, sketches, args.batches)
         epoch_s = timing["batches_per_epoch"] * (timing["prepare_s"] + timing["compute_s"]) + timing["validation_s"]
         minutes = epochs * epoch_s / 60.0
         total += minutes
-        rows.append({"step": step.name, "epochs": epochs, "epoch_s": epoch_s, "minutes": minutes, **timing})
+        rows.append({"step": step.name, "precision": step.train.precision, "epochs": epochs, "epoch_s": epoch_s,
+                     "minutes": minutes, **timing})
         print(f"{step.name:<28}{timing['prepare_s']:>10.2f}{timing['compute_s']:>9.2f}{timing['validation_s']:>9.1f}"
               f"{epoch_s:>9.1f}{epochs:>8}{minutes:>7.1f}", flush=True)
     print(f"{'the recipe, projected':<28}{'':>45}{total:>7.1f}")

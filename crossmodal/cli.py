@@ -65,6 +65,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--average-last", type=int, default=TrainConfig.average_last, metavar="N",
                    help="keep the mean of the weights after each of the last N epochs instead of the last "
                         "epoch's (SWA; 0 = off)")
+    p.add_argument("--precision", default=TrainConfig.precision, choices=("fp32", "bf16"),
+                   help="bf16: the forward pass in bfloat16 (autocast) on channels-last images, about twice as fast "
+                        "on CPUs with AVX-512 BF16 or AMX; the weights stay float32")
     p.add_argument("--sketch-input", default=ModelConfig.sketch_input, choices=("skeleton", "legacy"),
                    help="sketch normalisation: legacy (resize) or skeleton (crop to the drawing, one pen width)")
     p.add_argument("--no-attention", action="store_true", help="average pooling instead of attention (ablation)")
@@ -99,6 +102,7 @@ def _run_train(args: argparse.Namespace) -> int:
         restyle_prob=args.restyle_prob, augment=args.augment, photo_augment=args.photo_augment,
         chip_prob=args.chips, w_consistency=args.consistency,
         consistency_on=tuple(args.consistency_on), average_last=args.average_last, w_resolution=args.resolution_head,
+        precision=args.precision,
         w_orthogonality=0.0 if args.no_orthogonality else TrainConfig.w_orthogonality,
         w_decoder=0.0 if args.no_decoders else TrainConfig.w_decoder,
         classes=tuple(args.classes) if args.classes else (), init_checkpoint=args.init)

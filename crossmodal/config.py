@@ -74,6 +74,7 @@ class TrainConfig:
     w_consistency: float = 0.0  # Jensen-Shannon agreement of the class beliefs on two augmented views of an input
     consistency_on: tuple[str, ...] = ("photo",)  # the modalities whose inputs get a second view for it
     average_last: int = 0  # keep the mean of the weights after each of the last N epochs (SWA); 0 = the last epoch's
+    precision: str = "fp32"  # "bf16": the forward pass in bfloat16 where autocast allows, channels-last images
     init_checkpoint: str = ""  # checkpoint whose weights start the run (fine-tuning); empty = from scratch
 
 

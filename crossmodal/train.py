@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import platform
 import time
@@ -233,19 +234,45 @@ def validate(model: CrossModalModel, data: TrainingData) -> dict[str, float]:
             "pseudo_sketch_to_photo_mAP": metrics["mAP"]}
 
 
+PRECISIONS = ("fp32", "bf16")
+
+
+def bf16_is_fast(device: str) -> bool:
+    """Whether ``device`` computes in bfloat16 natively (on a CPU: AVX-512 BF16 or AMX), not by emulation."""
+    if torch.device(device).type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def _autocast(device: str, precision: str) -> contextlib.AbstractContextManager:
+    """The forward pass's precision: bfloat16 for convolutions and matmuls (autocast keeps losses in float32)."""
+    if precision == "bf16":
+        return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def _batch_input(tensor: torch.Tensor, device: str, precision: str) -> torch.Tensor:
+    tensor = tensor.to(device, non_blocking=True)
+    # oneDNN's bfloat16 convolutions are fastest on channels-last images (2x with autocast on a 2-core CPU)
+    return tensor.contiguous(memory_format=torch.channels_last) if precision == "bf16" and tensor.dim() == 4 else tensor
+
+
 def train_step(model: CrossModalModel, loss_fn: UnifiedLoss, optimizer: torch.optim.Optimizer,
-               batch: dict[str, torch.Tensor], device: str = "cpu", unified: bool = True
+               batch: dict[str, torch.Tensor], device: str = "cpu", unified: bool = True, precision: str = "fp32"
                ) -> tuple[torch.Tensor, dict[str, float]]:
     """One optimisation step on a batch of :class:`PairDataset` items; returns the loss and its terms.
 
     ``unified``: the whole objective; False is the branch-only first stage of ``branch_epochs``.
+    ``precision``: ``TrainConfig.precision`` (the weights and the optimiser stay float32 either way).
     """
-    photos, sketches, labels = (batch[k].to(device, non_blocking=True) for k in ("photo", "sketch", "label"))
-    # the branch-only stage has no consistency term: its second views are not encoded
-    views = {m: model.encode(batch[f"{m}_view"].to(device, non_blocking=True), m)
-             for m in MODALITIES if unified and f"{m}_view" in batch}
+    photos, sketches = (_batch_input(batch[k], device, precision) for k in ("photo", "sketch"))
+    labels = batch["label"].to(device, non_blocking=True)
     log_resolution = batch["log_resolution"].to(device) if "log_resolution" in batch else None
-    total, terms = loss_fn(model(photos, sketches), labels, unified, views, log_resolution)
+    with _autocast(device, precision):
+        # the branch-only stage has no consistency term: its second views are not encoded
+        views = {m: model.encode(_batch_input(batch[f"{m}_view"], device, precision), m)
+                 for m in MODALITIES if unified and f"{m}_view" in batch}
+        total, terms = loss_fn(model(photos, sketches), labels, unified, views, log_resolution)
     optimizer.zero_grad(set_to_none=True)
     total.backward()
     optimizer.step()
@@ -306,6 +333,8 @@ def check_setup(config: TrainConfig, classes: tuple[str, ...], n_pairs: int | No
     if config.w_resolution and photo_augment_kind(config) != "sensors":
         raise ValueError("--resolution-head learns from the ground resolutions of --augment sensors (or "
                          "--photo-augment sensors): pass one of them")
+    if config.precision not in PRECISIONS:
+        raise ValueError(f"--precision is one of {', '.join(PRECISIONS)}, not {config.precision!r}")
     if config.batch_size < 1:
         raise ValueError(f"--batch-size must be at least 1, not {config.batch_size}")
     if len(set(classes)) < 2:
@@ -367,6 +396,10 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
     model = CrossModalModel(model_config, classes)
     init_sha256 = initial_weights(model, config.init_checkpoint) if config.init_checkpoint else ""
     model.to(device)
+    if config.precision == "bf16":
+        if not bf16_is_fast(device):
+            print(f"warning: {device} has no native bfloat16 arithmetic: --precision bf16 will be slower, not faster")
+        model.to(memory_format=torch.channels_last)
     loss_fn = UnifiedLoss(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     loader_generator = torch.Generator()
@@ -405,7 +438,7 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
             sums: dict[str, float] = {}
             bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
             for batch in bar:
-                total, terms = train_step(model, loss_fn, optimizer, batch, device, unified)
+                total, terms = train_step(model, loss_fn, optimizer, batch, device, unified, config.precision)
                 scheduler.step()
                 for k, v in terms.items():
                     sums[k] = sums.get(k, 0.0) + v
@@ -441,6 +474,6 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
         "torch": str(torch.__version__), "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
         "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
-    save_checkpoint(out, model.cpu(), config, meta)
+    save_checkpoint(out, model.cpu().to(memory_format=torch.contiguous_format), config, meta)
     state_path.unlink(missing_ok=True)
     return meta

@@ -70,9 +70,11 @@ def test_train_speed_times_the_three_steps_and_projects_the_recipe(tiny_data, tm
     (world / "sketches").symlink_to(sketches)
     assert bench.main(["--photos", str(photos), "--sketches", str(sketches), "--world", str(world),
                        "--batches", "2", "--epochs", "2", "3", "1", "--classes", *TINY_CLASSES,
-                       "--synthetic-sketches", "0", "--batch-size", "2", "--json", str(out)]) == 0
+                       "--synthetic-sketches", "0", "--batch-size", "2", "--precision", "fp32", "fp32", "bf16",
+                       "--json", str(out)]) == 0
     numbers = json.loads(out.read_text())
     assert [row["epochs"] for row in numbers["rows"]] == [2, 3, 1]
+    assert [row["precision"] for row in numbers["rows"]] == ["fp32", "fp32", "bf16"]
     for row in numbers["rows"]:
         assert row["prepare_s"] > 0 and row["compute_s"] > 0 and row["validation_s"] >= 0
         assert row["epoch_s"] == pytest.approx(row["batches_per_epoch"] * (row["prepare_s"] + row["compute_s"])

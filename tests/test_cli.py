@@ -160,6 +160,18 @@ def test_average_last_keeps_the_mean_of_the_last_epochs_weights(tiny_data, tmp_p
     assert model.info["meta"]["validation"]["epoch"] == "average"
 
 
+
+def test_a_bf16_run_writes_an_ordinary_checkpoint(tiny_data, tmp_path):
+    photos, sketches = tiny_data
+    out = tmp_path / "bf16.pt"
+    assert main(_train_args(photos, sketches, out, tmp_path / "cache")
+                + ["--classes", "airplane", "runway", "tenniscourt", "--precision", "bf16"]) == 0
+    model = load_checkpoint(out)
+    assert model.info["train_config"].precision == "bf16"
+    # trained on channels-last images, stored in the usual layout and served in float32
+    assert all(v.is_contiguous() for v in model.state_dict().values())
+    assert model.embed(sorted(photos.glob("*/*.png"))[:2], "photo").dtype == np.float32
+
 def test_an_interrupted_averaging_run_resumes_to_the_same_model(tiny_data, tmp_path, monkeypatch):
     photos, sketches = tiny_data
     extra = ["--classes", "airplane", "runway", "tenniscourt", "--average-last", "2"]

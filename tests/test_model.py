@@ -71,6 +71,25 @@ def test_a_few_training_steps_lower_the_loss(overrides):
     assert losses[-1] < losses[0]
 
 
+
+def test_bf16_training_steps_lower_the_loss_near_the_float32_loss_and_keep_float32_weights():
+    from crossmodal.train import train_step
+
+    batch = {"photo": torch.rand(6, 3, 32, 32), "sketch": torch.rand(6, 1, 32, 32),
+             "label": torch.tensor([0, 1, 2, 0, 1, 2])}
+    first = {}
+    for precision in ("fp32", "bf16"):
+        model = _model().to(memory_format=torch.channels_last) if precision == "bf16" else _model()
+        optimizer = torch.optim.Adam(model.parameters(), 3e-3)
+        losses = [train_step(model, UnifiedLoss(TrainConfig()), optimizer, batch, precision=precision)[0].item()
+                  for _ in range(8)]
+        assert losses[-1] < losses[0]
+        assert all(p.dtype == torch.float32 for p in model.parameters())
+        first[precision] = losses[0]
+    # the same model and batch: bfloat16 (8 bits of mantissa) moves the loss by a little, not by nothing
+    assert first["bf16"] != first["fp32"]
+    assert first["bf16"] == pytest.approx(first["fp32"], rel=0.02)
+
 def test_checkpoint_round_trip(tmp_path, tiny_data):
     photos, _ = tiny_data
     model = _model()
