@@ -86,3 +86,56 @@ def load_checkpoint(path: str | Path) -> CrossModalModel:
     model.info = {"train_config": train_config, "meta": data.get("meta", {}), "fingerprint": file_sha256(path),
                   "path": str(path)}
     return model.eval()
+
+
+def average_checkpoints(paths: list[str | Path], out: str | Path) -> dict[str, Any]:
+    """Write the mean of several fine-tunings' weights as one checkpoint (a "model soup").
+
+    Runs of one recipe that differ only in their seed, each fine-tuned from the same checkpoint,
+    end in one basin of the loss: their mean is a model of its own, usually better than each,
+    at the cost of one. BatchNorm statistics are averaged too.
+
+    Returns:
+        The new checkpoint's meta: the union of the runs' training files, their summed training
+        time, and ``averaged`` (each run's file name, sha256 and seed).
+
+    Raises:
+        CheckpointError: fewer than two files, unreadable files, or runs that are not reruns of
+            one fine-tuning (another model, classes, held-out sketches, initial weights or options
+            than the seed).
+    """
+    if len(paths) < 2:
+        raise CheckpointError("averaging needs two or more checkpoints")
+    runs = [read_checkpoint(path) for path in paths]
+    first = runs[0]
+    options = {k: v for k, v in first["train_config"].items() if k != "seed"}
+    for path, run in zip(paths[1:], runs[1:]):
+        differs = [what for what, a, b in (
+            ("model", run["model_config"], first["model_config"]),
+            ("classes", run["class_names"], first["class_names"]),
+            ("training options other than the seed", {k: v for k, v in run["train_config"].items() if k != "seed"},
+             options),
+            ("held-out sketches", run["meta"].get("heldout_sketches"), first["meta"].get("heldout_sketches")),
+            ("initial weights", run["meta"].get("init_checkpoint_sha256"), first["meta"].get("init_checkpoint_sha256")),
+        ) if a != b]
+        if differs:
+            raise CheckpointError(f"{path} is not a rerun of {paths[0]} with another seed: its {', '.join(differs)} "
+                                  f"differ; only fine-tunings of one checkpoint by one recipe can be averaged")
+    if not first["meta"].get("init_checkpoint_sha256"):
+        raise CheckpointError("only fine-tunings of one checkpoint (train --init) can be averaged: runs trained from "
+                              "scratch end in unrelated minima, whose mean is no model")
+    state = {}
+    for name, value in first["state_dict"].items():
+        if value.is_floating_point():
+            state[name] = (sum(run["state_dict"][name].float() for run in runs) / len(runs)).half()
+        else:  # BatchNorm's batch counters: a count, not a weight
+            state[name] = value
+    meta = {**first["meta"],
+            "train_photos": sorted({f for run in runs for f in run["meta"].get("train_photos", [])}),
+            "train_sketches": sorted({f for run in runs for f in run["meta"].get("train_sketches", [])}),
+            "training_seconds": round(sum(run["meta"].get("training_seconds", 0.0) for run in runs), 1),
+            "validation": {}, "history": [],
+            "averaged": [{"file": str(path), "sha256": file_sha256(path), "seed": run["train_config"]["seed"]}
+                         for path, run in zip(paths, runs)]}
+    atomic_save({**first, "state_dict": state, "meta": meta}, out)
+    return meta

@@ -1,4 +1,4 @@
-"""Command line: ``python -m crossmodal {train,evaluate,robustness,index,search,synth,download} ...``."""
+"""Command line: ``python -m crossmodal {train,average,evaluate,robustness,index,search,synth,download} ...``."""
 
 from __future__ import annotations
 
@@ -111,6 +111,24 @@ def _run_train(args: argparse.Namespace) -> int:
                  workers=args.workers)
     print(f"wrote {args.out} ({meta['training_seconds'] / 60:.1f} min of training; "
           f"{len(meta['train_sketches'])} real sketches trained on, {len(meta['heldout_sketches'])} held out)")
+    return 0
+
+
+def _add_average(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("average", help="average the weights of reruns of one fine-tuning (other seeds) into one "
+                                       "checkpoint")
+    p.add_argument("checkpoints", nargs="+", help="two or more checkpoints: one train command with --init, "
+                                                  "run with different --seed")
+    p.add_argument("--out", required=True, help="checkpoint to write")
+
+
+def _run_average(args: argparse.Namespace) -> int:
+    from .checkpoint import average_checkpoints
+
+    meta = average_checkpoints(args.checkpoints, args.out)
+    print(f"wrote {args.out}: the mean of {len(meta['averaged'])} runs (seeds "
+          f"{', '.join(str(run['seed']) for run in meta['averaged'])}; {meta['training_seconds'] / 60:.1f} min of "
+          f"training in all)")
     return 0
 
 
@@ -393,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m crossmodal", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
+    _add_average(sub)
     _add_evaluate(sub)
     _add_robustness(sub)
     _add_index(sub)
@@ -405,8 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and run one command; errors print one line and return 2."""
     args = build_parser().parse_args(argv)
-    runners = {"train": _run_train, "evaluate": _run_evaluate, "robustness": _run_robustness, "index": _run_index,
-               "search": _run_search, "synth": _run_synth, "download": _run_download}
+    runners = {"train": _run_train, "average": _run_average, "evaluate": _run_evaluate,
+               "robustness": _run_robustness, "index": _run_index, "search": _run_search, "synth": _run_synth,
+               "download": _run_download}
     try:
         return runners[args.command](args)
     except _user_errors() as err:  # evaluated only when an error arrives, after the command's imports

@@ -186,6 +186,24 @@ def test_an_interrupted_averaging_run_resumes_to_the_same_model(tiny_data, tmp_p
         assert torch.equal(value, expected[name]), name
 
 
+
+def test_reruns_of_a_fine_tuning_with_other_seeds_average_into_one_checkpoint(tiny_data, tmp_path, capsys):
+    photos, sketches = tiny_data
+    classes = ["--classes", "airplane", "runway", "tenniscourt"]
+    base = tmp_path / "base.pt"
+    assert main(_train_args(photos, sketches, base, tmp_path / "cache") + classes) == 0
+    runs = [tmp_path / f"seed{seed}.pt" for seed in (1, 2)]
+    for seed, out in zip((1, 2), runs):
+        assert main(_train_args(photos, sketches, out, tmp_path / "cache") + classes
+                    + ["--init", str(base), "--seed", str(seed)]) == 0
+    soup = tmp_path / "soup.pt"
+    assert main(["average", *map(str, runs), "--out", str(soup)]) == 0
+    assert f"wrote {soup}: the mean of 2 runs (seeds 1, 2" in capsys.readouterr().out
+    assert load_checkpoint(soup).info["meta"]["train_photos"] == load_checkpoint(runs[0]).info["meta"]["train_photos"]
+    # the base run is no rerun of a fine-tuning: one clear line, no file
+    assert main(["average", str(base), str(runs[0]), "--out", str(tmp_path / "never.pt")]) == 2
+    assert "is not a rerun of" in capsys.readouterr().err and not (tmp_path / "never.pt").exists()
+
 def test_fine_tuning_starts_from_the_given_checkpoint(tiny_data, tmp_path):
     photos, sketches = tiny_data
     classes = ["--classes", "airplane", "runway", "tenniscourt"]

@@ -8,7 +8,7 @@ import torchvision
 from PIL import Image, ImageDraw
 from conftest import TINY_CLASSES, constant_resolution_head, tiny_model_config
 
-from crossmodal.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from crossmodal.checkpoint import CheckpointError, average_checkpoints, load_checkpoint, save_checkpoint
 from crossmodal.config import ModelConfig, TrainConfig
 from crossmodal.data import ImageLoadError
 from crossmodal.losses import UnifiedLoss
@@ -89,6 +89,46 @@ def test_bf16_training_steps_lower_the_loss_near_the_float32_loss_and_keep_float
     # the same model and batch: bfloat16 (8 bits of mantissa) moves the loss by a little, not by nothing
     assert first["bf16"] != first["fp32"]
     assert first["bf16"] == pytest.approx(first["fp32"], rel=0.02)
+
+
+def _fine_tuning(path, seed, init="abc", **options):
+    """A tiny checkpoint as `train --init` with ``seed`` writes it: weights of that seed, the shared init's hash."""
+    torch.manual_seed(seed)
+    model = CrossModalModel(tiny_model_config(), TINY_CLASSES)
+    save_checkpoint(path, model, TrainConfig(classes=TINY_CLASSES, seed=seed, **options),
+                    {"train_photos": ["airplane/a.png"], "train_sketches": [f"world-{seed}/airplane/s.png"],
+                     "heldout_sketches": ["airplane/0.png"], "init_checkpoint_sha256": init,
+                     "training_seconds": 60.0})
+    return path
+
+
+def test_reruns_of_a_fine_tuning_average_into_one_checkpoint(tmp_path):
+    a, b = _fine_tuning(tmp_path / "a.pt", 0), _fine_tuning(tmp_path / "b.pt", 1)
+    meta = average_checkpoints([a, b], tmp_path / "soup.pt")
+    soup = load_checkpoint(tmp_path / "soup.pt")
+    first, second = load_checkpoint(a).state_dict(), load_checkpoint(b).state_dict()
+    for name, value in soup.state_dict().items():
+        if value.is_floating_point():
+            assert torch.allclose(value, (first[name] + second[name]) / 2, atol=1e-3), name
+    # every file either run trained on counts as trained on
+    assert soup.info["meta"]["train_sketches"] == ["world-0/airplane/s.png", "world-1/airplane/s.png"]
+    assert meta["training_seconds"] == 120.0
+    assert [(run["file"], run["seed"]) for run in meta["averaged"]] == [(str(a), 0), (str(b), 1)]
+
+
+@pytest.mark.parametrize("first, second, message", [
+    ({}, {"lr": 1e-4}, "training options other than the seed differ"),
+    ({}, {"init": "def"}, "initial weights differ"),
+    ({"init": ""}, {"init": ""}, "only fine-tunings of one checkpoint"),
+])
+def test_only_reruns_of_one_fine_tuning_are_averaged(tmp_path, first, second, message):
+    a, b = _fine_tuning(tmp_path / "a.pt", 0, **first), _fine_tuning(tmp_path / "b.pt", 1, **second)
+    with pytest.raises(CheckpointError, match=message):
+        average_checkpoints([a, b], tmp_path / "soup.pt")
+    assert not (tmp_path / "soup.pt").exists()
+    with pytest.raises(CheckpointError, match="two or more"):
+        average_checkpoints([a], tmp_path / "soup.pt")
+
 
 def test_checkpoint_round_trip(tmp_path, tiny_data):
     photos, _ = tiny_data
