@@ -34,11 +34,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import scene as scene_bench  # noqa: E402  (bench/scene.py: where the shared data is)
 
-from crossmodal.config import ModelConfig, TrainConfig  # noqa: E402
+from crossmodal.config import PRECISIONS, ModelConfig, TrainConfig  # noqa: E402
 from crossmodal.data import EOC_CLASSES  # noqa: E402
 from crossmodal.losses import UnifiedLoss  # noqa: E402
 from crossmodal.model import CrossModalModel  # noqa: E402
-from crossmodal.train import DEFAULT_CACHE, PRECISIONS, PairDataset, prepare_data, train_step, validate  # noqa: E402
+from crossmodal.train import DEFAULT_CACHE, PairDataset, prepare_data, train_step, validate  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -92,12 +92,13 @@ def average_checkpoints(paths: list[str | Path], out: str | Path) -> dict[str, A
     """Write the mean of several fine-tunings' weights as one checkpoint (a "model soup").
 
     Runs of one recipe that differ only in their seed, each fine-tuned from the same checkpoint,
-    end in one basin of the loss: their mean is a model of its own, usually better than each,
-    at the cost of one. BatchNorm statistics are averaged too.
+    end in one basin of the loss, so their mean is a model of its own, often better than each
+    ("model soups", Wortsman et al. 2022) and served at the cost of one. BatchNorm statistics are
+    averaged too.
 
     Returns:
         The new checkpoint's meta: the union of the runs' training files, their summed training
-        time, and ``averaged`` (each run's file name, sha256 and seed).
+        time, and ``averaged`` (each run's path, sha256 and seed).
 
     Raises:
         CheckpointError: fewer than two files, unreadable files, or runs that are not reruns of

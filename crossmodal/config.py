@@ -15,6 +15,7 @@ DEFAULT_SEARCH_K_PER_SHARD = 5_000  # Annoy candidates a shard collects when a s
 SHARD_FROM_ITEMS = 500_000  # galleries this large get two shards by default
 
 AUGMENTS = ("v1", "robust", "sensors")  # training augmentation kinds (crossmodal.sketchify builds them)
+PRECISIONS = ("fp32", "bf16")  # TrainConfig.precision: float32 throughout, or the forward pass in bfloat16
 MODALITIES = ("photo", "sketch")  # the two kinds of input, each with its branch (crossmodal.model)
 
 

@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from .checkpoint import atomic_save, save_checkpoint
-from .config import MODALITIES, ModelConfig, TrainConfig, config_to_dict
+from .config import MODALITIES, PRECISIONS, ModelConfig, TrainConfig, config_to_dict
 from .data import EOC_CLASSES, Sample, load_arrays, photo_split, scan_folder, sketch_fold
 from .losses import UnifiedLoss
 from .metrics import retrieval_metrics
@@ -234,14 +234,14 @@ def validate(model: CrossModalModel, data: TrainingData) -> dict[str, float]:
             "pseudo_sketch_to_photo_mAP": metrics["mAP"]}
 
 
-PRECISIONS = ("fp32", "bf16")
-
-
 def bf16_is_fast(device: str) -> bool:
     """Whether ``device`` computes in bfloat16 natively (on a CPU: AVX-512 BF16 or AMX), not by emulation."""
     if torch.device(device).type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    try:  # torch has no public query of oneDNN's bfloat16 support
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def _autocast(device: str, precision: str) -> contextlib.AbstractContextManager:
