@@ -160,7 +160,6 @@ def test_average_last_keeps_the_mean_of_the_last_epochs_weights(tiny_data, tmp_p
     assert model.info["meta"]["validation"]["epoch"] == "average"
 
 
-
 def test_a_bf16_run_writes_an_ordinary_checkpoint(tiny_data, tmp_path):
     photos, sketches = tiny_data
     out = tmp_path / "bf16.pt"
@@ -171,6 +170,7 @@ def test_a_bf16_run_writes_an_ordinary_checkpoint(tiny_data, tmp_path):
     # trained on channels-last images, stored in the usual layout and served in float32
     assert all(v.is_contiguous() for v in model.state_dict().values())
     assert model.embed(sorted(photos.glob("*/*.png"))[:2], "photo").dtype == np.float32
+
 
 def test_an_interrupted_averaging_run_resumes_to_the_same_model(tiny_data, tmp_path, monkeypatch):
     photos, sketches = tiny_data
@@ -184,7 +184,6 @@ def test_an_interrupted_averaging_run_resumes_to_the_same_model(tiny_data, tmp_p
     expected = load_checkpoint(unbroken).state_dict()
     for name, value in load_checkpoint(resumed).state_dict().items():
         assert torch.equal(value, expected[name]), name
-
 
 
 def test_reruns_of_a_fine_tuning_with_other_seeds_average_into_one_checkpoint(tiny_data, tmp_path, capsys):
@@ -203,6 +202,7 @@ def test_reruns_of_a_fine_tuning_with_other_seeds_average_into_one_checkpoint(ti
     # the base run is no rerun of a fine-tuning: one clear line, no file
     assert main(["average", str(base), str(runs[0]), "--out", str(tmp_path / "never.pt")]) == 2
     assert "is not a rerun of" in capsys.readouterr().err and not (tmp_path / "never.pt").exists()
+
 
 def test_fine_tuning_starts_from_the_given_checkpoint(tiny_data, tmp_path):
     photos, sketches = tiny_data

@@ -71,7 +71,6 @@ def test_a_few_training_steps_lower_the_loss(overrides):
     assert losses[-1] < losses[0]
 
 
-
 def test_bf16_training_steps_lower_the_loss_near_the_float32_loss_and_keep_float32_weights():
     from crossmodal.train import train_step
 
