@@ -38,7 +38,8 @@ from crossmodal.config import PRECISIONS, ModelConfig, TrainConfig  # noqa: E402
 from crossmodal.data import EOC_CLASSES  # noqa: E402
 from crossmodal.losses import UnifiedLoss  # noqa: E402
 from crossmodal.model import CrossModalModel  # noqa: E402
-from crossmodal.train import DEFAULT_CACHE, PairDataset, prepare_data, train_step, validate  # noqa: E402
+from crossmodal.train import (DEFAULT_CACHE, PairDataset, prepare_data, prepare_for_precision,  # noqa: E402
+                              train_step, validate)
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,7 @@ def time_step(step: Step, photos: Path, sketches: Path | None, batches: int) -> 
     data = prepare_data(photos, sketches, classes, step.train, step.model.image_size, DEFAULT_CACHE, False,
                         step.model.sketch_input)
     model = CrossModalModel(step.model, classes)
-    if step.train.precision == "bf16":
-        model.to(memory_format=torch.channels_last)  # as crossmodal.train does
+    prepare_for_precision(model, "cpu", step.train.precision)
     loss_fn = UnifiedLoss(step.train)
     optimizer = torch.optim.AdamW(model.parameters(), lr=step.train.lr, weight_decay=step.train.weight_decay)
     loader = endless_batches(PairDataset(data, step.train, step.model.image_size), step.train.batch_size)

@@ -244,6 +244,14 @@ def bf16_is_fast(device: str) -> bool:
         return False
 
 
+def prepare_for_precision(model: CrossModalModel, device: str, precision: str) -> None:
+    """Lay out ``model``'s weights for ``precision`` (channels-last for bf16), warning where bf16 would be slow."""
+    if precision == "bf16":
+        if not bf16_is_fast(device):
+            print(f"warning: {device} has no native bfloat16 arithmetic: --precision bf16 will be slower, not faster")
+        model.to(memory_format=torch.channels_last)
+
+
 def _autocast(device: str, precision: str) -> contextlib.AbstractContextManager:
     """The forward pass's precision: bfloat16 for convolutions and matmuls (autocast keeps losses in float32)."""
     if precision == "bf16":
@@ -396,10 +404,7 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
     model = CrossModalModel(model_config, classes)
     init_sha256 = initial_weights(model, config.init_checkpoint) if config.init_checkpoint else ""
     model.to(device)
-    if config.precision == "bf16":
-        if not bf16_is_fast(device):
-            print(f"warning: {device} has no native bfloat16 arithmetic: --precision bf16 will be slower, not faster")
-        model.to(memory_format=torch.channels_last)
+    prepare_for_precision(model, device, config.precision)
     loss_fn = UnifiedLoss(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     loader_generator = torch.Generator()

@@ -72,13 +72,14 @@ def test_a_few_training_steps_lower_the_loss(overrides):
 
 
 def test_bf16_training_steps_lower_the_loss_near_the_float32_loss_and_keep_float32_weights():
-    from crossmodal.train import train_step
+    from crossmodal.train import prepare_for_precision, train_step
 
     batch = {"photo": torch.rand(6, 3, 32, 32), "sketch": torch.rand(6, 1, 32, 32),
              "label": torch.tensor([0, 1, 2, 0, 1, 2])}
     first = {}
     for precision in ("fp32", "bf16"):
-        model = _model().to(memory_format=torch.channels_last) if precision == "bf16" else _model()
+        model = _model()
+        prepare_for_precision(model, "cpu", precision)
         optimizer = torch.optim.Adam(model.parameters(), 3e-3)
         losses = [train_step(model, UnifiedLoss(TrainConfig()), optimizer, batch, precision=precision)[0].item()
                   for _ in range(8)]
