@@ -54,7 +54,7 @@ class Step:
 
 def recipe_steps(classes: tuple[str, ...], synthetic: int, batch_size: int) -> list[Step]:
     """The three commands of docs/results.md's "Training the committed checkpoint", as configs."""
-    common = {"classes": classes, "batch_size": batch_size}
+    common = {"classes": classes, "batch_size": batch_size, "precision": "bf16"}
     return [
         Step("1 pretraining (demo world)", True, ModelConfig(), TrainConfig(real_sketch_prob=0.8, **common)),
         Step("2 fine-tuning", False, ModelConfig(), TrainConfig(synthetic_sketches=synthetic, **common)),
