@@ -24,11 +24,19 @@ RESOLUTION_RANGE = (0.5, 2.0)  # the ground resolutions the resolution head lear
 RESOLUTION_TOLERANCE = 0.2  # log2: a query photo estimated within x0.87-x1.15 of the training photos' is left as is
 
 
+def rotations(x: torch.Tensor) -> torch.Tensor:
+    """The 4 rotations by multiples of 90 degrees of a batch (B, C, H, W), stacked view-major into (4B, C, H, W)."""
+    return torch.cat([torch.rot90(x, k, (2, 3)) for k in range(4)])
+
+
+def flipped_rotations(x: torch.Tensor) -> torch.Tensor:
+    """The 4 rotations of a batch's mirror image: the other half of its dihedral views."""
+    return rotations(x.flip(3))
+
+
 def dihedral_views(x: torch.Tensor) -> torch.Tensor:
-    """The 8 rotations and flips of a batch (B, C, H, W), stacked view-major into (8B, C, H, W)."""
-    flipped = x.flip(3)
-    return torch.cat([torch.rot90(x, k, (2, 3)) for k in range(4)]
-                     + [torch.rot90(flipped, k, (2, 3)) for k in range(4)])
+    """The 8 rotations and flips of a batch (B, C, H, W), stacked view-major into (8B, C, H, W), rotations first."""
+    return torch.cat([rotations(x), flipped_rotations(x)])
 
 
 def factor_to_undo(estimate: float) -> float:

@@ -26,7 +26,7 @@ from PIL import Image
 
 from .data import photo_array, photo_at_resolution
 from .index import EmbeddingIndex
-from .model import CrossModalModel, dihedral_views
+from .model import CrossModalModel, dihedral_views, flipped_rotations, rotations
 
 # what a query photo's ground resolution may be, relative to the gallery's (0.5: half as fine, so its
 # centre is enlarged to be seen at the gallery's; 2: twice as fine, so it is shrunk); the head's range
@@ -56,8 +56,14 @@ def encode_candidates(model: CrossModalModel, views: torch.Tensor, n_views: int 
         the model's outputs over the n_views x C views (view-major: the first C are the views
         themselves), the C mean embeddings (L2-normalised), and the resolution head's estimate for
         the photo as it is (candidate ``AS_IS``) in log2 (0.0 without a head).
+
+    Raises:
+        ValueError: another ``n_views``.
     """
-    out = model.encode(dihedral_views(views.to(model.device))[:n_views * len(views)], "photo")
+    if n_views not in (CHOICE_VIEWS, 8):
+        raise ValueError(f"n_views must be {CHOICE_VIEWS} (the rotations) or 8 (all views), not {n_views}")
+    views = views.to(model.device)
+    out = model.encode(rotations(views) if n_views == CHOICE_VIEWS else dihedral_views(views), "photo")
     v = F.normalize(out["V"], dim=1).view(n_views, len(views), -1).mean(0)
     estimate = (float(out["log_resolution"].view(n_views, len(views))[:, AS_IS].mean())
                 if "log_resolution" in out else 0.0)
@@ -101,7 +107,7 @@ def pick_resolution(model: CrossModalModel, image: Image.Image, gallery: np.ndar
     out, candidates, estimate = encode_candidates(model, views, CHOICE_VIEWS)
     pick = choose_resolution(gallery_agreement(candidates.cpu().numpy(), gallery, exclude), estimate)
     # the chosen view's flipped rotations complete its 8 views
-    flips = model.encode(dihedral_views(views[pick:pick + 1].to(model.device))[CHOICE_VIEWS:], "photo")["V"]
+    flips = model.encode(flipped_rotations(views[pick:pick + 1].to(model.device)), "photo")["V"]
     turns = out["V"].view(CHOICE_VIEWS, len(views), -1)[:, pick]
     embedding = F.normalize(torch.cat([F.normalize(turns, dim=1), F.normalize(flips, dim=1)]).mean(0), dim=0)
     return out, embedding, pick

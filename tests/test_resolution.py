@@ -10,7 +10,7 @@ from PIL import Image
 
 from crossmodal.data import photo_array, photo_at_resolution
 from crossmodal.index import EmbeddingIndex
-from crossmodal.model import CrossModalModel, dihedral_views
+from crossmodal.model import CrossModalModel, dihedral_views, flipped_rotations, rotations
 from crossmodal.resolution import (AS_IS, CANDIDATES, CHOICE_VIEWS, candidate_views, choose_resolution,
                                    embed_at_gallery_resolution, encode_candidates, gallery_agreement, pick_resolution)
 from crossmodal.retrieval import encode_query
@@ -108,3 +108,21 @@ def test_the_view_chosen_on_its_rotations_is_searched_as_the_mean_of_all_its_rot
         eight = torch.nn.functional.normalize(model.encode(dihedral_views(views[pick:pick + 1]), "photo")["V"], dim=1)
     assert np.allclose(embedding.numpy(), torch.nn.functional.normalize(eight.mean(0), dim=0).numpy(), atol=1e-5)
     assert np.isclose(float(embedding.norm()), 1.0)
+
+
+def test_the_eight_views_are_the_four_rotations_then_those_of_the_mirror_image():
+    x = torch.arange(4.0).view(1, 1, 2, 2)  # [[0, 1], [2, 3]]
+    views = dihedral_views(x)
+    assert views.shape == (8, 1, 2, 2)
+    assert torch.equal(views[:4], rotations(x)) and torch.equal(views[4:], flipped_rotations(x))
+    assert torch.equal(views[1, 0], torch.tensor([[1.0, 3.0], [0.0, 2.0]]))  # a quarter turn
+    assert torch.equal(views[4, 0], torch.tensor([[1.0, 0.0], [3.0, 2.0]]))  # the mirror image
+
+
+def test_candidates_are_encoded_on_their_rotations_or_on_all_eight_views_only():
+    model, views = _model(), candidate_views(_photo(), 32)
+    with torch.no_grad():
+        out, _, _ = encode_candidates(model, views, CHOICE_VIEWS)
+    assert out["V"].shape[0] == CHOICE_VIEWS * len(views)
+    with pytest.raises(ValueError, match="n_views"):
+        encode_candidates(model, views, 2)
