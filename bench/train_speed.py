@@ -59,7 +59,7 @@ def recipe_steps(classes: tuple[str, ...], synthetic: int, batch_size: int) -> l
         Step("1 pretraining (demo world)", True, ModelConfig(), TrainConfig(real_sketch_prob=0.8, **common)),
         Step("2 fine-tuning", False, ModelConfig(), TrainConfig(synthetic_sketches=synthetic, **common)),
         Step("3 robust fine-tuning", False, ModelConfig(sketch_input="skeleton", resolution_head=True),
-             TrainConfig(epochs=30, lr=1e-3, augment="sensors", restyle_prob=0.3, synthetic_sketches=synthetic,
+             TrainConfig(epochs=45, lr=1e-3, augment="sensors", restyle_prob=0.3, synthetic_sketches=synthetic,
                          w_resolution=3.0, **common)),
     ]
 
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--world", type=Path, default=ROOT / "runs" / "world",
                         help="the demo world step 1 trains on (python -m crossmodal synth --out runs/world)")
     parser.add_argument("--batches", type=int, default=8, help="timed batches a step (their median is used)")
-    parser.add_argument("--epochs", type=int, nargs=3, default=(40, 40, 30), metavar="E",
+    parser.add_argument("--epochs", type=int, nargs=3, default=(40, 40, 45), metavar="E",
                         help="epochs of steps 1-3 to project (the committed commands')")
     parser.add_argument("--precision", nargs=3, choices=PRECISIONS, metavar="P",
                         help="precision of steps 1-3 (default: the committed commands'; fp32 or bf16)")
