@@ -108,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--world", type=Path, default=ROOT / "runs" / "world",
                         help="the demo world step 1 trains on (python -m crossmodal synth --out runs/world)")
     parser.add_argument("--batches", type=int, default=8, help="timed batches a step (their median is used)")
-    parser.add_argument("--epochs", type=int, nargs=3, default=(40, 40, 45), metavar="E",
-                        help="epochs of steps 1-3 to project (the committed commands')")
+    parser.add_argument("--epochs", type=int, nargs=3, metavar="E",
+                        help="epochs of steps 1-3 to project (default: the committed commands')")
     parser.add_argument("--precision", nargs=3, choices=PRECISIONS, metavar="P",
                         help="precision of steps 1-3 (default: the committed commands'; fp32 or bf16)")
     parser.add_argument("--classes", nargs="+", default=list(EOC_CLASSES))
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.precision:
         steps = [dataclasses.replace(s, train=dataclasses.replace(s.train, precision=p))
                  for s, p in zip(steps, args.precision)]
-    for step, epochs in zip(steps, args.epochs):
+    for step, epochs in zip(steps, args.epochs or [s.train.epochs for s in steps]):
         photos, sketches = ((args.world / "photos", args.world / "sketches") if step.on_world
                             else (args.photos, args.sketches))
         timing = time_step(step, photos, sketches, args.batches)
