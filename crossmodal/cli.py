@@ -54,6 +54,10 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help="with --augment sensors: chance that a photo view finer than the photo is instead a smaller "
                         "chip at the photo's own resolution, its frame completed by mirroring (how the app shows "
                         "a finer query photo)")
+    p.add_argument("--finest", type=float, default=TrainConfig.finest, metavar="FACTOR",
+                   help="with --augment sensors: the finest ground resolution photos are seen at, as a factor of "
+                        "their own (log-uniform from x0.5 to this; above 2 the app's x2 queries are no longer "
+                        "the edge of what training shows)")
     p.add_argument("--consistency", type=float, default=TrainConfig.w_consistency, metavar="WEIGHT",
                    help="weight of the agreement of the class beliefs on two augmented views of each training "
                         "input (Jensen-Shannon; 0 = off; each step then runs those branches twice)")
@@ -101,7 +105,7 @@ def _run_train(args: argparse.Namespace) -> int:
         synthetic_sketches=args.synthetic_sketches, synthetic_prob=args.synthetic_prob,
         varied_layouts=args.varied_layouts,
         restyle_prob=args.restyle_prob, augment=args.augment, photo_augment=args.photo_augment,
-        chip_prob=args.chips, w_consistency=args.consistency,
+        chip_prob=args.chips, finest=args.finest, w_consistency=args.consistency,
         consistency_on=tuple(args.consistency_on), average_last=args.average_last, w_resolution=args.resolution_head,
         precision=args.precision,
         w_orthogonality=0.0 if args.no_orthogonality else TrainConfig.w_orthogonality,

@@ -71,6 +71,7 @@ class TrainConfig:
     photo_augment: str = ""  # photos' augmentation when it differs from ``augment`` (e.g. "sensors"); "" = augment
     restyle_prob: float = 0.5  # with "robust" / "sensors": chance that a sketch is redrawn in another style
     chip_prob: float = 0.0  # with "sensors": chance that a finer photo view is a smaller chip at its own resolution
+    finest: float = 2.0  # with "sensors": photos are seen from half to this many times their ground resolution
     w_resolution: float = 0.0  # the resolution head's regression of log2 of the augmentation's resolution factor
     w_consistency: float = 0.0  # Jensen-Shannon agreement of the class beliefs on two augmented views of an input
     consistency_on: tuple[str, ...] = ("photo",)  # the modalities whose inputs get a second view for it

@@ -322,16 +322,18 @@ class WhiteBalance(torch.nn.Module):
         return (image.float() * gains).round().clamp(0, 255).to(image.dtype)
 
 
-def photo_augmentation(size: int, kind: str = "v1", resolution: bool = True, chip_prob: float = 0.0) -> v2.Compose:
+def photo_augmentation(size: int, kind: str = "v1", resolution: bool = True, chip_prob: float = 0.0,
+                       finest: float = 2.0) -> v2.Compose:
     """Aerial-photo augmentation for (3, S, S) uint8 tensors (S >= size) into (3, size, size) uint8.
 
     ``"sensors"``: imagery from other sources: any ground resolution from half to twice the
-    photo's (``GroundResolution``, S = 2 x size), any orientation, other colours and white balance,
-    haze, blur and JPEG compression. ``"robust"``: the same but for the resolution, which is mostly
-    finer (zoom-out by mirroring a quarter of the time, then crops down to a quarter of the area)
-    and for the white balance. ``"v1"``: crops down to 35 %, orientation and colour only.
-    ``resolution=False`` leaves out ``"sensors"``' first step, ``GroundResolution``, for a caller
-    that draws the factor itself (and then passes a (3, size, size) image).
+    photo's (``GroundResolution``, S = 2 x size; ``finest`` moves the upper end), any orientation,
+    other colours and white balance, haze, blur and JPEG compression. ``"robust"``: the same but
+    for the resolution, which is mostly finer (zoom-out by mirroring a quarter of the time, then
+    crops down to a quarter of the area) and for the white balance. ``"v1"``: crops down to 35 %,
+    orientation and colour only. ``resolution=False`` leaves out ``"sensors"``' first step,
+    ``GroundResolution``, for a caller that draws the factor itself (and then passes a
+    (3, size, size) image).
     """
     if kind == "v1":
         return v2.Compose([
@@ -349,7 +351,7 @@ def photo_augmentation(size: int, kind: str = "v1", resolution: bool = True, chi
                       v2.RandomResizedCrop(size, scale=(0.25, 1.0), ratio=(0.8, 1.25), antialias=True)]
         colour = [v2.ColorJitter(0.4, 0.4, 0.4, 0.06)]
     else:
-        scale_steps = [GroundResolution(size, chip_prob=chip_prob)] if resolution else []
+        scale_steps = [GroundResolution(size, finest=finest, chip_prob=chip_prob)] if resolution else []
         colour = [v2.ColorJitter(0.4, 0.4, 0.4, 0.1), v2.RandomApply([WhiteBalance()], p=0.5)]
     return v2.Compose([
         *scale_steps,

@@ -164,9 +164,10 @@ class PairDataset(Dataset):
     def __init__(self, data: TrainingData, config: TrainConfig, image_size: int):
         self.data, self.config = data, config
         # with the resolution head, the ground resolution is drawn here: it is what the head learns
-        self.resolution = GroundResolution(image_size, chip_prob=config.chip_prob) if config.w_resolution else None
+        self.resolution = (GroundResolution(image_size, finest=config.finest, chip_prob=config.chip_prob)
+                           if config.w_resolution else None)
         self.photo_aug = photo_augmentation(image_size, photo_augment_kind(config), resolution=self.resolution is None,
-                                            chip_prob=config.chip_prob)
+                                            chip_prob=config.chip_prob, finest=config.finest)
         self.sketch_aug = sketch_augmentation(image_size, config.augment)
         self.restyle = DrawingStyle(image_size, config.restyle_prob if is_robust(config.augment) else 0.0)
         self.by_class = {c: np.flatnonzero(data.photo_labels == c) for c in np.unique(data.photo_labels)}
@@ -338,6 +339,10 @@ def check_setup(config: TrainConfig, classes: tuple[str, ...], n_pairs: int | No
         raise ValueError(f"--chips is a probability, between 0 and 1, not {config.chip_prob}")
     if config.chip_prob and photo_augment_kind(config) != "sensors":
         raise ValueError("--chips changes the ground resolutions of --augment sensors (or --photo-augment sensors)")
+    if config.finest != TrainConfig.finest and photo_augment_kind(config) != "sensors":
+        raise ValueError("--finest changes the ground resolutions of --augment sensors (or --photo-augment sensors)")
+    if not 1.0 <= config.finest <= 4.0:
+        raise ValueError(f"--finest is a factor between 1 (the photo's own resolution) and 4, not {config.finest}")
     if config.w_resolution and photo_augment_kind(config) != "sensors":
         raise ValueError("--resolution-head learns from the ground resolutions of --augment sensors (or "
                          "--photo-augment sensors): pass one of them")

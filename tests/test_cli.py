@@ -337,18 +337,30 @@ def test_chips_need_the_sensors_zooms(tiny_data, tmp_path, capsys):
     assert "--augment sensors" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("chips", [0.0, 1.0])
-def test_the_resolution_head_sees_the_views_the_augmentation_would_show_without_it(tiny_data, tmp_path, chips):
+def test_a_finer_range_of_resolutions_needs_the_sensors_zooms_and_stays_within_four_times(tiny_data, tmp_path, capsys):
+    photos, sketches = tiny_data
+    args = _train_args(photos, sketches, tmp_path / "x.pt", tmp_path / "cache")
+    assert main(args + ["--finest", "3"]) == 2
+    assert "--augment sensors" in capsys.readouterr().err
+    assert main(args + ["--augment", "sensors", "--finest", "5"]) == 2
+    assert "between 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("chips, finest", [(0.0, 2.0), (1.0, 2.0), (0.0, 3.0)])
+def test_the_resolution_head_sees_the_views_the_augmentation_would_show_without_it(tiny_data, tmp_path, chips,
+                                                                                   finest):
     photos, sketches = tiny_data
     classes = ("airplane", "runway", "tenniscourt")
-    plain = TrainConfig(classes=classes, augment="sensors", chip_prob=chips)
+    plain = TrainConfig(classes=classes, augment="sensors", chip_prob=chips, finest=finest)
     data = train_module.prepare_data(photos, sketches, classes, plain, 32, tmp_path / "cache", progress=False)
     views = []
-    for config in (plain, TrainConfig(classes=classes, augment="sensors", chip_prob=chips, w_resolution=1.0)):
+    for config in (plain, TrainConfig(classes=classes, augment="sensors", chip_prob=chips, finest=finest,
+                                      w_resolution=1.0)):
         torch.manual_seed(5)
         np.random.seed(5)
         views.append([train_module.PairDataset(data, config, 32)[i] for i in range(8)])
     for without, with_head in zip(*views):
         assert torch.equal(without["photo"], with_head["photo"]) and torch.equal(without["sketch"], with_head["sketch"])
         # every finer view a chip: nothing finer than the photo's own resolution to learn
-        assert "log_resolution" not in without and -1.0 <= float(with_head["log_resolution"]) <= 1.0 - chips
+        finest_seen = 0.0 if chips else np.log2(finest)
+        assert "log_resolution" not in without and -1.0 <= float(with_head["log_resolution"]) <= finest_seen
