@@ -3,8 +3,9 @@
 Serves the app in this process (gallery: the UC Merced test photos 80-99 of the 14 classes,
 linked into ``runs/canvas-gallery``), opens it in headless Chromium (Debian's ``chromium``,
 driven by Playwright) and, for each class, draws the strokes of the style-shift suite's scene
-geometry (``crossmodal.robustness.sketches.canvas_paths``) with mouse down / move / up on the
-canvas, as a person with a mouse would, then presses Search. It keeps the composite image the
+geometry (``crossmodal.robustness.sketches.canvas_paths``; the first hand's, or with ``--hand
+second`` the second's) with mouse down / move / up on the canvas, as a person with a mouse would,
+then presses Search. It keeps the composite image the
 app received (``OUT/<class>/<index>.png``) and reads the class the app predicted from the page.
 Prints the share of drawings whose predicted class is right, class by class, and writes
 ``OUT/predictions.json``. Score the drawings as a suite afterwards::
@@ -37,6 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout, not an installed package
 from crossmodal.data import EOC_CLASSES  # noqa: E402
+from crossmodal.robustness import FIRST_HAND, HANDS  # noqa: E402
 from crossmodal.robustness.sketches import canvas_paths  # noqa: E402
 
 CANVAS_SIDE = 512  # the app's canvas side: the drawing it receives has this side
@@ -148,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--per-class", type=int, default=2, help="drawings of each class")
     parser.add_argument("--seed", type=int, default=100, help="scene seed (the generated suite uses 0)")
     parser.add_argument("--classes", nargs="+", default=list(EOC_CLASSES))
+    parser.add_argument("--hand", choices=HANDS, default=FIRST_HAND,
+                        help="whose descriptions of the classes are drawn (crossmodal.robustness.HANDS)")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -171,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             page.set_default_timeout(120_000)
             for label in args.classes:
                 for index in range(args.per_class):
-                    paths = canvas_paths(label, args.seed, index, CANVAS_SIDE)
+                    paths = canvas_paths(label, args.seed, index, CANVAS_SIDE, hand=args.hand)
                     search, shown = draw_and_search(page, url, paths, received)
                     path = args.out / label / f"{index:03d}.png"
                     path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         demo.close()
     (args.out / "predictions.json").write_text(json.dumps({"checkpoint": args.checkpoint, "seed": args.seed,
-                                                           "drawings": rows}, indent=2))
+                                                           "hand": args.hand, "drawings": rows}, indent=2))
     print("\n| class | drawings | top-1 right (as shown) |\n|---|---|---|")
     for label in args.classes:
         mine = [r for r in rows if r["class"] == label]

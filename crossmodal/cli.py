@@ -167,7 +167,7 @@ def _write_json(path: str | None, report: dict) -> None:
 
 
 def _add_robustness(sub: argparse._SubParsersAction) -> None:
-    from .robustness import REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES
+    from .robustness import FIRST_HAND, HANDS, REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES
 
     p = sub.add_parser("robustness", help="score a checkpoint on sketches in other drawing styles and on shifted "
                        "photos (suites never trained on)")
@@ -179,6 +179,9 @@ def _add_robustness(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="the same seed draws the same sketches and photo shifts")
     p.add_argument("--styles", nargs="*", default=[*STYLES, REFERENCE_STYLE], choices=[*STYLES, REFERENCE_STYLE],
                    metavar="STYLE", help="sketch styles; none when given no name (default: all: %(default)s)")
+    p.add_argument("--hand", choices=HANDS, default=FIRST_HAND,
+                   help="whose drawings of the classes the styles draw: the first hand's, which chose the recipes, "
+                   "or the second's, written apart from it and from the training renderers (default: %(default)s)")
     p.add_argument("--shifts", nargs="*", default=[REFERENCE_SHIFT, *SHIFTS], choices=[REFERENCE_SHIFT, *SHIFTS],
                    metavar="SHIFT", help="imagery shifts; none when given no name (default: all: %(default)s)")
     p.add_argument("--sketches", action="append", default=[], metavar="NAME=DIR",
@@ -209,7 +212,7 @@ def _run_robustness(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     report = evaluate_robustness(load_checkpoint(args.checkpoint), args.photos, args.per_class, args.seed,
                                  args.styles, args.shifts, folders, args.save_images, progress=sys.stderr.isatty(),
-                                 photo_queries=args.photo_queries)
+                                 photo_queries=args.photo_queries, hand=args.hand)
     print(format_robustness(report))
     _write_json(args.json, report)
     return 0

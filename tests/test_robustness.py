@@ -13,10 +13,10 @@ from PIL import Image
 
 from crossmodal.data import EOC_CLASSES, TEST_NUMBERS, is_blank_sketch, photo_split, sketch_array
 from crossmodal.metrics import retrieval_metrics
-from crossmodal.robustness import REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES
+from crossmodal.robustness import HANDS, REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES, second_hand, shapes
 from crossmodal.robustness.imagery import imagery_suite, shift_photo, suite_photos
-from crossmodal.robustness.shapes import CLASSES, Stroke, iconic, scene
-from crossmodal.robustness.sketches import PENS, _leave_out, canvas_paths, sketch_suite, style_sketch
+from crossmodal.robustness.shapes import CLASSES, Stroke
+from crossmodal.robustness.sketches import PENS, _leave_out, canvas_paths, geometry, sketch_suite, style_sketch
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = sorted((ROOT / "checkpoints").glob("*.pt"))
@@ -30,7 +30,7 @@ def pixels(image: Image.Image) -> np.ndarray:
 
 
 def test_the_suite_draws_the_fourteen_classes():
-    assert CLASSES == tuple(sorted(EOC_CLASSES))
+    assert CLASSES == second_hand.CLASSES == tuple(sorted(EOC_CLASSES))
 
 
 @pytest.mark.parametrize("style", STYLES + (REFERENCE_STYLE,))
@@ -93,13 +93,31 @@ def test_partial_leaves_out_30_to_50_percent_of_the_strokes():
     assert 0.45 <= np.ptp(cut.points[:, 0]) <= 0.75
 
 
+@pytest.mark.parametrize("hand", [shapes, second_hand], ids=HANDS)
 @pytest.mark.parametrize("label", EOC_CLASSES)
-def test_each_class_description_stays_in_the_picture(label):
-    for compose in (scene, iconic):
-        points = np.concatenate([s.points for s in compose(label, np.random.default_rng(0))])
-        inside = np.all((points >= 0) & (points <= 1), axis=1)
-        assert inside.mean() > 0.3, f"{compose.__name__} {label}"
-        assert np.ptp(points[inside], axis=0).max() > 0.5, f"{compose.__name__} {label} is tiny"
+def test_each_class_description_stays_in_the_picture(label, hand):
+    for compose in (hand.scene, hand.iconic):
+        for seed in range(3):
+            points = np.concatenate([s.points for s in compose(label, np.random.default_rng(seed))])
+            inside = np.all((points >= 0) & (points <= 1), axis=1)
+            assert np.isfinite(points).all(), f"{compose.__name__} {label}"
+            assert inside.mean() > 0.3, f"{compose.__name__} {label}"
+            assert np.ptp(points[inside], axis=0).max() > 0.45, f"{compose.__name__} {label} is tiny"
+
+
+@pytest.mark.parametrize("style", ["iconic", "mouse"])
+def test_the_second_hand_draws_its_own_seeded_drawings_with_the_same_pens(style):
+    second = pixels(style_sketch("harbor", style, seed=3, index=1, hand="second"))
+    assert np.array_equal(second, pixels(style_sketch("harbor", style, seed=3, index=1, hand="second")))
+    assert not np.array_equal(second, pixels(style_sketch("harbor", style, seed=4, index=1, hand="second")))
+    assert second.shape == pixels(style_sketch("harbor", style, seed=3, index=1)).shape
+    first = geometry("harbor", 3, 1, close_up=style == "iconic")
+    theirs = geometry("harbor", 3, 1, close_up=style == "iconic", hand="second")
+    assert len(first) != len(theirs) or any(a.points.shape != b.points.shape or not np.allclose(a.points, b.points)
+                                            for a, b in zip(first, theirs))
+    drawings = list(sketch_suite(per_class=1, seed=0, styles=[style], classes=["river", "runway"], hand="second"))
+    assert [d.label for d in drawings] == ["river", "runway"]
+    assert np.array_equal(pixels(drawings[1].image), pixels(style_sketch("runway", style, 0, 0, hand="second")))
 
 
 def test_unknown_class_or_style_is_a_clear_error():
@@ -109,6 +127,11 @@ def test_unknown_class_or_style_is_a_clear_error():
         style_sketch("river", "crayon")
     with pytest.raises(ValueError, match="per_class"):
         list(sketch_suite(per_class=0))
+    with pytest.raises(ValueError, match="unknown hand 'third'"):
+        style_sketch("river", "iconic", hand="third")
+    for hand in (shapes, second_hand):
+        with pytest.raises(ValueError, match="no drawing description"):
+            hand.iconic("volcano", np.random.default_rng(0))
 
 
 def test_canvas_paths_stay_on_the_canvas():
@@ -220,6 +243,15 @@ def test_robustness_command_end_to_end(tiny_checkpoint, tiny_data, tmp_path, cap
     assert main(["robustness", "--checkpoint", str(tiny_checkpoint), "--photos", str(photos), "--styles",
                  "--shifts", REFERENCE_SHIFT, "--photo-queries", "head", "--json", str(out)]) == 0
     assert json.loads(out.read_text())["photo_queries"] == "head"
+    assert report["hand"] == "first"
+
+    # the styles drawn by the second hand: the same pens on other drawings
+    capsys.readouterr()
+    assert main(["robustness", "--checkpoint", str(tiny_checkpoint), "--photos", str(photos), "--styles", "iconic",
+                 "--shifts", "--hand", "second", "--json", str(out)]) == 0
+    assert "drawn by the second hand" in capsys.readouterr().out
+    second = json.loads(out.read_text())
+    assert second["hand"] == "second" and second["sketch_styles"]["iconic"]["n"] == 30
 
 
 def test_robustness_command_explains_bad_arguments(tiny_checkpoint, tiny_data, tmp_path, capsys):
@@ -276,7 +308,8 @@ def test_training_code_never_imports_the_suite_generators():
 
 
 def test_the_suite_generators_import_no_training_renderer():
-    generators = "crossmodal.robustness.sketches, crossmodal.robustness.shapes, crossmodal.robustness.imagery"
+    generators = ("crossmodal.robustness.sketches, crossmodal.robustness.shapes, crossmodal.robustness.second_hand, "
+                  "crossmodal.robustness.imagery")
     assert loaded_modules(generators, ("crossmodal.synthetic", "crossmodal.sketchify", "crossmodal.ink", "torch",
                                        "assets")) == []
 

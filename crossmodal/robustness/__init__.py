@@ -2,7 +2,11 @@
 
 - :mod:`.shapes`: a small top-down line-drawing description of each of the 14 Earth on Canvas
   classes (strokes in the unit square), random per seed; a scene or one object filling the frame.
-- :mod:`.sketches`: those strokes drawn in the suite's styles (``STYLES``), deterministic by seed.
+- :mod:`.second_hand`: the same for a second, independent hand: written apart from
+  :mod:`.shapes` and from every training renderer, after the first hand's drawings had been used
+  to choose recipes, so that it stays a blind test of them.
+- :mod:`.sketches`: either hand's strokes drawn in the suite's styles (``STYLES``), deterministic
+  by seed.
 - :mod:`.imagery`: the UC Merced test photos (80-99) under the suite's imagery shifts (``SHIFTS``).
 - :mod:`.evaluation`: ``evaluate_robustness(model, photos_dir, ...)`` scores a checkpoint on both.
 
@@ -20,6 +24,12 @@ STYLES: tuple[str, ...] = ("iconic", "mouse", "pencil", "wobbly", "partial", "lo
 REFERENCE_STYLE = "plain"
 """The suite's scenes with a thin, steady pen: separates what the drawing style costs from what the
 suite's geometry costs. Reported on its own row, never pooled into the overall numbers."""
+
+FIRST_HAND = "first"
+"""The hand whose drawings every report before the second hand's existed is about."""
+
+HANDS: tuple[str, ...] = (FIRST_HAND, "second")
+"""Whose descriptions of the classes the style-shift suite draws (:mod:`.shapes`, :mod:`.second_hand`)."""
 
 SHIFTS: tuple[str, ...] = ("zoom_out_x0.5", "zoom_in_x2", "colour", "contrast_haze", "blur", "jpeg")
 """Imagery shifts of the photo suite."""

@@ -28,7 +28,7 @@ from ..data import ImageLoadError, load_image, scan_folder
 from ..metrics import retrieval_metrics
 from ..ranking import class_probabilities
 from ..resolution import embed_at_gallery_resolution
-from . import REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES, SUITE_VERSION
+from . import FIRST_HAND, REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES, SUITE_VERSION
 from .imagery import imagery_suite, suite_photos
 from .shapes import CLASSES
 from .sketches import sketch_suite
@@ -104,7 +104,8 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
                         styles: Sequence[str] = STYLES + (REFERENCE_STYLE,),
                         shifts: Sequence[str] = (REFERENCE_SHIFT,) + SHIFTS,
                         sketch_folders: Mapping[str, str | Path] | None = None, image_dir: str | Path | None = None,
-                        progress: bool = False, photo_queries: str = "gallery") -> dict[str, Any]:
+                        progress: bool = False, photo_queries: str = "gallery", hand: str = FIRST_HAND
+                        ) -> dict[str, Any]:
     """Score a model on the style-shift sketch suite and the imagery-shift photo suite.
 
     Args:
@@ -120,6 +121,7 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
         image_dir: also write every image scored here as PNG (``sketches/<style>/...``,
             ``photos/<shift>/...``), to look at.
         progress: show progress bars.
+        hand: whose descriptions of the classes the style-shift suite draws (``HANDS``).
         photo_queries: how a query photo is seen: ``"gallery"``, as the app sees it, at the ground
             resolution at which it looks most like the gallery (its own original left out of that
             choice); ``"head"``, at the training resolution when the checkpoint's resolution head
@@ -131,7 +133,7 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
 
     Raises:
         ValueError: the model trained on a test photo, no class of the model has a drawing
-            description, an unknown style or shift, or an unknown ``photo_queries``.
+            description, an unknown style, shift or hand, or an unknown ``photo_queries``.
         DatasetNotFoundError: a folder is missing or has none of the model's classes.
     """
     if photo_queries not in PHOTO_QUERIES:
@@ -170,14 +172,14 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
 
     report: dict[str, Any] = {
         "suite_version": SUITE_VERSION, "checkpoint": model.info.get("path", ""),
-        "fingerprint": model.info.get("fingerprint", ""), "seed": seed, "per_class": per_class,
+        "fingerprint": model.info.get("fingerprint", ""), "seed": seed, "per_class": per_class, "hand": hand,
         "photo_queries": photo_queries,
         "classes": list(drawable), "gallery": {"photos": len(gallery_samples), "split": "test (80-99)"},
         "sketch_styles": {}, "photo_shifts": {}, "skipped": [],
     }
     pooled: list[tuple[np.ndarray, np.ndarray, list[str]]] = []
     for style in tqdm(styles, desc="sketch styles", disable=not progress):
-        sketches = list(sketch_suite(per_class, seed, [style], drawable))
+        sketches = list(sketch_suite(per_class, seed, [style], drawable, hand))
         images, labels = [s.image for s in sketches], [s.label for s in sketches]
         if image_dir is not None:
             _save(images, [s.name for s in sketches], image_dir / "sketches")
@@ -214,7 +216,9 @@ def _ranked(scores: dict[str, Any]) -> str:
 
 def format_robustness(report: dict[str, Any]) -> str:
     """Plain-text tables of a robustness report: the suites, then class by class."""
-    lines = ["(mAP*, P@10*: ranked as the app ranks, cosine plus class agreement; the rest by the cosine)",
+    hand = report.get("hand", FIRST_HAND)  # reports written before the second hand have none
+    lines = [f"(styles drawn by the {hand} hand; mAP*, P@10*: ranked as the app ranks, cosine plus class "
+             "agreement; the rest by the cosine)",
              f"{'sketch suite':<22}{'queries':>8}{'mAP':>8}{'P@10':>8}{'top-1':>8}{'mAP*':>8}{'P@10*':>8}"]
     suites = report["sketch_styles"]
     rows = [(name, suites[name]) for name in suites if name in STYLES]

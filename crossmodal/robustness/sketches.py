@@ -1,10 +1,12 @@
-"""The style-shift sketch suite: the strokes of :mod:`.shapes` drawn in styles no training renderer uses.
+"""The style-shift sketch suite: the strokes of a hand's class descriptions drawn in styles no training renderer uses.
 
-Every drawing is deterministic for ``(seed, class, index, style)``. The geometry depends on
-``(seed, class, index)`` alone, so the non-iconic styles draw *the same scenes* with different
-pens, and their numbers differ only by the pen. Styles (``crossmodal.robustness.STYLES``):
+The hands (``crossmodal.robustness.HANDS``) are :mod:`.shapes`, the first, and
+:mod:`.second_hand`, written apart from it; the pens below are the same for both. Every drawing
+is deterministic for ``(hand, seed, class, index, style)``. The geometry depends on
+``(hand, seed, class, index)`` alone, so the non-iconic styles draw *the same scenes* with
+different pens, and their numbers differ only by the pen. Styles (``crossmodal.robustness.STYLES``):
 
-- ``iconic``: one object filling the frame (:func:`.shapes.iconic`), a steady 2-3 px pen, 256 px;
+- ``iconic``: one object filling the frame (the hand's ``iconic``), a steady 2-3 px pen, 256 px;
 - ``mouse``: 6-12 px black strokes on a 512 px canvas, the path sampled every few pixels as mouse
   or touch events are, with a little hand tremor, as a web canvas records them;
 - ``pencil``: 1 px grey lines (ink 95-165 of 255) of varying pressure, with skips, on textured
@@ -28,8 +30,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from . import REFERENCE_STYLE, STYLES
-from .shapes import CLASSES, Stroke, iconic, left_of, scene
+from . import FIRST_HAND, HANDS, REFERENCE_STYLE, STYLES, second_hand, shapes
+from .shapes import CLASSES, Stroke, left_of
 
 SIZE = 256  # side of the drawings, pixels (the mouse style draws on a 512 px canvas)
 SUPERSAMPLE = 2  # drawn this many times larger, then reduced: antialiased strokes
@@ -87,14 +89,31 @@ def _key(text: str) -> int:
     return zlib.crc32(text.encode())
 
 
-def geometry(label: str, seed: int, index: int, close_up: bool = False) -> list[Stroke]:
+_DESCRIPTIONS = {FIRST_HAND: shapes, "second": second_hand}  # each hand's scene() and iconic()
+
+
+def _check_hand(hand: str) -> None:
+    if hand not in HANDS:
+        raise ValueError(f"unknown hand {hand!r}; known: {', '.join(HANDS)}")
+
+
+def _hand_key(hand: str) -> list[int]:
+    # the first hand's drawings keep the seeds they were drawn with before there was a second
+    return [] if hand == FIRST_HAND else [_key(hand)]
+
+
+def geometry(label: str, seed: int, index: int, close_up: bool = False, hand: str = FIRST_HAND) -> list[Stroke]:
     """The strokes of drawing ``index`` of a class: a scene, or with ``close_up`` one object filling the frame.
 
+    ``hand`` (one of ``HANDS``): whose descriptions of the classes draw it.
+
     Raises:
-        ValueError: a class without a description.
+        ValueError: a class without a description, or an unknown hand.
     """
-    rng = np.random.default_rng([seed, _key(label), index, int(close_up)])
-    return iconic(label, rng) if close_up else scene(label, rng)
+    _check_hand(hand)
+    description = _DESCRIPTIONS[hand]
+    rng = np.random.default_rng([seed, _key(label), index, int(close_up), *_hand_key(hand)])
+    return description.iconic(label, rng) if close_up else description.scene(label, rng)
 
 
 # ---------------------------------------------------------------------------- pen movement
@@ -254,27 +273,30 @@ def _leave_out(strokes: list[Stroke], rng: np.random.Generator) -> list[Stroke]:
 # ---------------------------------------------------------------------------- the suite
 
 
-def style_sketch(label: str, style: str, seed: int = 0, index: int = 0) -> Image.Image:
-    """Drawing ``index`` of class ``label`` in ``style`` (one of ``STYLES`` or ``plain``).
+def style_sketch(label: str, style: str, seed: int = 0, index: int = 0, hand: str = FIRST_HAND) -> Image.Image:
+    """Drawing ``index`` of class ``label`` in ``style`` (one of ``STYLES`` or ``plain``), by ``hand``.
 
     Raises:
-        ValueError: an unknown class or style.
+        ValueError: an unknown class, style or hand.
     """
     if style not in PENS:
         raise ValueError(f"unknown sketch style {style!r}; known: {', '.join(PENS)}")
-    strokes = geometry(label, seed, index, close_up=style == "iconic")
-    return render(strokes, style, np.random.default_rng([seed, _key(label), index, _key(style)]))
+    strokes = geometry(label, seed, index, close_up=style == "iconic", hand=hand)
+    return render(strokes, style, np.random.default_rng([seed, _key(label), index, _key(style), *_hand_key(hand)]))
 
 
 def sketch_suite(per_class: int = 10, seed: int = 0, styles: Sequence[str] = STYLES,
-                 classes: Sequence[str] = CLASSES) -> Iterator[SuiteSketch]:
+                 classes: Sequence[str] = CLASSES, hand: str = FIRST_HAND) -> Iterator[SuiteSketch]:
     """Every drawing of the suite, style by style, class by class: ``len(styles) * len(classes) * per_class``.
 
+    ``hand``: whose descriptions of the classes are drawn (``HANDS``); the pens are the same.
+
     Raises:
-        ValueError: ``per_class`` below 1, or an unknown class or style.
+        ValueError: ``per_class`` below 1, or an unknown class, style or hand.
     """
     if per_class < 1:
         raise ValueError(f"per_class must be at least 1, not {per_class}")
+    _check_hand(hand)
     unknown = [s for s in styles if s not in PENS] + [c for c in classes if c not in CLASSES]
     if unknown:
         raise ValueError(f"unknown styles or classes {unknown}; styles: {', '.join(PENS)}; "
@@ -282,14 +304,14 @@ def sketch_suite(per_class: int = 10, seed: int = 0, styles: Sequence[str] = STY
     for style in styles:
         for label in classes:
             for index in range(per_class):
-                yield SuiteSketch(label, style, index, style_sketch(label, style, seed, index))
+                yield SuiteSketch(label, style, index, style_sketch(label, style, seed, index, hand))
 
 
 def write_sketch_suite(out: str | Path, per_class: int = 10, seed: int = 0, styles: Sequence[str] = STYLES,
-                       classes: Sequence[str] = CLASSES) -> int:
+                       classes: Sequence[str] = CLASSES, hand: str = FIRST_HAND) -> int:
     """Write the suite as PNG files ``out/<style>/<class>/<index>.png`` (to look at them); returns the count."""
     count = 0
-    for sketch in sketch_suite(per_class, seed, styles, classes):
+    for sketch in sketch_suite(per_class, seed, styles, classes, hand):
         path = Path(out) / sketch.name
         path.parent.mkdir(parents=True, exist_ok=True)
         sketch.image.save(path)
@@ -316,7 +338,7 @@ def _simplify(path: np.ndarray, tolerance: float) -> np.ndarray:
 
 
 def canvas_paths(label: str, seed: int, index: int, size: float, margin: float = 4.0,
-                 tolerance: float = 1.0) -> list[np.ndarray]:
+                 tolerance: float = 1.0, hand: str = FIRST_HAND) -> list[np.ndarray]:
     """Mouse paths (pixels) that draw a scene's strokes on a ``size`` canvas, one path a stroke.
 
     Each path keeps only the points where the stroke turns (within ``tolerance`` pixels), as few
@@ -324,7 +346,7 @@ def canvas_paths(label: str, seed: int, index: int, size: float, margin: float =
     pointer never leaves the canvas while the button is down.
     """
     paths = []
-    for stroke in geometry(label, seed, index):
+    for stroke in geometry(label, seed, index, hand=hand):
         path = _resample(stroke.points * size, stroke.closed, 2.0)
         inside = np.all((path >= margin) & (path <= size - margin), axis=1)
         edges = np.flatnonzero(np.diff(np.concatenate([[0], inside.astype(int), [0]])))
