@@ -105,6 +105,14 @@ def test_each_class_description_stays_in_the_picture(label, hand):
             assert np.ptp(points[inside], axis=0).max() > 0.45, f"{compose.__name__} {label} is tiny"
 
 
+def test_the_first_hand_draws_what_it_drew_before_there_was_a_second():
+    # the strokes of two scenes as SUITE_VERSION 1 drew them: reports of that version stay comparable
+    for label, strokes, total in (("runway", 25, 179.044712), ("harbor", 38, 261.616792)):
+        drawn = geometry(label, 0, 0)
+        assert len(drawn) == strokes
+        assert sum(s.points.sum() for s in drawn) == pytest.approx(total, abs=1e-5)
+
+
 @pytest.mark.parametrize("style", ["iconic", "mouse"])
 def test_the_second_hand_draws_its_own_seeded_drawings_with_the_same_pens(style):
     second = pixels(style_sketch("harbor", style, seed=3, index=1, hand="second"))
