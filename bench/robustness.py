@@ -3,10 +3,12 @@
 Usage::
 
     python bench/robustness.py --checkpoints runs/ucm14-old.pt checkpoints/ucm14.pt \\
-        --photos ../shared/data/ucmerced --sketches eoc=../shared/data/eoc-sketches [--per-class 10] [--seed 0]
+        --photos ../shared/data/ucmerced --sketches eoc=../shared/data/eoc-sketches [--per-class 10] [--seed 0] \
+        [--hand second]
 
-Each checkpoint's report is written next to it (``NAME.robustness.json``) and reused while the
-checkpoint file, the suite version, the seed, the per-class count and the suites are the same
+Each checkpoint's report is written next to it (``NAME.robustness.json``; the second hand's
+drawings: ``NAME.second-hand.robustness.json``) and reused while the checkpoint file, the suite
+version, the seed, the per-class count, the hand and the suites are the same
 (``--force`` scores again). Prints three tables: every suite (sketch -> photo mAP / P@10 / top-1
 class accuracy for sketches; top-1 accuracy / photo -> photo P@10 for photos), then sketch -> photo
 AP by class and style, then photo accuracy by class and shift, one value per checkpoint in each
@@ -24,12 +26,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not an installed package
 from crossmodal.files import file_sha256  # noqa: E402
-from crossmodal.robustness import REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES, SUITE_VERSION  # noqa: E402
+from crossmodal.robustness import (FIRST_HAND, HANDS, REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES,  # noqa: E402
+                                   SUITE_VERSION)
 
 
-def report_path(checkpoint: Path) -> Path:
-    """Where a checkpoint's report goes: ``checkpoints/ucm14.pt`` -> ``checkpoints/ucm14.robustness.json``."""
-    return checkpoint.with_suffix(".robustness.json")
+def report_path(checkpoint: Path, hand: str = FIRST_HAND) -> Path:
+    """Where a checkpoint's report goes: ``checkpoints/ucm14.pt`` -> ``checkpoints/ucm14.robustness.json``
+    (``ucm14.second-hand.robustness.json`` for the second hand's drawings)."""
+    return checkpoint.with_suffix(".robustness.json" if hand == FIRST_HAND else f".{hand}-hand.robustness.json")
 
 
 def _reusable(report: dict[str, Any], fingerprint: str, args: argparse.Namespace, folders: dict[str, str]) -> bool:
@@ -37,12 +41,13 @@ def _reusable(report: dict[str, Any], fingerprint: str, args: argparse.Namespace
     return (report.get("suite_version") == SUITE_VERSION and report.get("fingerprint") == fingerprint
             and report.get("photo_queries") == "gallery"  # query photos as the app sees them
             and report.get("seed") == args.seed and report.get("per_class") == args.per_class
+            and report.get("hand", FIRST_HAND) == args.hand
             and suites == set(STYLES) | {REFERENCE_STYLE, REFERENCE_SHIFT} | set(SHIFTS) | set(folders))
 
 
 def score_checkpoint(checkpoint: Path, args: argparse.Namespace, folders: dict[str, str]) -> dict[str, Any]:
     """The checkpoint's robustness report: read from beside it when still valid, else computed and written."""
-    path = report_path(checkpoint)
+    path = report_path(checkpoint, args.hand)
     if path.is_file() and not args.force:
         report = json.loads(path.read_text())
         if _reusable(report, file_sha256(checkpoint), args, folders):
@@ -53,7 +58,7 @@ def score_checkpoint(checkpoint: Path, args: argparse.Namespace, folders: dict[s
 
     print(f"{checkpoint}: scoring the suites ...", file=sys.stderr)
     report = evaluate_robustness(load_checkpoint(checkpoint), args.photos, args.per_class, args.seed,
-                                 sketch_folders=folders, progress=sys.stderr.isatty())
+                                 sketch_folders=folders, progress=sys.stderr.isatty(), hand=args.hand)
     path.write_text(json.dumps(report, indent=2))
     print(f"{checkpoint}: wrote {path}", file=sys.stderr)
     return report
@@ -107,7 +112,8 @@ def markdown(names: Sequence[str], reports: Sequence[dict[str, Any]]) -> str:
     lines = [f"Sketch rows: sketch -> photo mAP / P@10 / top-1 class accuracy. Photo rows: top-1 class accuracy / "
              f"photo -> photo P@10 (the query's own original left out). Gallery: the {reports[0]['gallery']['photos']} "
              f"clean test photos. Suite version {reports[0]['suite_version']}, seed {reports[0]['seed']}, "
-             f"{reports[0]['per_class']} generated sketches a class and style.", ""]
+             f"{reports[0]['per_class']} generated sketches a class and style, drawn by the "
+             f"{reports[0].get('hand', FIRST_HAND)} hand.", ""]
     lines += summary_table(names, reports)
     lines += ["", f"Sketch -> photo AP by class ({order}):", ""]
     lines += class_table(reports, "sketch_styles", sketch_suites, "AP", 2)
@@ -126,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="a folder of <class>/<sketch> files scored as suite NAME (repeatable)")
     parser.add_argument("--per-class", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--hand", choices=HANDS, default=FIRST_HAND, help="whose drawings the styles draw")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--force", action="store_true", help="score again even where a valid report exists")
     args = parser.parse_args(argv)
