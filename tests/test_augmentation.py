@@ -30,15 +30,14 @@ def test_twice_the_resolution_is_a_crop_of_half_the_side_at_the_photos_own_pixel
         assert torch.equal(out, photo[:, top:top + 128, left:left + 128])
 
 
-def test_three_times_the_resolution_is_a_third_of_the_side_enlarged():
+@pytest.mark.parametrize("factor", [2.0, 3.0, 4.0])
+def test_a_finer_view_spans_one_factorth_of_the_photos_side(factor):
     torch.manual_seed(3)
-    photo = coded_photo()
-    for _ in range(5):
-        out = GroundResolution(128, finest=3.0, coarsest=3.0)(photo)
-        top, left = int(out[0, 0, 0]), int(out[1, 0, 0])
-        # 85 source pixels (256 / 3) spread over 128: the last row and column are 84 past the first
-        assert out.shape == (3, 128, 128)
-        assert abs(int(out[0, -1, 0]) - top - 84) <= 1 and abs(int(out[1, 0, -1]) - left - 84) <= 1
+    out = GroundResolution(128, finest=factor, coarsest=factor)(coded_photo())
+    # the red and green channels spell the source row and column: the view's first and last ones
+    # are 256 / factor - 1 source pixels apart
+    rows, cols = int(out[0, -1, 0]) - int(out[0, 0, 0]), int(out[1, 0, -1]) - int(out[1, 0, 0])
+    assert abs(rows - (256 / factor - 1)) <= 1.5 and abs(cols - (256 / factor - 1)) <= 1.5
 
 
 def test_half_the_resolution_shows_the_whole_photo_at_a_quarter_of_the_area_with_mirrored_surroundings():
