@@ -89,12 +89,14 @@ def _key(text: str) -> int:
     return zlib.crc32(text.encode())
 
 
-_DESCRIPTIONS = {FIRST_HAND: shapes, "second": second_hand}  # each hand's scene() and iconic()
+_DESCRIPTIONS = dict(zip(HANDS, (shapes, second_hand)))  # each hand's scene() and iconic(), in the order of HANDS
 
 
-def _check_hand(hand: str) -> None:
-    if hand not in HANDS:
+def _description(hand: str):
+    """The module that describes the classes for ``hand``: its ``scene`` and ``iconic``."""
+    if hand not in _DESCRIPTIONS:
         raise ValueError(f"unknown hand {hand!r}; known: {', '.join(HANDS)}")
+    return _DESCRIPTIONS[hand]
 
 
 def _hand_key(hand: str) -> list[int]:
@@ -110,8 +112,7 @@ def geometry(label: str, seed: int, index: int, close_up: bool = False, hand: st
     Raises:
         ValueError: a class without a description, or an unknown hand.
     """
-    _check_hand(hand)
-    description = _DESCRIPTIONS[hand]
+    description = _description(hand)
     rng = np.random.default_rng([seed, _key(label), index, int(close_up), *_hand_key(hand)])
     return description.iconic(label, rng) if close_up else description.scene(label, rng)
 
@@ -296,7 +297,7 @@ def sketch_suite(per_class: int = 10, seed: int = 0, styles: Sequence[str] = STY
     """
     if per_class < 1:
         raise ValueError(f"per_class must be at least 1, not {per_class}")
-    _check_hand(hand)
+    _description(hand)  # an unknown hand fails before the first drawing, as an unknown style or class does
     unknown = [s for s in styles if s not in PENS] + [c for c in classes if c not in CLASSES]
     if unknown:
         raise ValueError(f"unknown styles or classes {unknown}; styles: {', '.join(PENS)}; "
