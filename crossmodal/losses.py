@@ -67,6 +67,27 @@ class ViewConsistencyLoss(nn.Module):
         return (F.kl_div(log_m, p, reduction="batchmean") + F.kl_div(log_m, q, reduction="batchmean")) / 2
 
 
+class ContrastiveLoss(nn.Module):
+    """SimCLR's NT-Xent over 2n embeddings: rows ``k`` and ``k + n`` are two views of one image.
+
+    Each embedding must pick its partner among the other 2n - 1 by cosine / ``temperature``
+    (cross-entropy, averaged over the 2n rows): unlabelled photos teach that one scene at another
+    ground resolution or in other colours is still the same scene (Chen et al., ICML 2020).
+    """
+
+    def __init__(self, temperature: float = 0.2):
+        super().__init__()
+        self.temperature = temperature
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:
+        n = v.shape[0] // 2
+        z = F.normalize(v.float(), dim=1)
+        itself = torch.eye(2 * n, dtype=torch.bool, device=v.device)
+        logits = (z @ z.T / self.temperature).masked_fill(itself, float("-inf"))
+        partners = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(v.device)
+        return F.cross_entropy(logits, partners)
+
+
 class UnifiedLoss(nn.Module):
     """Weighted sum of the branch losses (L_A, L_B) and the unified objective (L2..L5).
 
@@ -82,10 +103,12 @@ class UnifiedLoss(nn.Module):
         self.norm = FeatureNormLoss()
         self.reconstruction = CrossReconstructionLoss()
         self.consistency = ViewConsistencyLoss()
+        self.contrastive = ContrastiveLoss()
 
     def forward(self, out: dict[str, dict[str, torch.Tensor]], labels: torch.Tensor,
                 unified: bool = True, views: dict[str, dict[str, torch.Tensor]] | None = None,
-                log_resolution: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+                log_resolution: torch.Tensor | None = None, unlabelled: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, dict[str, float]]:
         """Return the total loss and each weighted term (as floats) for logging.
 
         Args:
@@ -96,6 +119,8 @@ class UnifiedLoss(nn.Module):
                 the same inputs; with ``w_consistency`` both views' class beliefs must agree.
             log_resolution: log2 of the ground resolution each photo was shown at; with
                 ``w_resolution`` the model's resolution head regresses it (smooth L1).
+            unlabelled: V (2n, d) of two views of n unlabelled photos (rows k and k + n one photo's);
+                with ``w_contrastive`` each view must find its partner (NT-Xent).
         """
         c = self.config
         a, b, joint = out["photo"], out["sketch"], out["joint"]
@@ -120,6 +145,8 @@ class UnifiedLoss(nn.Module):
                 terms["consistency"] = c.w_consistency * sum(
                     self.consistency(out[modality]["proto_logits"], view["proto_logits"])
                     for modality, view in views.items())
+            if unlabelled is not None and c.w_contrastive:
+                terms["contrastive"] = c.w_contrastive * self.contrastive(unlabelled)
         if log_resolution is not None and c.w_resolution:
             terms["resolution"] = c.w_resolution * F.smooth_l1_loss(a["log_resolution"], log_resolution)
         total = sum(terms.values())

@@ -54,6 +54,9 @@ class TrainingData:
     train_sketch_names: list[str]
     heldout_sketch_names: list[str]
     skipped: list[tuple[Path, str]]
+    # photos of the folder's other classes (numbers 00 to val_from - 1), without labels, for the contrastive term
+    unlabelled: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 3, 1, 1), np.uint8))
+    unlabelled_names: list[str] = dataclasses.field(default_factory=list)
 
 
 def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classes: tuple[str, ...],
@@ -92,6 +95,10 @@ def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classe
         real_train = [s for s in sketches if folds[s.path] != config.holdout_fold]
         heldout = [s for s in sketches if folds[s.path] == config.holdout_fold]
     real, real_train, skipped_real = load_arrays(real_train, "sketch", sketch_side, progress, sketch_input)
+    unlabelled, unlabelled_samples, skipped_unlabelled = np.zeros((0, 3, photo_side, photo_side), np.uint8), [], []
+    if config.w_contrastive:
+        unlabelled, unlabelled_samples, skipped_unlabelled = load_arrays(
+            unlabelled_photos(photos_dir, classes, config.val_from), "photo", photo_side, progress)
     synthetic, synthetic_samples = np.zeros((0, 1, image_size, image_size), np.uint8), []
     if config.synthetic_sketches:
         world = synthetic_world(config.synthetic_sketches, config.seed, classes, cache_dir, progress,
@@ -106,7 +113,21 @@ def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classe
         val_pseudo=val_pseudo, train_photo_names=[relative_name(s) for s in train],
         train_sketch_names=[relative_name(s) for s in real_train],
         heldout_sketch_names=[relative_name(s) for s in heldout],
-        skipped=skipped + skipped_val + skipped_real)
+        skipped=skipped + skipped_val + skipped_real + skipped_unlabelled,
+        unlabelled=unlabelled, unlabelled_names=[relative_name(s) for s in unlabelled_samples])
+
+
+def unlabelled_photos(photos_dir: str | Path, classes: tuple[str, ...], val_from: int) -> list[Sample]:
+    """The photos of ``photos_dir``'s classes outside ``classes``, training numbers only (never validation or test).
+
+    Raises:
+        ValueError: the folder has no other class (the contrastive term would have nothing to learn from).
+    """
+    others = [s for s in scan_folder(photos_dir) if s.label not in classes and photo_split(s.path, val_from) == "train"]
+    if not others:
+        raise ValueError(f"--contrastive learns from the photos of classes other than the model's, and {photos_dir} "
+                         f"has none with training numbers (00-{val_from - 1:02d})")
+    return others
 
 
 def synthetic_world(per_class: int, seed: int, classes: tuple[str, ...], cache_dir: str | Path | None,
@@ -201,10 +222,23 @@ class PairDataset(Dataset):
             item["sketch_view"] = self._sketch_view(ink)
         return item
 
+    def unlabelled_views(self, n: int) -> torch.Tensor:
+        """Two augmented views of each of ``n`` random unlabelled photos: (2n, 3, S, S), rows k and k + n one photo's.
+
+        Each view has its own ground resolution and colours, as a training photo's view has.
+        """
+        chosen = np.random.choice(len(self.data.unlabelled), n, replace=len(self.data.unlabelled) < n)
+        views = [self._view(self.data.unlabelled[i], *(self.resolution.draw_view() if self.resolution else (None,)))
+                 for _ in range(2) for i in chosen]
+        return torch.stack(views)
+
     def _photo_view(self, i: int, factor: float | None = None, chip: bool = False) -> torch.Tensor:
         """Training photo ``i`` as one augmented view, floats in [0, 1]: at ground resolution ``factor`` if
         given, or with ``chip`` a smaller chip of 1/``factor`` of the side at its own resolution."""
-        photo = torch.from_numpy(self.data.photos[i])
+        return self._view(self.data.photos[i], factor, chip)
+
+    def _view(self, stored: np.ndarray, factor: float | None = None, chip: bool = False) -> torch.Tensor:
+        photo = torch.from_numpy(stored)
         if factor is not None:
             photo = self.resolution.show(photo, factor, chip)
         return self.photo_aug(photo).float() / 255.0
@@ -272,16 +306,19 @@ def train_step(model: CrossModalModel, loss_fn: UnifiedLoss, optimizer: torch.op
     """One optimisation step on a batch of :class:`PairDataset` items; returns the loss and its terms.
 
     ``unified``: the whole objective; False is the branch-only first stage of ``branch_epochs``.
+    ``batch["unlabelled"]``, when present: :meth:`PairDataset.unlabelled_views` for the contrastive term.
     ``precision``: ``TrainConfig.precision`` (the weights and the optimiser stay float32 either way).
     """
     photos, sketches = (_batch_input(batch[k], device, precision) for k in ("photo", "sketch"))
     labels = batch["label"].to(device, non_blocking=True)
     log_resolution = batch["log_resolution"].to(device) if "log_resolution" in batch else None
     with _autocast(device, precision):
-        # the branch-only stage has no consistency term: its second views are not encoded
+        # the branch-only stage has no consistency or contrastive term: its extra views are not encoded
         views = {m: model.encode(_batch_input(batch[f"{m}_view"], device, precision), m)
                  for m in MODALITIES if unified and f"{m}_view" in batch}
-        total, terms = loss_fn(model(photos, sketches), labels, unified, views, log_resolution)
+        unlabelled = (model.encode(_batch_input(batch["unlabelled"], device, precision), "photo")["V"]
+                      if unified and "unlabelled" in batch else None)
+        total, terms = loss_fn(model(photos, sketches), labels, unified, views, log_resolution, unlabelled)
     optimizer.zero_grad(set_to_none=True)
     total.backward()
     optimizer.step()
@@ -301,13 +338,14 @@ def initial_weights(model: CrossModalModel, path: str | Path) -> str:
     from .checkpoint import load_checkpoint
 
     source = load_checkpoint(path)
-    # the sketch normalisation is input processing, not architecture: weights carry over between them;
-    # a resolution head can be added to a checkpoint without one (it starts untrained)
+    # the sketch normalisation and the input size are input processing, not architecture (no weight
+    # depends on the size of the feature grid): weights carry over between them; a resolution head
+    # can be added to a checkpoint without one (it starts untrained)
     adding_head = model.config.resolution_head and not source.config.resolution_head
-    if dataclasses.replace(source.config, sketch_input=model.config.sketch_input,
+    if dataclasses.replace(source.config, sketch_input=model.config.sketch_input, image_size=model.config.image_size,
                            resolution_head=source.config.resolution_head or adding_head) != model.config:
         raise ValueError(f"{path} has another architecture ({source.config}) than this run ({model.config}): "
-                         f"pass the same --image-size and model options it was trained with")
+                         f"pass the same model options it was trained with")
     if list(source.class_names) != list(model.class_names):
         raise ValueError(f"{path} was trained on classes {list(source.class_names)}, this run has "
                          f"{list(model.class_names)}: pass the same --classes")
@@ -346,6 +384,9 @@ def check_setup(config: TrainConfig, classes: tuple[str, ...], n_pairs: int | No
     if config.w_resolution and photo_augment_kind(config) != "sensors":
         raise ValueError("--resolution-head learns from the ground resolutions of --augment sensors (or "
                          "--photo-augment sensors): pass one of them")
+    if config.w_contrastive < 0 or config.unlabelled_batch < 2:
+        raise ValueError(f"--contrastive needs a weight of at least 0 and --unlabelled-batch at least 2 photos, not "
+                         f"{config.w_contrastive} and {config.unlabelled_batch}")
     if config.precision not in PRECISIONS:
         raise ValueError(f"--precision is one of {', '.join(PRECISIONS)}, not {config.precision!r}")
     if config.batch_size < 1:
@@ -448,6 +489,8 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
             sums: dict[str, float] = {}
             bar = tqdm(loader, desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress, leave=False)
             for batch in bar:
+                if config.w_contrastive and unified:
+                    batch["unlabelled"] = dataset.unlabelled_views(config.unlabelled_batch)
                 total, terms = train_step(model, loss_fn, optimizer, batch, device, unified, config.precision)
                 scheduler.step()
                 for k, v in terms.items():
@@ -476,7 +519,8 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
               + " ".join(f"{k} {v:.3f}" for k, v in state["history"][-1].items() if k != "epoch"))
     meta = {
         "train_photos": data.train_photo_names, "train_sketches": data.train_sketch_names,
-        "heldout_sketches": data.heldout_sketch_names, "training_seconds": round(state["seconds"], 1),
+        "heldout_sketches": data.heldout_sketch_names, "unlabelled_photos": data.unlabelled_names,
+        "training_seconds": round(state["seconds"], 1),
         "init_checkpoint_sha256": init_sha256, "device": str(device),
         "sketch_normalisation": INK_VERSION if model_config.sketch_input == "skeleton" else "legacy",
         "validation": state["history"][-1] if state["history"] else {}, "history": state["history"],

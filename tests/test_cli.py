@@ -222,8 +222,38 @@ def test_fine_tuning_starts_from_the_given_checkpoint(tiny_data, tmp_path):
     assert model.info["train_config"].init_checkpoint == str(first)
 
 
+def test_fine_tuning_may_change_the_input_size(tiny_data, tmp_path):
+    # no weight depends on the size of the feature grid, so a run at another --image-size starts
+    # from the checkpoint's weights and keeps its own size
+    photos, sketches = tiny_data
+    classes = ["--classes", "airplane", "runway", "tenniscourt"]
+    first = tmp_path / "first.pt"
+    assert main(_train_args(photos, sketches, first, tmp_path / "cache") + classes) == 0
+    larger = tmp_path / "larger.pt"
+    assert main(_train_args(photos, sketches, larger, tmp_path / "cache") + classes
+                + ["--init", str(first), "--image-size", "40"]) == 0
+    model = load_checkpoint(larger)
+    assert model.config.image_size == 40
+    assert model.info["meta"]["init_checkpoint_sha256"] == load_checkpoint(first).info["fingerprint"]
+
+
+def test_contrastive_training_learns_from_the_other_classes_photos_unlabelled(tiny_data, tmp_path, capsys):
+    photos, sketches = tiny_data
+    out = tmp_path / "contrastive.pt"
+    assert main(_train_args(photos, sketches, out, tmp_path / "cache") + [
+        "--classes", "airplane", "runway", "--contrastive", "0.5", "--unlabelled-batch", "2"]) == 0
+    meta = load_checkpoint(out).info["meta"]
+    # the third class's training numbers only: never its validation (70) or test (80, 81) photos
+    assert meta["unlabelled_photos"] == [f"tenniscourt/tenniscourt{n:02d}.png" for n in range(4)]
+    assert meta["history"][-1]["contrastive"] > 0
+    # a folder with no other class has nothing to offer: one clear line, no file
+    assert main(_train_args(photos, sketches, tmp_path / "never.pt", tmp_path / "cache")
+                + ["--classes", "airplane", "runway", "tenniscourt", "--contrastive", "0.5"]) == 2
+    assert "classes other than the model's" in capsys.readouterr().err and not (tmp_path / "never.pt").exists()
+
+
 @pytest.mark.parametrize("change, message", [
-    (["--image-size", "48"], "another architecture"),
+    (["--widths", "8", "8", "16", "32"], "another architecture"),
     (["--classes", "airplane", "runway"], "trained on classes"),
 ])
 def test_fine_tuning_from_an_incompatible_checkpoint_is_refused(tiny_data, tmp_path, capsys, change, message):

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from crossmodal.config import TrainConfig
-from crossmodal.losses import (CrossReconstructionLoss, FeatureNormLoss, OrthogonalityLoss, PairDifferenceLoss,
-                               UnifiedLoss, ViewConsistencyLoss)
+from crossmodal.losses import (ContrastiveLoss, CrossReconstructionLoss, FeatureNormLoss, OrthogonalityLoss,
+                               PairDifferenceLoss, UnifiedLoss, ViewConsistencyLoss)
 
 
 def test_orthogonality_is_zero_for_uncorrelated_features():
@@ -88,3 +88,24 @@ def test_consistency_term_needs_its_weight_and_a_second_view():
     _, terms = UnifiedLoss(TrainConfig(w_consistency=2.0))(out, labels, views=views)
     expected += 2.0 * ViewConsistencyLoss()(out["sketch"]["proto_logits"], views["sketch"]["proto_logits"]).item()
     assert terms["consistency"] == pytest.approx(expected)
+
+
+def test_contrastive_loss_is_nt_xent_by_hand():
+    # two photos, each seen twice (rows k and k + 2); the photos orthogonal. Every row sees its
+    # partner at cosine 1 and the two other views at cosine 0: -log(e^(1/t) / (e^(1/t) + 2 e^0))
+    views = torch.tensor([[3.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 2.0]])
+    assert ContrastiveLoss(0.5)(views).item() == pytest.approx(-math.log(math.e ** 2 / (math.e ** 2 + 2)))
+    # the second views swapped between the photos: each row's partner is at cosine 0, another view at 1
+    swapped = views[[0, 1, 3, 2]]
+    assert ContrastiveLoss(0.5)(swapped).item() == pytest.approx(-math.log(1 / (math.e ** 2 + 2)))
+
+
+def test_contrastive_term_needs_its_weight_and_unlabelled_views():
+    out, labels = _fake_output()
+    unlabelled = torch.randn(6, 5)
+    weighted = UnifiedLoss(TrainConfig(w_contrastive=0.5))
+    assert "contrastive" not in UnifiedLoss(TrainConfig())(out, labels, unlabelled=unlabelled)[1]
+    assert "contrastive" not in weighted(out, labels)[1]
+    assert "contrastive" not in weighted(out, labels, unified=False, unlabelled=unlabelled)[1]  # the branch stage
+    _, terms = weighted(out, labels, unlabelled=unlabelled)
+    assert terms["contrastive"] == pytest.approx(0.5 * ContrastiveLoss()(unlabelled).item())
