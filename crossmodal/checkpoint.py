@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from pathlib import Path
@@ -88,6 +89,13 @@ def load_checkpoint(path: str | Path) -> CrossModalModel:
     return model.eval()
 
 
+def _configs(run: dict[str, Any]) -> tuple[ModelConfig, TrainConfig]:
+    """A raw checkpoint's model config and its training options but the seed, as this version reads them:
+    a file written before an option existed has that option's default (what it trained with)."""
+    train_config = config_from_dict(TrainConfig, run["train_config"])
+    return config_from_dict(ModelConfig, run["model_config"]), dataclasses.replace(train_config, seed=0)
+
+
 def average_checkpoints(paths: list[str | Path], out: str | Path) -> dict[str, Any]:
     """Write the mean of several fine-tunings' weights as one checkpoint (a "model soup").
 
@@ -109,13 +117,11 @@ def average_checkpoints(paths: list[str | Path], out: str | Path) -> dict[str, A
         raise CheckpointError("averaging needs two or more checkpoints")
     runs = [read_checkpoint(path) for path in paths]
     first = runs[0]
-    options = {k: v for k, v in first["train_config"].items() if k != "seed"}
     for path, run in zip(paths[1:], runs[1:]):
         differs = [what for what, a, b in (
-            ("model", run["model_config"], first["model_config"]),
+            ("model", _configs(run)[0], _configs(first)[0]),
             ("classes", run["class_names"], first["class_names"]),
-            ("training options other than the seed", {k: v for k, v in run["train_config"].items() if k != "seed"},
-             options),
+            ("training options other than the seed", _configs(run)[1], _configs(first)[1]),
             ("held-out sketches", run["meta"].get("heldout_sketches"), first["meta"].get("heldout_sketches")),
             ("initial weights", run["meta"].get("init_checkpoint_sha256"), first["meta"].get("init_checkpoint_sha256")),
         ) if a != b]

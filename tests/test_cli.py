@@ -202,6 +202,11 @@ def test_reruns_of_a_fine_tuning_with_other_seeds_average_into_one_checkpoint(ti
     # the base run is no rerun of a fine-tuning: one clear line, no file
     assert main(["average", str(base), str(runs[0]), "--out", str(tmp_path / "never.pt")]) == 2
     assert "is not a rerun of" in capsys.readouterr().err and not (tmp_path / "never.pt").exists()
+    # a run written before an option existed trained with its default: still a rerun of the recipe
+    older = torch.load(runs[0], weights_only=True)
+    del older["train_config"]["w_contrastive"]
+    torch.save(older, runs[0])
+    assert main(["average", *map(str, runs), "--out", str(tmp_path / "soup-of-older.pt")]) == 0
 
 
 def test_fine_tuning_starts_from_the_given_checkpoint(tiny_data, tmp_path):
