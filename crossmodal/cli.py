@@ -22,7 +22,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     p.add_argument("--lr", type=float, default=TrainConfig.lr)
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
-    p.add_argument("--image-size", type=int, default=ModelConfig.image_size)
+    p.add_argument("--image-size", type=int, default=ModelConfig.image_size,
+                   help="side of the square network input (default %(default)s); with --init it may differ from "
+                        "the checkpoint's")
     p.add_argument("--backbone", default=ModelConfig.backbone)
     p.add_argument("--widths", type=int, nargs=4, default=ModelConfig.widths, metavar="W",
                    help="stage widths of the narrow ResNet (default %(default)s; halving them quarters the size)")
