@@ -117,11 +117,12 @@ def average_checkpoints(paths: list[str | Path], out: str | Path) -> dict[str, A
         raise CheckpointError("averaging needs two or more checkpoints")
     runs = [read_checkpoint(path) for path in paths]
     first = runs[0]
+    model_config, options = _configs(first)
     for path, run in zip(paths[1:], runs[1:]):
         differs = [what for what, a, b in (
-            ("model", _configs(run)[0], _configs(first)[0]),
+            ("model", _configs(run)[0], model_config),
             ("classes", run["class_names"], first["class_names"]),
-            ("training options other than the seed", _configs(run)[1], _configs(first)[1]),
+            ("training options other than the seed", _configs(run)[1], options),
             ("held-out sketches", run["meta"].get("heldout_sketches"), first["meta"].get("heldout_sketches")),
             ("initial weights", run["meta"].get("init_checkpoint_sha256"), first["meta"].get("init_checkpoint_sha256")),
         ) if a != b]

@@ -228,8 +228,11 @@ class PairDataset(Dataset):
         Each view has its own ground resolution and colours, as a training photo's view has.
         """
         chosen = np.random.choice(len(self.data.unlabelled), n, replace=len(self.data.unlabelled) < n)
-        views = [self._view(self.data.unlabelled[i], *(self.resolution.draw_view() if self.resolution else (None,)))
-                 for _ in range(2) for i in chosen]
+        views = []
+        for _ in range(2):
+            for i in chosen:
+                factor, chip = self.resolution.draw_view() if self.resolution is not None else (None, False)
+                views.append(self._view(self.data.unlabelled[i], factor, chip))
         return torch.stack(views)
 
     def _photo_view(self, i: int, factor: float | None = None, chip: bool = False) -> torch.Tensor:
