@@ -68,6 +68,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--contrastive", type=float, default=TrainConfig.w_contrastive, metavar="WEIGHT",
                    help="weight of a self-supervised term on the photos of the folder's other classes, unlabelled: "
                         "two augmented views of each must find each other among the step's views (NT-Xent; 0 = off)")
+    p.add_argument("--contrastive-on", default=TrainConfig.contrastive_on, choices=("V", "Z"),
+                   help="where --contrastive's views must find each other: V, the shared space, or Z, the photo "
+                        "branch's pooled features")
     p.add_argument("--unlabelled-batch", type=int, default=TrainConfig.unlabelled_batch, metavar="N",
                    help="unlabelled photos a step with --contrastive (two views each)")
     p.add_argument("--resolution-head", type=float, default=TrainConfig.w_resolution, metavar="WEIGHT",
@@ -114,7 +117,8 @@ def _run_train(args: argparse.Namespace) -> int:
         restyle_prob=args.restyle_prob, augment=args.augment, photo_augment=args.photo_augment,
         chip_prob=args.chips, finest=args.finest, w_consistency=args.consistency,
         consistency_on=tuple(args.consistency_on), w_contrastive=args.contrastive,
-        unlabelled_batch=args.unlabelled_batch, average_last=args.average_last, w_resolution=args.resolution_head,
+        unlabelled_batch=args.unlabelled_batch, contrastive_on=args.contrastive_on, average_last=args.average_last,
+        w_resolution=args.resolution_head,
         precision=args.precision,
         w_orthogonality=0.0 if args.no_orthogonality else TrainConfig.w_orthogonality,
         w_decoder=0.0 if args.no_decoders else TrainConfig.w_decoder,

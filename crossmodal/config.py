@@ -77,6 +77,7 @@ class TrainConfig:
     consistency_on: tuple[str, ...] = ("photo",)  # the modalities whose inputs get a second view for it
     w_contrastive: float = 0.0  # NT-Xent of two views of each unlabelled photo (the photo folder's other classes)
     unlabelled_batch: int = 16  # unlabelled photos a step with w_contrastive, two views each
+    contrastive_on: str = "V"  # where the views must find each other: "V" (the shared space) or "Z" (the photo branch)
     average_last: int = 0  # keep the mean of the weights after each of the last N epochs (SWA); 0 = the last epoch's
     precision: str = "fp32"  # "bf16": the forward pass in bfloat16 where autocast allows, channels-last images
     init_checkpoint: str = ""  # checkpoint whose weights start the run (fine-tuning); empty = from scratch

@@ -119,7 +119,7 @@ class UnifiedLoss(nn.Module):
                 the same inputs; with ``w_consistency`` both views' class beliefs must agree.
             log_resolution: log2 of the ground resolution each photo was shown at; with
                 ``w_resolution`` the model's resolution head regresses it (smooth L1).
-            unlabelled: V (2n, d) of two views of n unlabelled photos (rows k and k + n one photo's);
+            unlabelled: V or Z (2n, d) of two views of n unlabelled photos (rows k and k + n one photo's);
                 with ``w_contrastive`` each view must find its partner (NT-Xent).
         """
         c = self.config

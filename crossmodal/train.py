@@ -319,8 +319,8 @@ def train_step(model: CrossModalModel, loss_fn: UnifiedLoss, optimizer: torch.op
         # the branch-only stage has no consistency or contrastive term: its extra views are not encoded
         views = {m: model.encode(_batch_input(batch[f"{m}_view"], device, precision), m)
                  for m in MODALITIES if unified and f"{m}_view" in batch}
-        unlabelled = (model.encode(_batch_input(batch["unlabelled"], device, precision), "photo")["V"]
-                      if unified and "unlabelled" in batch else None)
+        unlabelled = (model.encode(_batch_input(batch["unlabelled"], device, precision), "photo")[
+            loss_fn.config.contrastive_on] if unified and "unlabelled" in batch else None)
         total, terms = loss_fn(model(photos, sketches), labels, unified, views, log_resolution, unlabelled)
     optimizer.zero_grad(set_to_none=True)
     total.backward()
@@ -387,6 +387,9 @@ def check_setup(config: TrainConfig, classes: tuple[str, ...], n_pairs: int | No
     if config.w_resolution and photo_augment_kind(config) != "sensors":
         raise ValueError("--resolution-head learns from the ground resolutions of --augment sensors (or "
                          "--photo-augment sensors): pass one of them")
+    if config.contrastive_on not in ("V", "Z"):
+        raise ValueError(f"--contrastive-on is V (the shared space) or Z (the photo branch), "
+                         f"not {config.contrastive_on!r}")
     if config.w_contrastive < 0 or config.unlabelled_batch < 2:
         raise ValueError(f"--contrastive needs a weight of at least 0 and --unlabelled-batch at least 2 photos, not "
                          f"{config.w_contrastive} and {config.unlabelled_batch}")

@@ -242,11 +242,14 @@ def test_fine_tuning_may_change_the_input_size(tiny_data, tmp_path):
     assert model.info["meta"]["init_checkpoint_sha256"] == load_checkpoint(first).info["fingerprint"]
 
 
-def test_contrastive_training_learns_from_the_other_classes_photos_unlabelled(tiny_data, tmp_path, capsys):
+@pytest.mark.parametrize("space", ["V", "Z"])
+def test_contrastive_training_learns_from_the_other_classes_photos_unlabelled(tiny_data, tmp_path, capsys, space):
     photos, sketches = tiny_data
     out = tmp_path / "contrastive.pt"
     assert main(_train_args(photos, sketches, out, tmp_path / "cache") + [
-        "--classes", "airplane", "runway", "--contrastive", "0.5", "--unlabelled-batch", "2"]) == 0
+        "--classes", "airplane", "runway", "--contrastive", "0.5", "--unlabelled-batch", "2",
+        "--contrastive-on", space]) == 0
+    assert load_checkpoint(out).info["train_config"].contrastive_on == space
     meta = load_checkpoint(out).info["meta"]
     # the third class's training numbers only: never its validation (70) or test (80, 81) photos
     assert meta["unlabelled_photos"] == [f"tenniscourt/tenniscourt{n:02d}.png" for n in range(4)]
