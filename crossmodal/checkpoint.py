@@ -119,10 +119,11 @@ def average_checkpoints(paths: list[str | Path], out: str | Path) -> dict[str, A
     first = runs[0]
     model_config, options = _configs(first)
     for path, run in zip(paths[1:], runs[1:]):
+        run_model_config, run_options = _configs(run)
         differs = [what for what, a, b in (
-            ("model", _configs(run)[0], model_config),
+            ("model", run_model_config, model_config),
             ("classes", run["class_names"], first["class_names"]),
-            ("training options other than the seed", _configs(run)[1], options),
+            ("training options other than the seed", run_options, options),
             ("held-out sketches", run["meta"].get("heldout_sketches"), first["meta"].get("heldout_sketches")),
             ("initial weights", run["meta"].get("init_checkpoint_sha256"), first["meta"].get("init_checkpoint_sha256")),
         ) if a != b]

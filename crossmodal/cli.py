@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import (AUGMENTS, DEFAULT_N_TREES, MODALITIES, PRECISIONS, SHARD_FROM_ITEMS, ModelConfig,
-                     TrainConfig)
+from .config import (AUGMENTS, CONTRASTIVE_SPACES, DEFAULT_N_TREES, MODALITIES, PRECISIONS, SHARD_FROM_ITEMS,
+                     ModelConfig, TrainConfig)
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
@@ -68,7 +68,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--contrastive", type=float, default=TrainConfig.w_contrastive, metavar="WEIGHT",
                    help="weight of a self-supervised term on the photos of the folder's other classes, unlabelled: "
                         "two augmented views of each must find each other among the step's views (NT-Xent; 0 = off)")
-    p.add_argument("--contrastive-on", default=TrainConfig.contrastive_on, choices=("V", "Z"),
+    p.add_argument("--contrastive-on", default=TrainConfig.contrastive_on, choices=CONTRASTIVE_SPACES,
                    help="where --contrastive's views must find each other: V, the shared space, or Z, the photo "
                         "branch's pooled features")
     p.add_argument("--unlabelled-batch", type=int, default=TrainConfig.unlabelled_batch, metavar="N",

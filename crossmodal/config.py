@@ -17,6 +17,7 @@ SHARD_FROM_ITEMS = 500_000  # galleries this large get two shards by default
 AUGMENTS = ("v1", "robust", "sensors")  # training augmentation kinds (crossmodal.sketchify builds them)
 PRECISIONS = ("fp32", "bf16")  # TrainConfig.precision: float32 throughout, or the forward pass in bfloat16
 MODALITIES = ("photo", "sketch")  # the two kinds of input, each with its branch (crossmodal.model)
+CONTRASTIVE_SPACES = ("V", "Z")  # TrainConfig.contrastive_on: the shared space, or the photo branch's pooled features
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from .checkpoint import atomic_save, save_checkpoint
-from .config import MODALITIES, PRECISIONS, ModelConfig, TrainConfig, config_to_dict
+from .config import CONTRASTIVE_SPACES, MODALITIES, PRECISIONS, ModelConfig, TrainConfig, config_to_dict
 from .data import EOC_CLASSES, Sample, load_arrays, photo_split, scan_folder, sketch_fold
 from .losses import UnifiedLoss
 from .metrics import retrieval_metrics
@@ -54,9 +54,8 @@ class TrainingData:
     train_sketch_names: list[str]
     heldout_sketch_names: list[str]
     skipped: list[tuple[Path, str]]
-    # photos of the folder's other classes (numbers 00 to val_from - 1), without labels, for the contrastive term
-    unlabelled: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros((0, 3, 1, 1), np.uint8))
-    unlabelled_names: list[str] = dataclasses.field(default_factory=list)
+    unlabelled: np.ndarray  # (u, 3, P, P) uint8 photos of the folder's other classes (training numbers), no labels
+    unlabelled_names: list[str]
 
 
 def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classes: tuple[str, ...],
@@ -211,7 +210,7 @@ class PairDataset(Dataset):
         else:
             j = i if np.random.rand() < 0.5 else np.random.choice(self.by_class[label])
             ink = self.data.pseudo[j]
-        factor, chip = self.resolution.draw_view() if self.resolution is not None else (None, False)
+        factor, chip = self._draw_resolution()
         item = {"photo": self._photo_view(i, factor, chip), "sketch": self._sketch_view(ink), "label": label}
         if factor is not None:
             # a smaller chip keeps the photo's own ground resolution
@@ -231,9 +230,13 @@ class PairDataset(Dataset):
         views = []
         for _ in range(2):
             for i in chosen:
-                factor, chip = self.resolution.draw_view() if self.resolution is not None else (None, False)
-                views.append(self._view(self.data.unlabelled[i], factor, chip))
+                views.append(self._view(self.data.unlabelled[i], *self._draw_resolution()))
         return torch.stack(views)
+
+    def _draw_resolution(self) -> tuple[float | None, bool]:
+        """A view's ground resolution and whether it is a smaller chip, when drawn here for the resolution head;
+        (None, False) when the photo augmentation draws it itself."""
+        return self.resolution.draw_view() if self.resolution is not None else (None, False)
 
     def _photo_view(self, i: int, factor: float | None = None, chip: bool = False) -> torch.Tensor:
         """Training photo ``i`` as one augmented view, floats in [0, 1]: at ground resolution ``factor`` if
@@ -387,7 +390,7 @@ def check_setup(config: TrainConfig, classes: tuple[str, ...], n_pairs: int | No
     if config.w_resolution and photo_augment_kind(config) != "sensors":
         raise ValueError("--resolution-head learns from the ground resolutions of --augment sensors (or "
                          "--photo-augment sensors): pass one of them")
-    if config.contrastive_on not in ("V", "Z"):
+    if config.contrastive_on not in CONTRASTIVE_SPACES:
         raise ValueError(f"--contrastive-on is V (the shared space) or Z (the photo branch), "
                          f"not {config.contrastive_on!r}")
     if config.w_contrastive < 0 or config.unlabelled_batch < 2:
