@@ -249,8 +249,9 @@ def test_contrastive_training_learns_from_the_other_classes_photos_unlabelled(ti
     assert main(_train_args(photos, sketches, out, tmp_path / "cache") + [
         "--classes", "airplane", "runway", "--contrastive", "0.5", "--unlabelled-batch", "2",
         "--contrastive-on", space]) == 0
-    assert load_checkpoint(out).info["train_config"].contrastive_on == space
-    meta = load_checkpoint(out).info["meta"]
+    info = load_checkpoint(out).info
+    assert info["train_config"].contrastive_on == space
+    meta = info["meta"]
     # the third class's training numbers only: never its validation (70) or test (80, 81) photos
     assert meta["unlabelled_photos"] == [f"tenniscourt/tenniscourt{n:02d}.png" for n in range(4)]
     assert meta["history"][-1]["contrastive"] > 0
