@@ -28,6 +28,8 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--backbone", default=ModelConfig.backbone)
     p.add_argument("--widths", type=int, nargs=4, default=ModelConfig.widths, metavar="W",
                    help="stage widths of the narrow ResNet (default %(default)s; halving them quarters the size)")
+    p.add_argument("--photo-widths", type=int, nargs=4, metavar="W",
+                   help="the photo branch's own stage widths (default: --widths for both branches)")
     p.add_argument("--pretrained", action="store_true", help="ImageNet weights for the photo branch (torchvision)")
     p.add_argument("--branch-epochs", type=int, default=0, help="first stage with branch losses only (two-stage)")
     p.add_argument("--holdout-fold", type=int, default=TrainConfig.holdout_fold,
@@ -103,7 +105,8 @@ def _run_train(args: argparse.Namespace) -> int:
     from .train import DEFAULT_CACHE, train
 
     model_config = ModelConfig(image_size=args.image_size, backbone=args.backbone, pretrained=args.pretrained,
-                               widths=tuple(args.widths), sketch_input=args.sketch_input,
+                               widths=tuple(args.widths), photo_widths=tuple(args.photo_widths or ()),
+                               sketch_input=args.sketch_input,
                                attention=not args.no_attention, decoders=not args.no_decoders,
                                cross_attention=not args.no_cross_attention, share_backbone=args.share_backbone,
                                resolution_head=args.resolution_head > 0)

@@ -26,6 +26,7 @@ class ModelConfig:
 
     backbone: str = "narrow-resnet"  # "narrow-resnet" (from scratch, small) or a torchvision ResNet name
     widths: tuple[int, ...] = (32, 64, 128, 256)  # stage widths of the narrow ResNet
+    photo_widths: tuple[int, ...] = ()  # the photo branch's own stage widths; empty = ``widths`` (both branches)
     image_size: int = 128  # side of the square network input, both modalities
     embed_dim: int = 128  # d_v, the shared latent space
     attention: bool = True  # attention pooling into V; False = global average pooling + linear
@@ -37,6 +38,10 @@ class ModelConfig:
     sketch_input: str = "legacy"  # sketch normalisation (data.sketch_array): "legacy" (resize) or "skeleton"
     resolution_head: bool = False  # a head on the photo branch that estimates the photo's ground resolution
     pretrained: bool = False  # torchvision ImageNet weights for the photo branch (needs them on disk)
+
+    def branch_widths(self, modality: str) -> tuple[int, ...]:
+        """Stage widths of one branch's narrow ResNet: ``photo_widths`` for photos when set, else ``widths``."""
+        return tuple(self.photo_widths) if modality == "photo" and self.photo_widths else tuple(self.widths)
 
 
 @dataclass(frozen=True)

@@ -86,8 +86,9 @@ def _torchvision_resnet(name: str, in_channels: int, pretrained: bool) -> tuple[
     return nn.Sequential(*list(net.children())[:-2]), net.fc.in_features
 
 
-def build_backbone(config: ModelConfig, in_channels: int, pretrained: bool = False) -> tuple[nn.Module, int]:
-    """A CNN that maps images to a spatial feature map, and its channel count.
+def build_backbone(config: ModelConfig, in_channels: int, pretrained: bool = False,
+                   modality: str = "photo") -> tuple[nn.Module, int]:
+    """A CNN that maps one modality's images to a spatial feature map, and its channel count.
 
     Raises:
         ValueError: unknown backbone name.
@@ -96,7 +97,7 @@ def build_backbone(config: ModelConfig, in_channels: int, pretrained: bool = Fal
     if config.backbone == "narrow-resnet":
         if pretrained:
             raise ValueError("--pretrained needs a torchvision backbone such as resnet18, not narrow-resnet")
-        return _narrow_resnet(in_channels, config.widths)
+        return _narrow_resnet(in_channels, config.branch_widths(modality))
     if config.backbone in ("resnet18", "resnet34", "resnet50"):
         return _torchvision_resnet(config.backbone, in_channels, pretrained)
     raise ValueError(f"unknown backbone {config.backbone!r}: use narrow-resnet, resnet18, resnet34 or resnet50")
@@ -161,11 +162,13 @@ class CrossModalModel(nn.Module):
         self.class_names = list(class_names)
         self.info: dict[str, Any] = {}
         k = len(self.class_names)
-        photo, c_photo = build_backbone(config, 3, config.pretrained)
+        photo, c_photo = build_backbone(config, 3, config.pretrained, "photo")
+        if config.share_backbone and config.photo_widths:
+            raise ValueError("a shared backbone has one set of widths: drop photo_widths or share_backbone")
         if config.share_backbone:
             sketch, c_sketch = photo, c_photo
         else:
-            sketch, c_sketch = build_backbone(config, 1)
+            sketch, c_sketch = build_backbone(config, 1, modality="sketch")
         self.backbones = nn.ModuleDict({"photo": photo, "sketch": sketch})
         self.branch_heads = nn.ModuleDict({"photo": nn.Linear(c_photo, k), "sketch": nn.Linear(c_sketch, k)})
         self.projection = AttentionProjection({"photo": c_photo, "sketch": c_sketch}, config)
@@ -182,7 +185,7 @@ class CrossModalModel(nn.Module):
                 raise ValueError("a resolution head needs the narrow-resnet backbone")
             # it reads how strong each stage's features are and how they vary over the scene: the
             # texture statistics of several scales tell how many metres a pixel covers
-            stats = 2 * sum(config.widths)
+            stats = 2 * sum(config.branch_widths("photo"))
             self.resolution_head = nn.Sequential(nn.LayerNorm(stats), nn.Linear(stats, 2 * dim), nn.ReLU(),
                                                  nn.Linear(2 * dim, 1))
         self.register_buffer("photo_mean", torch.tensor(PHOTO_MEAN).view(1, 3, 1, 1))
@@ -212,7 +215,7 @@ class CrossModalModel(nn.Module):
         """The photo backbone's output, and the spatial mean and standard deviation of each stage's output."""
         layers = list(self.backbones["photo"])
         # _narrow_resnet: a 4-layer stem, then two blocks a stage
-        stage_ends = {4 + 2 * k + 1 for k in range(len(self.config.widths))}
+        stage_ends = {4 + 2 * k + 1 for k in range(len(self.config.branch_widths("photo")))}
         stats = []
         for i, layer in enumerate(layers):
             x = layer(x)

@@ -322,7 +322,9 @@ def _checkpoint_lines(retriever: Retriever, generated: bool = False) -> list[str
     lines = [f"- **Checkpoint:** `{Path(info.get('path', '?')).name}` "
              f"(sha256 `{str(info.get('fingerprint', ''))[:12]}`)",
              f"- **Classes ({len(model.class_names)}):** {', '.join(model.class_names)}",
-             f"- **Model:** {config.backbone} {tuple(config.widths)}, {config.image_size} px input, "
+             f"- **Model:** {config.backbone} {tuple(config.widths)}"
+             + (f" (photos {tuple(config.photo_widths)})" if config.photo_widths else "")
+             + f", {config.image_size} px input, "
              f"{config.embed_dim}-d shared space, attention pooling {'on' if config.attention else 'off'}"
              + ("; a resolution head: it tells how far a query photo's ground resolution is from the training photos'"
                 if config.resolution_head else "")]

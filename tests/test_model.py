@@ -144,6 +144,22 @@ def test_checkpoint_round_trip(tmp_path, tiny_data):
     assert np.allclose(loaded.embed(files, "photo"), model.embed(files, "photo"), atol=2e-2)
 
 
+def test_the_photo_branch_can_be_wider_than_the_sketch_branch(tmp_path, tiny_data):
+    _, sketches = tiny_data
+    model = _model(photo_widths=(8, 16, 16, 24), resolution_head=True)
+    assert model.encode(torch.rand(2, 3, 32, 32), "photo")["Z"].shape == (2, 24)
+    assert model.encode(torch.rand(2, 1, 32, 32), "sketch")["Z"].shape == (2, 16)
+    assert model.config.branch_widths("sketch") == model.config.widths == (8, 8, 16, 16)
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, model, TrainConfig(classes=TINY_CLASSES), {})
+    loaded = load_checkpoint(path)
+    assert loaded.config == model.config
+    files = sorted(sketches.glob("*/*.png"))[:2]
+    assert np.allclose(loaded.embed(files, "sketch"), model.embed(files, "sketch"), atol=2e-2)
+    with pytest.raises(ValueError, match="one set of widths"):
+        _model(photo_widths=(8, 16, 16, 24), share_backbone=True)
+
+
 def test_wrong_checkpoints_give_clear_errors(tmp_path):
     with pytest.raises(CheckpointError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.pt")
