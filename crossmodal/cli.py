@@ -1,4 +1,4 @@
-"""Command line: ``python -m crossmodal {train,average,evaluate,robustness,index,search,synth,download} ...``."""
+"""Command line: ``python -m crossmodal {pretrain,train,average,evaluate,robustness,index,search,synth,download}``."""
 
 from __future__ import annotations
 
@@ -131,6 +131,42 @@ def _run_train(args: argparse.Namespace) -> int:
                  workers=args.workers)
     print(f"wrote {args.out} ({meta['training_seconds'] / 60:.1f} min of training; "
           f"{len(meta['train_sketches'])} real sketches trained on, {len(meta['heldout_sketches'])} held out)")
+    return 0
+
+
+def _add_pretrain(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("pretrain", help="pretrain the photo branch without labels (two views of each photo must "
+                                        "find each other) into a checkpoint that train --init starts from")
+    p.add_argument("--photos", required=True, help="folder of <class>/<photo>: every class's photos with training "
+                                                   "numbers are read, labels never")
+    p.add_argument("--out", required=True, help="checkpoint file to write (NAME.pt)")
+    p.add_argument("--classes", nargs="+", help="the model's classes (default: the 14 Earth on Canvas classes)")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--batch-size", type=int, default=64, help="photos a step, two views each (default %(default)s)")
+    p.add_argument("--lr", type=float, default=TrainConfig.lr)
+    p.add_argument("--seed", type=int, default=TrainConfig.seed)
+    p.add_argument("--temperature", type=float, default=0.2, help="NT-Xent temperature (default %(default)s)")
+    p.add_argument("--image-size", type=int, default=ModelConfig.image_size)
+    p.add_argument("--widths", type=int, nargs=4, default=ModelConfig.widths, metavar="W")
+    p.add_argument("--photo-widths", type=int, nargs=4, metavar="W")
+    p.add_argument("--sketch-input", default=ModelConfig.sketch_input, choices=("skeleton", "legacy"),
+                   help="the sketch normalisation of the model train --init will start from it")
+    p.add_argument("--precision", default=TrainConfig.precision, choices=PRECISIONS)
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--device", default="cpu", help="where to train: cpu (default) or cuda")
+
+
+def _run_pretrain(args: argparse.Namespace) -> int:
+    from .selfsupervised import pretrain_photo_branch
+
+    model_config = ModelConfig(image_size=args.image_size, widths=tuple(args.widths),
+                               photo_widths=tuple(args.photo_widths or ()), sketch_input=args.sketch_input)
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                         precision=args.precision, classes=tuple(args.classes) if args.classes else ())
+    meta = pretrain_photo_branch(args.photos, args.out, model_config, config, args.temperature,
+                                 threads=args.threads, device=args.device)
+    print(f"wrote {args.out} ({meta['training_seconds'] / 60:.1f} min; {len(meta['unlabelled_photos'])} photos "
+          f"without labels; validation photos' neighbour accuracy {meta['validation']['neighbour_accuracy']:.3f})")
     return 0
 
 
@@ -433,6 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The parser of every command; building it imports no model code (``--help`` stays fast)."""
     parser = argparse.ArgumentParser(prog="python -m crossmodal", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_pretrain(sub)
     _add_train(sub)
     _add_average(sub)
     _add_evaluate(sub)
@@ -447,7 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse arguments and run one command; errors print one line and return 2."""
     args = build_parser().parse_args(argv)
-    runners = {"train": _run_train, "average": _run_average, "evaluate": _run_evaluate,
+    runners = {"pretrain": _run_pretrain, "train": _run_train, "average": _run_average, "evaluate": _run_evaluate,
                "robustness": _run_robustness, "index": _run_index, "search": _run_search, "synth": _run_synth,
                "download": _run_download}
     try:

@@ -403,3 +403,34 @@ def test_the_resolution_head_sees_the_views_the_augmentation_would_show_without_
         # every finer view a chip: nothing finer than the photo's own resolution to learn
         finest_seen = 0.0 if chips else np.log2(finest)
         assert "log_resolution" not in without and -1.0 <= float(with_head["log_resolution"]) <= finest_seen
+
+
+def test_pretraining_reads_every_class_without_labels_and_training_starts_from_it(tiny_data, tmp_path, capsys):
+    photos, sketches = tiny_data
+    out = tmp_path / "pretrained.pt"
+    assert main(["pretrain", "--photos", str(photos), "--out", str(out), "--classes", "airplane", "runway",
+                 "--epochs", "2", "--batch-size", "4", "--image-size", "32", "--widths", "8", "8", "16", "16",
+                 "--photo-widths", "8", "16", "16", "24"]) == 0
+    assert "photos without labels" in capsys.readouterr().out
+    pretrained = load_checkpoint(out)
+    meta = pretrained.info["meta"]
+    # training numbers of every class, the one outside the model's included; no validation or test photo
+    assert meta["unlabelled_photos"] == [f"{c}/{c}{n:02d}.png" for c in ("airplane", "runway", "tenniscourt")
+                                         for n in range(4)]
+    assert meta["train_photos"] == [] and meta["self_supervised"]
+    assert [h["epoch"] for h in meta["history"]] == [1, 2] and 0 <= meta["validation"]["neighbour_accuracy"] <= 1
+    assert pretrained.config.photo_widths == (8, 16, 16, 24)
+    # only the photo branch learnt: the sketch branch is as a fresh model of the same seed draws it
+    torch.manual_seed(0)
+    fresh = type(pretrained)(pretrained.config, pretrained.class_names)
+    assert torch.allclose(fresh.backbones["sketch"][0].weight, pretrained.backbones["sketch"][0].weight, atol=1e-3)
+    assert not torch.allclose(fresh.backbones["photo"][0].weight, pretrained.backbones["photo"][0].weight, atol=1e-3)
+
+    trained = tmp_path / "trained.pt"
+    assert main(_train_args(photos, sketches, trained, tmp_path / "cache") + [
+        "--classes", "airplane", "runway", "--photo-widths", "8", "16", "16", "24", "--init", str(out)]) == 0
+    assert load_checkpoint(trained).info["meta"]["init_checkpoint_sha256"] == pretrained.info["fingerprint"]
+    # a folder with fewer training photos than a batch: one clear line, no file
+    assert main(["pretrain", "--photos", str(photos), "--out", str(tmp_path / "never.pt"), "--batch-size", "64",
+                 "--image-size", "32", "--widths", "8", "8", "16", "16"]) == 2
+    assert "fewer than a batch" in capsys.readouterr().err and not (tmp_path / "never.pt").exists()
