@@ -12,24 +12,40 @@ from .config import (AUGMENTS, CONTRASTIVE_SPACES, DEFAULT_N_TREES, MODALITIES, 
                      ModelConfig, TrainConfig)
 
 
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    """The options that shape the model a command trains: its classes, input size, widths, sketch input."""
+    p.add_argument("--classes", nargs="+", help="the model's classes (default: the 14 Earth on Canvas classes)")
+    p.add_argument("--image-size", type=int, default=ModelConfig.image_size,
+                   help="side of the square network input (default %(default)s); train --init may start from a "
+                        "checkpoint of another size")
+    p.add_argument("--widths", type=int, nargs=4, default=ModelConfig.widths, metavar="W",
+                   help="stage widths of the narrow ResNet (default %(default)s; halving them quarters the size)")
+    p.add_argument("--photo-widths", type=int, nargs=4, metavar="W",
+                   help="the photo branch's own stage widths (default: --widths for both branches)")
+    p.add_argument("--sketch-input", default=ModelConfig.sketch_input, choices=("skeleton", "legacy"),
+                   help="sketch normalisation: legacy (resize) or skeleton (crop to the drawing, one pen width)")
+
+
+def _add_compute_options(p: argparse.ArgumentParser) -> None:
+    """Where and how a training command computes: precision, CPU threads, device."""
+    p.add_argument("--precision", default=TrainConfig.precision, choices=PRECISIONS,
+                   help="bf16: the forward pass in bfloat16 (autocast) on channels-last images: an epoch about a "
+                        "third shorter on CPUs with AVX-512 BF16 or AMX; the weights stay float32")
+    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--device", default="cpu", help="where to train: cpu (default) or cuda")
+
+
 def _add_train(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a model on photos and sketches and write a checkpoint")
     p.add_argument("--photos", required=True, help="folder of <class>/<photo> (UC Merced layout)")
     p.add_argument("--sketches", help="folder of <class>/<sketch>; held-out folds are never trained on")
     p.add_argument("--out", required=True, help="checkpoint file to write (NAME.pt)")
-    p.add_argument("--classes", nargs="+", help="class names (default: the 14 Earth on Canvas classes)")
+    _add_model_options(p)
     p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     p.add_argument("--lr", type=float, default=TrainConfig.lr)
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
-    p.add_argument("--image-size", type=int, default=ModelConfig.image_size,
-                   help="side of the square network input (default %(default)s); with --init it may differ from "
-                        "the checkpoint's")
     p.add_argument("--backbone", default=ModelConfig.backbone)
-    p.add_argument("--widths", type=int, nargs=4, default=ModelConfig.widths, metavar="W",
-                   help="stage widths of the narrow ResNet (default %(default)s; halving them quarters the size)")
-    p.add_argument("--photo-widths", type=int, nargs=4, metavar="W",
-                   help="the photo branch's own stage widths (default: --widths for both branches)")
     p.add_argument("--pretrained", action="store_true", help="ImageNet weights for the photo branch (torchvision)")
     p.add_argument("--branch-epochs", type=int, default=0, help="first stage with branch losses only (two-stage)")
     p.add_argument("--holdout-fold", type=int, default=TrainConfig.holdout_fold,
@@ -82,11 +98,6 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--average-last", type=int, default=TrainConfig.average_last, metavar="N",
                    help="keep the mean of the weights after each of the last N epochs instead of the last "
                         "epoch's (SWA; 0 = off)")
-    p.add_argument("--precision", default=TrainConfig.precision, choices=PRECISIONS,
-                   help="bf16: the forward pass in bfloat16 (autocast) on channels-last images: an epoch about a "
-                        "third shorter on CPUs with AVX-512 BF16 or AMX; the weights stay float32")
-    p.add_argument("--sketch-input", default=ModelConfig.sketch_input, choices=("skeleton", "legacy"),
-                   help="sketch normalisation: legacy (resize) or skeleton (crop to the drawing, one pen width)")
     p.add_argument("--no-attention", action="store_true", help="average pooling instead of attention (ablation)")
     p.add_argument("--no-orthogonality", action="store_true", help="drop the soft orthogonality term (ablation)")
     p.add_argument("--no-decoders", action="store_true", help="drop the cross-domain decoders L5 (ablation)")
@@ -95,8 +106,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-resume", action="store_true", help="start over even if a saved state exists")
     p.add_argument("--init", metavar="CHECKPOINT", default="",
                    help="start from this checkpoint's weights (fine-tuning; same architecture and classes)")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
-    p.add_argument("--device", default="cpu", help="where to train: cpu (default) or cuda")
+    _add_compute_options(p)
     p.add_argument("--workers", type=int, default=0, help="DataLoader processes that prepare augmented pairs")
     p.add_argument("--cache-dir", help="where pseudo-sketches are cached (default ~/.cache/crossmodal)")
 
@@ -140,20 +150,13 @@ def _add_pretrain(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--photos", required=True, help="folder of <class>/<photo>: every class's photos with training "
                                                    "numbers are read, labels never")
     p.add_argument("--out", required=True, help="checkpoint file to write (NAME.pt)")
-    p.add_argument("--classes", nargs="+", help="the model's classes (default: the 14 Earth on Canvas classes)")
+    _add_model_options(p)
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=64, help="photos a step, two views each (default %(default)s)")
     p.add_argument("--lr", type=float, default=TrainConfig.lr)
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
     p.add_argument("--temperature", type=float, default=0.2, help="NT-Xent temperature (default %(default)s)")
-    p.add_argument("--image-size", type=int, default=ModelConfig.image_size)
-    p.add_argument("--widths", type=int, nargs=4, default=ModelConfig.widths, metavar="W")
-    p.add_argument("--photo-widths", type=int, nargs=4, metavar="W")
-    p.add_argument("--sketch-input", default=ModelConfig.sketch_input, choices=("skeleton", "legacy"),
-                   help="the sketch normalisation of the model train --init will start from it")
-    p.add_argument("--precision", default=TrainConfig.precision, choices=PRECISIONS)
-    p.add_argument("--threads", type=int, help="torch CPU threads")
-    p.add_argument("--device", default="cpu", help="where to train: cpu (default) or cuda")
+    _add_compute_options(p)
 
 
 def _run_pretrain(args: argparse.Namespace) -> int:

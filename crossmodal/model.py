@@ -193,12 +193,7 @@ class CrossModalModel(nn.Module):
 
     def encode(self, x: torch.Tensor, modality: str) -> dict[str, torch.Tensor]:
         """Run one branch and the projection: Z, branch logits, V, prototype logits, attention weights."""
-        if modality not in MODALITIES:
-            raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
-        if modality == "photo":
-            x = (x - self.photo_mean) / self.photo_std
-        elif self.config.share_backbone:
-            x = x.expand(-1, 3, -1, -1)
+        x = self._branch_input(x, modality)
         if modality == "photo" and self.config.resolution_head:
             features, stats = self._photo_features_and_statistics(x)
         else:
@@ -210,6 +205,19 @@ class CrossModalModel(nn.Module):
         if modality == "photo" and self.config.resolution_head:
             out["log_resolution"] = self.resolution_head(stats).squeeze(1)
         return out
+
+    def pooled_features(self, x: torch.Tensor, modality: str) -> torch.Tensor:
+        """One branch alone, its output averaged over space: ``encode``'s Z without the projection and heads."""
+        x = self._branch_input(x, modality)  # refuses an unknown modality before the backbones are looked up
+        return self.backbones[modality](x).mean((2, 3))
+
+    def _branch_input(self, x: torch.Tensor, modality: str) -> torch.Tensor:
+        """A batch as its branch takes it: photos standardised, sketches widened to 3 channels for a shared backbone."""
+        if modality not in MODALITIES:
+            raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
+        if modality == "photo":
+            return (x - self.photo_mean) / self.photo_std
+        return x.expand(-1, 3, -1, -1) if self.config.share_backbone else x
 
     def _photo_features_and_statistics(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The photo backbone's output, and the spatial mean and standard deviation of each stage's output."""

@@ -64,7 +64,7 @@ def neighbour_accuracy(model: CrossModalModel, reference: torch.Tensor, referenc
     model.eval()
 
     def features(x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([F.normalize(model.encode(x[i:i + 128], "photo")["Z"].float(), dim=1)
+        return torch.cat([F.normalize(model.pooled_features(x[i:i + 128], "photo").float(), dim=1)
                           for i in range(0, len(x), 128)])
 
     k = min(NEIGHBOURS, len(reference))
@@ -140,7 +140,7 @@ def pretrain_photo_branch(photos_dir: str | Path, out: str | Path, model_config:
         for first, second in bar:
             x = model_input(torch.cat([first, second]), device, config.precision)
             with precision_autocast(device, config.precision):
-                loss = loss_fn(head(model.encode(x, "photo")["Z"]))
+                loss = loss_fn(head(model.pooled_features(x, "photo")))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

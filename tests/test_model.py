@@ -51,6 +51,17 @@ def test_attention_map_is_a_normalised_heat_map(tiny_data):
 def test_unknown_modality_is_refused():
     with pytest.raises(ValueError, match="modality"):
         _model().encode(torch.rand(1, 3, 32, 32), "radar")
+    with pytest.raises(ValueError, match="modality"):
+        _model().pooled_features(torch.rand(1, 3, 32, 32), "radar")
+
+
+@pytest.mark.parametrize("overrides", [{}, {"resolution_head": True}, {"share_backbone": True}])
+def test_a_branch_alone_gives_the_pooled_features_that_encode_gives(overrides):
+    torch.manual_seed(0)
+    model = _model(**overrides).eval()
+    with torch.no_grad():
+        for modality, x in (("photo", torch.rand(2, 3, 32, 32)), ("sketch", torch.rand(2, 1, 32, 32))):
+            assert torch.allclose(model.pooled_features(x, modality), model.encode(x, modality)["Z"], atol=1e-6)
 
 
 @pytest.mark.parametrize("overrides", [{}, {"attention": False}, {"decoders": False, "cross_attention": False},
