@@ -42,6 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from app_latency import ROOT, add_server_arguments, percentile, started_app, wait_until_serving  # noqa: E402
 
+sys.path.insert(0, str(ROOT))
+from crossmodal.files import folder_size  # noqa: E402
+
 HEAVY_SKETCH_SIDE = 2048
 HEAVY_PHOTO_SIDE = 9000
 
@@ -172,14 +175,7 @@ def cpu_seconds(pid: int) -> float:
 
 def disk_use(folder: Path) -> tuple[float, int]:
     """(MB, files and folders) under a folder."""
-    size, entries = 0, 0
-    for root, dirs, files in os.walk(folder):
-        entries += len(dirs) + len(files)
-        for name in files:
-            try:
-                size += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                pass
+    size, entries = folder_size(folder)
     return size / 2 ** 20, entries
 
 

@@ -16,6 +16,19 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def folder_size(root: str | Path) -> tuple[int, int]:
+    """(bytes, files and folders) of everything under a folder; a file gone meanwhile counts for nothing."""
+    size = entries = 0
+    for folder, subfolders, files in os.walk(root):
+        entries += len(subfolders) + len(files)
+        for name in files:
+            try:
+                size += os.lstat(os.path.join(folder, name)).st_size
+            except OSError:
+                pass
+    return size, entries
+
+
 def process_alive(pid: int) -> bool:
     """True when a process of this machine has this id: whether a temporary folder named by it is still in use."""
     if pid == os.getpid():

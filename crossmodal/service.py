@@ -315,19 +315,6 @@ class CacheSweeper:
         self._stop.set()
 
 
-def folder_size(root: str | Path) -> tuple[int, int]:
-    """(bytes, entries) of everything under a folder."""
-    size = entries = 0
-    for folder, subfolders, files in os.walk(root):
-        entries += len(subfolders) + len(files)
-        for name in files:
-            try:
-                size += os.lstat(os.path.join(folder, name)).st_size
-            except OSError:
-                pass
-    return size, entries
-
-
 def private_temp_folder(prefix: str = "crossmodal-server-") -> Path:
     """A new folder for this process's temporary files, removed when it exits, also on SIGTERM.
 

@@ -302,7 +302,8 @@ def test_200_unique_queries_leave_a_bounded_cache(service, tmp_path):
 
     from gradio_client import Client, handle_file
 
-    from crossmodal.service import CacheSweeper, folder_size
+    from crossmodal.files import folder_size
+    from crossmodal.service import CacheSweeper
 
     url, demo, cache = service
     client = Client(url, verbose=False, download_files=False)
