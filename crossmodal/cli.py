@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .config import (AUGMENTS, CONTRASTIVE_SPACES, DEFAULT_N_TREES, MODALITIES, PRECISIONS, SHARD_FROM_ITEMS,
-                     ModelConfig, TrainConfig)
+                     VIEW_COUNTS, ModelConfig, TrainConfig)
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
@@ -24,6 +24,9 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
                    help="the photo branch's own stage widths (default: --widths for both branches)")
     p.add_argument("--sketch-input", default=ModelConfig.sketch_input, choices=("skeleton", "legacy"),
                    help="sketch normalisation: legacy (resize) or skeleton (crop to the drawing, one pen width)")
+    p.add_argument("--sketch-views", type=int, default=ModelConfig.sketch_views, choices=VIEW_COUNTS,
+                   help="views a drawing is embedded as once trained, by the app, search and the benches: 1 as "
+                        "drawn, 2 with its mirror image, 8 its rotations and flips (default %(default)s)")
 
 
 def _add_compute_options(p: argparse.ArgumentParser) -> None:
@@ -116,7 +119,7 @@ def _run_train(args: argparse.Namespace) -> int:
 
     model_config = ModelConfig(image_size=args.image_size, backbone=args.backbone, pretrained=args.pretrained,
                                widths=tuple(args.widths), photo_widths=tuple(args.photo_widths or ()),
-                               sketch_input=args.sketch_input,
+                               sketch_input=args.sketch_input, sketch_views=args.sketch_views,
                                attention=not args.no_attention, decoders=not args.no_decoders,
                                cross_attention=not args.no_cross_attention, share_backbone=args.share_backbone,
                                resolution_head=args.resolution_head > 0)
@@ -163,7 +166,8 @@ def _run_pretrain(args: argparse.Namespace) -> int:
     from .selfsupervised import pretrain_photo_branch
 
     model_config = ModelConfig(image_size=args.image_size, widths=tuple(args.widths),
-                               photo_widths=tuple(args.photo_widths or ()), sketch_input=args.sketch_input)
+                               photo_widths=tuple(args.photo_widths or ()), sketch_input=args.sketch_input,
+                               sketch_views=args.sketch_views)
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                          precision=args.precision, classes=tuple(args.classes) if args.classes else ())
     meta = pretrain_photo_branch(args.photos, args.out, model_config, config, args.temperature,
@@ -199,7 +203,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default="test", choices=("test", "all"), help="gallery photos: test = numbers 80-99")
     p.add_argument("--json", help="write the report as JSON to this file")
     p.add_argument("--no-photo-tta", action="store_true", help="embed photos once, not as the mean of 8 views")
-    p.add_argument("--sketch-tta", action="store_true", help="embed sketches as the mean of 8 views too")
+    p.add_argument("--sketch-tta", action="store_true", help="embed sketches as the mean of 8 views too (default: "
+                                                             "the checkpoint's own, as the app embeds a drawing)")
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
@@ -207,7 +212,7 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_model, format_report
 
     report = evaluate_model(load_checkpoint(args.checkpoint), args.photos, args.sketches, args.split,
-                            photo_tta=not args.no_photo_tta, sketch_tta=args.sketch_tta)
+                            photo_tta=not args.no_photo_tta, sketch_tta=True if args.sketch_tta else None)
     print(format_report(report))
     _write_json(args.json, report)
     return 0

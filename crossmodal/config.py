@@ -17,6 +17,7 @@ SHARD_FROM_ITEMS = 500_000  # galleries this large get two shards by default
 AUGMENTS = ("v1", "robust", "sensors")  # training augmentation kinds (crossmodal.sketchify builds them)
 PRECISIONS = ("fp32", "bf16")  # TrainConfig.precision: float32 throughout, or the forward pass in bfloat16
 MODALITIES = ("photo", "sketch")  # the two kinds of input, each with its branch (crossmodal.model)
+VIEW_COUNTS = (1, 2, 8)  # an image embedded as it is, with its mirror image, or as its 8 rotations and flips
 CONTRASTIVE_SPACES = ("V", "Z")  # TrainConfig.contrastive_on: the shared space, or the photo branch's pooled features
 
 
@@ -38,6 +39,11 @@ class ModelConfig:
     sketch_input: str = "legacy"  # sketch normalisation (data.sketch_array): "legacy" (resize) or "skeleton"
     resolution_head: bool = False  # a head on the photo branch that estimates the photo's ground resolution
     pretrained: bool = False  # torchvision ImageNet weights for the photo branch (needs them on disk)
+    sketch_views: int = 1  # views a sketch is embedded as (VIEW_COUNTS): 1 as drawn, 2 with its mirror image, 8
+
+    def __post_init__(self) -> None:
+        if self.sketch_views not in VIEW_COUNTS:
+            raise ValueError(f"sketch_views must be one of {VIEW_COUNTS}, not {self.sketch_views}")
 
     def branch_widths(self, modality: str) -> tuple[int, ...]:
         """Stage widths of one branch's narrow ResNet: ``photo_widths`` for photos when set, else ``widths``."""

@@ -15,7 +15,7 @@ from .train import relative_name
 
 def evaluate_model(model: CrossModalModel, photos_dir: str | Path, sketches_dir: str | Path,
                    split: str = "test", progress: bool = False, photo_tta: bool = True,
-                   sketch_tta: bool = False) -> dict[str, Any]:
+                   sketch_tta: bool | None = None) -> dict[str, Any]:
     """Evaluate both directions on one gallery, never on sketches the model trained on.
 
     Ranked by the cosine (the paper's protocol) and, under ``ranked``, as the app ranks (cosine
@@ -25,7 +25,8 @@ def evaluate_model(model: CrossModalModel, photos_dir: str | Path, sketches_dir:
     its checkpoint as trained on; the gallery is the photos of ``split`` (``test`` = 80-99, or
     ``all``). Photo -> sketch: those gallery photos whose class has a query sketch, against the
     query sketches as gallery. Relevance is "same class". ``photo_tta`` / ``sketch_tta``: embed
-    each photo / sketch as the mean of its 8 rotations and flips (the defaults are the app's).
+    each photo / sketch as the mean of its 8 rotations and flips, or as one view (None: the
+    checkpoint's own views, as the app embeds them).
 
     Raises:
         ValueError: bad split, or nothing left to evaluate.
@@ -73,8 +74,13 @@ def evaluate_model(model: CrossModalModel, photos_dir: str | Path, sketches_dir:
         "split": split,
         "excluded_trained_sketches": len(trained_sketches),
         "checkpoint": model.info.get("path", ""),
-        "tta": {"photo": photo_tta, "sketch": sketch_tta},
+        "views": {"photo": _views(model, "photo", photo_tta), "sketch": _views(model, "sketch", sketch_tta)},
     }
+
+
+def _views(model: CrossModalModel, modality: str, tta: bool | None) -> int:
+    """How many views ``model.embed`` averages for ``modality`` with this ``tta``."""
+    return model.views(modality) if tta is None else (8 if tta else 1)
 
 
 def format_report(report: dict[str, Any]) -> str:

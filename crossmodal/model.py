@@ -14,7 +14,7 @@ from PIL import Image
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
-from .config import MODALITIES, ModelConfig
+from .config import MODALITIES, VIEW_COUNTS, ModelConfig
 from .data import load_image, photo_array, photo_at_resolution, sketch_array
 
 PHOTO_MEAN = (0.40, 0.41, 0.37)  # UC Merced training photos
@@ -37,6 +37,18 @@ def flipped_rotations(x: torch.Tensor) -> torch.Tensor:
 def dihedral_views(x: torch.Tensor) -> torch.Tensor:
     """The 8 rotations and flips of a batch (B, C, H, W), stacked view-major into (8B, C, H, W), rotations first."""
     return torch.cat([rotations(x), flipped_rotations(x)])
+
+
+def views_of(x: torch.Tensor, n: int) -> torch.Tensor:
+    """``n`` views of a batch (B, C, H, W) stacked view-major into (nB, C, H, W): 1 the batch itself,
+    2 with its mirror images, 8 its rotations and flips (``VIEW_COUNTS``)."""
+    if n == 1:
+        return x
+    if n == 2:
+        return torch.cat([x, x.flip(3)])
+    if n == 8:
+        return dihedral_views(x)
+    raise ValueError(f"views must be one of {VIEW_COUNTS}, not {n}")
 
 
 def factor_to_undo(estimate: float) -> float:
@@ -283,6 +295,13 @@ class CrossModalModel(nn.Module):
                     x[i] = torch.from_numpy(photo_at_resolution(decoded[i], size, factor)).float() / 255.0
         return x
 
+    def views(self, modality: str) -> int:
+        """How many views an image of ``modality`` is embedded as by default: 8 for a photo, the checkpoint's
+        ``sketch_views`` for a drawing."""
+        if modality not in MODALITIES:
+            raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
+        return 8 if modality == "photo" else self.config.sketch_views
+
     @torch.no_grad()
     def embed(self, images: Sequence[Any] | torch.Tensor, modality: str, batch_size: int = 64,
               tta: bool | None = None, at_training_resolution: bool = False) -> np.ndarray:
@@ -291,28 +310,28 @@ class CrossModalModel(nn.Module):
         Args:
             images: files, PIL images, RGB arrays, or an already preprocessed float tensor batch.
             modality: ``"photo"`` or ``"sketch"``.
-            batch_size: images per forward pass, views included (with TTA, a pass embeds
-                ``batch_size // 8`` images: memory stays that of ``batch_size`` images).
-            tta: average the embeddings of the 8 rotations/flips of each image (an aerial scene has
-                no "up"). Default: on for photos, gallery and queries alike (it adds 0.04 mAP on the
-                test gallery, and classifies shifted photos better); off for sketches, which are
-                embedded as the user draws.
+            batch_size: images per forward pass, views included (with n views, a pass embeds
+                ``batch_size // n`` images: memory stays that of ``batch_size`` images).
+            tta: True: average the embeddings of the 8 rotations/flips of each image (an aerial scene
+                has no "up"); False: one view. Default (None): :meth:`views` of the modality, 8 for
+                photos, gallery and queries alike (it adds 0.04 mAP on the test gallery, and
+                classifies shifted photos better); for sketches what the checkpoint's
+                ``ModelConfig.sketch_views`` says.
             at_training_resolution: see query photos (files or images) at the training photos' ground
                 resolution, as :meth:`preprocess` does.
         """
         self.eval()
-        tta = modality == "photo" if tta is None else tta
-        step = max(1, batch_size // 8) if tta else batch_size
+        n = self.views(modality) if tta is None else (8 if tta else 1)
+        step = max(1, batch_size // n)
         batch = images if isinstance(images, torch.Tensor) else None
         chunks = []
         for start in range(0, len(images), step):
             x = batch[start:start + step] if batch is not None else \
                 self.preprocess(images[start:start + step], modality, at_training_resolution)
             x = x.to(self.device)
-            views = dihedral_views(x) if tta else x
-            v = F.normalize(self.encode(views, modality)["V"], dim=1)
-            if tta:
-                v = F.normalize(v.view(8, len(x), -1).mean(0), dim=1)
+            v = F.normalize(self.encode(views_of(x, n), modality)["V"], dim=1)
+            if n > 1:
+                v = F.normalize(v.view(n, len(x), -1).mean(0), dim=1)
             chunks.append(v.cpu())
         out = torch.cat(chunks) if chunks else torch.zeros(0, self.config.embed_dim)
         return out.numpy().astype(np.float32)
@@ -351,7 +370,7 @@ class CrossModalModel(nn.Module):
         """Class probabilities (n, k) from the cosine prototypes, in ``class_names`` order.
 
         They are those of what :meth:`embed` returns (with ``tta`` as there: by default a photo's
-        class is that of the mean of its 8 rotations and flips, a sketch's that of its one view).
+        class is that of the mean of its 8 rotations and flips, a sketch's that of its checkpoint's views).
         """
         v = torch.from_numpy(self.embed(images, modality, tta=tta)).to(self.device)
         return torch.softmax(self.prototype_logits(v), 1).cpu().numpy()

@@ -48,7 +48,7 @@ from .gallery import (
     rank_matches,
 )
 from .index import EmbeddingIndex
-from .model import CrossModalModel, dihedral_views, factor_to_undo
+from .model import CrossModalModel, dihedral_views, factor_to_undo, views_of
 from .overview import Overviews, draw_footprints
 from .resolution import CANDIDATES, pick_resolution
 from .scenes import Scene, SceneError
@@ -240,10 +240,10 @@ def encode_query(model: CrossModalModel, source: Any, modality: str, at_training
     x = model.preprocess([image], modality)
     if modality == "sketch" and is_blank_sketch((x[0].numpy() * 255).astype(np.uint8)):
         raise BlankSketchError("the sketch is blank: draw something")
-    # a photo is seen as the gallery is, the mean of its 8 rotations and flips (view 0 is the photo
-    # itself, whose attention is shown); a sketch as drawn, one view, to answer while the user draws
-    views = dihedral_views(x) if modality == "photo" else x
-    out = model.encode(views, modality)
+    # as the gallery is embedded: a photo as the mean of its 8 rotations and flips, a sketch as the
+    # checkpoint says (a view or two: it answers while the user draws); view 0, whose attention is
+    # shown, is the image itself
+    out = model.encode(views_of(x, model.views(modality)), modality)
     note = ""
     if at_training_resolution and "log_resolution" in out:  # model.estimate_resolution's, without another pass
         factor = factor_to_undo(2.0 ** out["log_resolution"].mean().item())

@@ -286,8 +286,8 @@ def test_evaluate_can_switch_test_time_augmentation(tiny_checkpoint, tiny_data, 
         assert main(["evaluate", "--checkpoint", str(tiny_checkpoint), "--photos", str(photos),
                      "--sketches", str(sketches), "--json", str(out)] + flags) == 0
         reports[name] = json.loads(out.read_text())
-    assert reports["default"]["tta"] == {"photo": True, "sketch": False}
-    assert reports["switched"]["tta"] == {"photo": False, "sketch": True}
+    assert reports["default"]["views"] == {"photo": 8, "sketch": 1}  # the tiny checkpoint's sketch_views
+    assert reports["switched"]["views"] == {"photo": 1, "sketch": 8}
 
 
 @pytest.mark.parametrize("change, message", [

@@ -242,16 +242,32 @@ def test_a_photo_query_is_embedded_and_classified_as_the_gallery_embeds_it():
     assert query.attention.shape == (32, 32)  # the photo's own view's map, not 8 of them
 
 
-def test_a_sketch_query_is_one_view_as_drawn():
+def test_a_sketch_query_is_embedded_in_the_views_its_checkpoint_names():
     from crossmodal.retrieval import encode_query
 
-    model = _model()
     sketch = Image.new("L", (64, 64), 255)
     ImageDraw.Draw(sketch).line([(8, 8), (56, 20), (30, 56)], fill=0, width=2)
+    mirrored = sketch.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    model = _model()  # checkpoints from before sketch_views: one view, as drawn
     query = encode_query(model, sketch, "sketch")
     assert np.allclose(query.embedding, model.embed([sketch], "sketch")[0], atol=1e-5)
     assert not np.allclose(query.embedding, model.embed([sketch], "sketch", tta=True)[0], atol=1e-3)
     assert np.allclose(query.probabilities, model.class_probabilities([sketch], "sketch")[0], atol=1e-5)
+    torch.manual_seed(0)
+    two = _model(sketch_views=2)  # the drawing and its mirror image
+    query = encode_query(two, sketch, "sketch")
+    alone = two.embed([sketch, mirrored], "sketch", tta=False)
+    mean = alone.mean(0) / np.linalg.norm(alone.mean(0))
+    assert np.allclose(query.embedding, mean, atol=1e-5)
+    assert np.allclose(two.embed([sketch], "sketch")[0], mean, atol=1e-5)
+    assert np.allclose(two.embed([mirrored], "sketch")[0], mean, atol=1e-5)  # a mirrored drawing: the same query
+    assert np.allclose(query.probabilities, two.class_probabilities([sketch], "sketch")[0], atol=1e-5)
+    assert two.views("photo") == 8 and two.views("sketch") == 2
+
+
+def test_only_known_view_counts_are_accepted():
+    with pytest.raises(ValueError, match="sketch_views must be one of"):
+        ModelConfig(sketch_views=3)
 
 
 @pytest.mark.parametrize("estimate, seen_at", [(0.5, 0.5), (1.1, None), (3.0, 2.0)])

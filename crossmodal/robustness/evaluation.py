@@ -4,7 +4,7 @@ Gallery: the clean UC Merced test photos (80-99) of the model's classes, embedde
 model's default photo view averaging (as the app's index is). Queries are embedded the way the
 app embeds a query (a photo as the mean of its 8 rotations and flips, as the gallery, at the
 ground resolution at which it looks most like the gallery: ``crossmodal.resolution``; a sketch as
-drawn, one view), and their class is the top class of that embedding under
+its checkpoint says, ``ModelConfig.sketch_views``), and their class is the top class of that embedding under
 the model's cosine classifier (``model.class_probabilities``), as the app shows it.
 
 - Sketch suites (generated styles, and any folder of sketches): sketch -> photo mAP, P@10 and
