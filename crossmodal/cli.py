@@ -13,7 +13,7 @@ from .config import (AUGMENTS, CONTRASTIVE_SPACES, DEFAULT_N_TREES, MODALITIES, 
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
-    """The options that shape the model a command trains: its classes, input size, widths, sketch input."""
+    """The options that shape the model a command trains: classes, input size, widths, how it takes a drawing."""
     p.add_argument("--classes", nargs="+", help="the model's classes (default: the 14 Earth on Canvas classes)")
     p.add_argument("--image-size", type=int, default=ModelConfig.image_size,
                    help="side of the square network input (default %(default)s); train --init may start from a "

@@ -74,13 +74,8 @@ def evaluate_model(model: CrossModalModel, photos_dir: str | Path, sketches_dir:
         "split": split,
         "excluded_trained_sketches": len(trained_sketches),
         "checkpoint": model.info.get("path", ""),
-        "views": {"photo": _views(model, "photo", photo_tta), "sketch": _views(model, "sketch", sketch_tta)},
+        "views": {"photo": model.views("photo", photo_tta), "sketch": model.views("sketch", sketch_tta)},
     }
-
-
-def _views(model: CrossModalModel, modality: str, tta: bool | None) -> int:
-    """How many views ``model.embed`` averages for ``modality`` with this ``tta``."""
-    return model.views(modality) if tta is None else (8 if tta else 1)
 
 
 def format_report(report: dict[str, Any]) -> str:

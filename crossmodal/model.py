@@ -40,8 +40,10 @@ def dihedral_views(x: torch.Tensor) -> torch.Tensor:
 
 
 def views_of(x: torch.Tensor, n: int) -> torch.Tensor:
-    """``n`` views of a batch (B, C, H, W) stacked view-major into (nB, C, H, W): 1 the batch itself,
-    2 with its mirror images, 8 its rotations and flips (``VIEW_COUNTS``)."""
+    """``n`` views of a batch (B, C, H, W), stacked view-major into (nB, C, H, W).
+
+    1: the batch itself; 2: and its mirror images; 8: its rotations and flips (``VIEW_COUNTS``).
+    """
     if n == 1:
         return x
     if n == 2:
@@ -295,11 +297,15 @@ class CrossModalModel(nn.Module):
                     x[i] = torch.from_numpy(photo_at_resolution(decoded[i], size, factor)).float() / 255.0
         return x
 
-    def views(self, modality: str) -> int:
-        """How many views an image of ``modality`` is embedded as by default: 8 for a photo, the checkpoint's
-        ``sketch_views`` for a drawing."""
+    def views(self, modality: str, tta: bool | None = None) -> int:
+        """How many views :meth:`embed` averages for an image of ``modality`` with this ``tta``.
+
+        True: 8, False: 1; None, the default: 8 for a photo, the checkpoint's ``sketch_views`` for a drawing.
+        """
         if modality not in MODALITIES:
             raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
+        if tta is not None:
+            return 8 if tta else 1
         return 8 if modality == "photo" else self.config.sketch_views
 
     @torch.no_grad()
@@ -321,7 +327,7 @@ class CrossModalModel(nn.Module):
                 resolution, as :meth:`preprocess` does.
         """
         self.eval()
-        n = self.views(modality) if tta is None else (8 if tta else 1)
+        n = self.views(modality, tta)
         step = max(1, batch_size // n)
         batch = images if isinstance(images, torch.Tensor) else None
         chunks = []

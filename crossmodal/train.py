@@ -345,11 +345,12 @@ def initial_weights(model: CrossModalModel, path: str | Path) -> str:
     from .checkpoint import load_checkpoint
 
     source = load_checkpoint(path)
-    # the sketch normalisation and the input size are input processing, not architecture (no weight
-    # depends on the size of the feature grid): weights carry over between them; a resolution head
-    # can be added to a checkpoint without one (it starts untrained)
+    # the sketch normalisation, the input size and a drawing's views are input processing, not
+    # architecture (no weight depends on the size of the feature grid): weights carry over between
+    # them; a resolution head can be added to a checkpoint without one (it starts untrained)
     adding_head = model.config.resolution_head and not source.config.resolution_head
     if dataclasses.replace(source.config, sketch_input=model.config.sketch_input, image_size=model.config.image_size,
+                           sketch_views=model.config.sketch_views,
                            resolution_head=source.config.resolution_head or adding_head) != model.config:
         raise ValueError(f"{path} has another architecture ({source.config}) than this run ({model.config}): "
                          f"pass the same model options it was trained with")

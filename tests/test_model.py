@@ -270,6 +270,15 @@ def test_only_known_view_counts_are_accepted():
         ModelConfig(sketch_views=3)
 
 
+def test_fine_tuning_may_change_how_many_views_a_drawing_is_embedded_as(tiny_checkpoint):
+    from crossmodal.train import initial_weights
+
+    source = load_checkpoint(tiny_checkpoint)
+    model = _model(sketch_views=2)
+    assert initial_weights(model, tiny_checkpoint) == source.info["fingerprint"]
+    assert model.config.sketch_views == 2 and model.views("sketch") == 2 and model.views("sketch", tta=False) == 1
+
+
 @pytest.mark.parametrize("estimate, seen_at", [(0.5, 0.5), (1.1, None), (3.0, 2.0)])
 def test_a_query_photo_is_seen_at_the_training_resolution_the_head_estimates(monkeypatch, estimate, seen_at):
     from crossmodal.data import photo_array, photo_at_resolution
