@@ -73,6 +73,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                         "--photo-augment sensors: plain sketches, photos at any ground resolution)")
     p.add_argument("--restyle-prob", type=float, default=TrainConfig.restyle_prob,
                    help="with --augment robust or sensors: chance that a training sketch is redrawn in another style")
+    p.add_argument("--simplify", type=float, default=TrainConfig.simplify_prob, metavar="P",
+                   help="with --augment robust or sensors: chance that a training sketch first loses 30-80 %% of its "
+                        "details (small separate parts: cars, boats, trees, homes), as a hastier hand draws")
     p.add_argument("--chips", type=float, default=TrainConfig.chip_prob, metavar="P",
                    help="with --augment sensors: chance that a photo view finer than the photo is instead a smaller "
                         "chip at the photo's own resolution, its frame completed by mirroring (how the app shows "
@@ -130,7 +133,8 @@ def _run_train(args: argparse.Namespace) -> int:
         real_sketches_full=args.real_sketches_full,
         synthetic_sketches=args.synthetic_sketches, synthetic_prob=args.synthetic_prob,
         varied_layouts=args.varied_layouts,
-        restyle_prob=args.restyle_prob, augment=args.augment, photo_augment=args.photo_augment,
+        restyle_prob=args.restyle_prob, simplify_prob=args.simplify,
+        augment=args.augment, photo_augment=args.photo_augment,
         chip_prob=args.chips, finest=args.finest, w_consistency=args.consistency,
         consistency_on=tuple(args.consistency_on), w_contrastive=args.contrastive,
         unlabelled_batch=args.unlabelled_batch, contrastive_on=args.contrastive_on, average_last=args.average_last,

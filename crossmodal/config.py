@@ -82,6 +82,7 @@ class TrainConfig:
     augment: str = "v1"  # "v1"; "robust": other hands and sensors; "sensors": robust, photos x0.5-x2 (sketchify)
     photo_augment: str = ""  # photos' augmentation when it differs from ``augment`` (e.g. "sensors"); "" = augment
     restyle_prob: float = 0.5  # with "robust" / "sensors": chance that a sketch is redrawn in another style
+    simplify_prob: float = 0.0  # with "robust" / "sensors": chance that a sketch first loses some of its details
     chip_prob: float = 0.0  # with "sensors": chance that a finer photo view is a smaller chip at its own resolution
     finest: float = 2.0  # with "sensors": photos are seen from half to this many times their ground resolution
     w_resolution: float = 0.0  # the resolution head's regression of log2 of the augmentation's resolution factor

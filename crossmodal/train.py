@@ -189,7 +189,9 @@ class PairDataset(Dataset):
         self.photo_aug = photo_augmentation(image_size, photo_augment_kind(config), resolution=self.resolution is None,
                                             chip_prob=config.chip_prob, finest=config.finest)
         self.sketch_aug = sketch_augmentation(image_size, config.augment)
-        self.restyle = DrawingStyle(image_size, config.restyle_prob if is_robust(config.augment) else 0.0)
+        robust = is_robust(config.augment)
+        self.restyle = DrawingStyle(image_size, config.restyle_prob if robust else 0.0,
+                                    simplify=config.simplify_prob if robust else 0.0)
         self.by_class = {c: np.flatnonzero(data.photo_labels == c) for c in np.unique(data.photo_labels)}
         self.real_by_class = {c: np.flatnonzero(data.real_labels == c) for c in np.unique(data.real_labels)}
         self.synthetic_by_class = {c: np.flatnonzero(data.synthetic_labels == c)
@@ -381,6 +383,10 @@ def check_setup(config: TrainConfig, classes: tuple[str, ...], n_pairs: int | No
         raise ValueError(f"--real-sketches-full must be at least 1, not {config.real_sketches_full}")
     if not 0 <= config.average_last <= config.epochs:
         raise ValueError(f"--average-last must be between 0 and --epochs ({config.epochs}), not {config.average_last}")
+    if not 0.0 <= config.simplify_prob <= 1.0:
+        raise ValueError(f"--simplify is a probability, between 0 and 1, not {config.simplify_prob}")
+    if config.simplify_prob and not is_robust(config.augment):
+        raise ValueError("--simplify changes the drawings of --augment robust or sensors")
     if not 0.0 <= config.chip_prob <= 1.0:
         raise ValueError(f"--chips is a probability, between 0 and 1, not {config.chip_prob}")
     if config.chip_prob and photo_augment_kind(config) != "sensors":

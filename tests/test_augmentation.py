@@ -119,3 +119,26 @@ def test_chips_replace_some_finer_views_only_when_asked_for():
     views = [chips.draw_view() for _ in range(400)]
     assert all(factor > 1 for factor, chip in views if chip)
     assert 0.15 < sum(chip for _, chip in views) / len(views) < 0.35  # half of the finer half
+
+
+def test_a_hastier_hand_leaves_out_some_details_and_keeps_the_structure():
+    import cv2
+    import numpy as np
+
+    from crossmodal.sketchify import leave_out_details
+
+    ink = np.zeros((256, 256), np.uint8)
+    cv2.line(ink, (10, 128), (245, 128), 255, 3)  # a road: structure
+    cars = [(20 + 22 * i, 100) for i in range(10)]
+    for x, y in cars:  # ten cars beside it: details
+        cv2.rectangle(ink, (x, y), (x + 10, y + 6), 255, 2)
+    np.random.seed(0)
+    out = leave_out_details(ink)
+    assert (out[126:131] == ink[126:131]).all()  # the road is whole
+    kept = sum(bool(out[y:y + 7, x:x + 11].any()) for x, y in cars)
+    assert 10 - 8 <= kept <= 10 - 3  # 30-80 % of the details left out
+    assert ((out == 0) | (out == ink)).all()  # nothing drawn, only erased
+
+    tanks = np.zeros((256, 256), np.uint8)
+    cv2.circle(tanks, (128, 128), 12, 255, 2)  # a drawing of one detail alone keeps it
+    assert (leave_out_details(tanks) == tanks).all()

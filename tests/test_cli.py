@@ -297,6 +297,8 @@ def test_evaluate_can_switch_test_time_augmentation(tiny_checkpoint, tiny_data, 
     (["--classes", "airplane"], "at least two classes"),
     (["--average-last", "2"], "--average-last must be between 0 and --epochs (1), not 2"),
     (["--real-sketches-full", "0"], "--real-sketches-full must be at least 1, not 0"),
+    (["--simplify", "1.5"], "--simplify is a probability, between 0 and 1, not 1.5"),
+    (["--simplify", "0.3"], "--simplify changes the drawings of --augment robust or sensors"),
 ])
 def test_train_refuses_set_ups_that_cannot_learn(tiny_data, tmp_path, capsys, change, message):
     photos, sketches = tiny_data
