@@ -102,7 +102,9 @@ class DrawingStyle:
     and returns a (size, size) uint8 map as ``sketch_array(..., size)`` would. With probability
     ``p`` one or more of: a close-up of one part (an iconic, object-filling drawing), a thick pen
     that merges nearby strokes, a small low-resolution scan, a faint grey pencil with paper noise.
-    Otherwise the map is only reduced to ``size``. Draws from ``numpy.random`` (seeded by training).
+    Otherwise the map is only reduced to ``size``. Before either, with probability ``simplify``, a
+    hastier hand's drawing: some of its details left out (:func:`leave_out_details`). Draws from
+    ``numpy.random`` (seeded by training).
     """
 
     def __init__(self, size: int, p: float = 0.5, simplify: float = 0.0):
@@ -145,7 +147,7 @@ def leave_out_details(ink: np.ndarray) -> np.ndarray:
     and so does one detail at least, so a drawing made of details alone (storage tanks) keeps some.
     Draws from ``numpy.random``.
     """
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), connectivity=8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats((ink > 0).astype(np.uint8), connectivity=8)
     limit = DETAIL_SIDE * ink.shape[0]
     details = np.flatnonzero((stats[1:, cv2.CC_STAT_WIDTH] < limit) & (stats[1:, cv2.CC_STAT_HEIGHT] < limit)) + 1
     n = min(int(round(np.random.uniform(*LEFT_OUT) * len(details))), len(details) - 1)
