@@ -21,6 +21,16 @@ VIEW_COUNTS = (1, 2, 8)  # an image embedded as it is, with its mirror image, or
 CONTRASTIVE_SPACES = ("V", "Z")  # TrainConfig.contrastive_on: the shared space, or the photo branch's pooled features
 
 
+def check_modality(modality: str) -> None:
+    """Refuse anything but ``"photo"`` or ``"sketch"`` with the one message every entry point gives.
+
+    Raises:
+        ValueError: an unknown modality.
+    """
+    if modality not in MODALITIES:
+        raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Architecture of the two-branch cross-modal model."""

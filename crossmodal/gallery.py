@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from .config import MODALITIES
+from .config import check_modality
 from .data import (
     IMAGE_EXTENSIONS,
     MAX_PIXELS,
@@ -432,8 +432,7 @@ def build_index(model: CrossModalModel, out_dir: str | Path, images: str | Path 
     """
     from .progress import progress_bar
 
-    if modality not in MODALITIES:
-        raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
+    check_modality(modality)
     if scenes and modality != "photo":
         raise ValueError("scenes are aerial photos: index them with --modality photo")
     if images is None and not scenes:

@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 from annoy import AnnoyIndex
 
-from .config import DEFAULT_N_TREES, DEFAULT_SEARCH_K_PER_SHARD, MODALITIES, SHARD_FROM_ITEMS
+from .config import DEFAULT_N_TREES, DEFAULT_SEARCH_K_PER_SHARD, MODALITIES, SHARD_FROM_ITEMS, check_modality
 from .files import file_sha256, process_alive
 
 FORMAT = "crossmodal-index-v2"  # v2 added shards; v1 (one forest in index.ann) still loads
@@ -204,8 +204,7 @@ class EmbeddingIndex:
             if values.ndim == 0 or len(values) != n or values.dtype.kind not in "biuf":
                 raise ValueError(f"item array {name!r} must be numeric with one row per embedding ({n}), "
                                  f"not {values.dtype} {values.shape}")
-        if modality not in MODALITIES:
-            raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
+        check_modality(modality)
         if not isinstance(n_trees, int) or n_trees < 1:
             raise ValueError(f"n_trees must be a positive integer, not {n_trees!r}")
         if not 0 <= seed < 2 ** 31:

@@ -14,7 +14,7 @@ from PIL import Image
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
-from .config import MODALITIES, VIEW_COUNTS, ModelConfig
+from .config import VIEW_COUNTS, ModelConfig, check_modality
 from .data import load_image, photo_array, photo_at_resolution, sketch_array
 
 PHOTO_MEAN = (0.40, 0.41, 0.37)  # UC Merced training photos
@@ -227,8 +227,7 @@ class CrossModalModel(nn.Module):
 
     def _branch_input(self, x: torch.Tensor, modality: str) -> torch.Tensor:
         """A batch as its branch takes it: photos standardised, sketches widened to 3 channels for a shared backbone."""
-        if modality not in MODALITIES:
-            raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
+        check_modality(modality)
         if modality == "photo":
             return (x - self.photo_mean) / self.photo_std
         return x.expand(-1, 3, -1, -1) if self.config.share_backbone else x
@@ -302,8 +301,7 @@ class CrossModalModel(nn.Module):
 
         True: 8, False: 1; None, the default: 8 for a photo, the checkpoint's ``sketch_views`` for a drawing.
         """
-        if modality not in MODALITIES:
-            raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
+        check_modality(modality)
         if tta is not None:
             return 8 if tta else 1
         return 8 if modality == "photo" else self.config.sketch_views

@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw
 
 from .checkpoint import load_checkpoint
-from .config import MODALITIES
+from .config import check_modality
 from .data import MAX_SIDE, ImageLoadError, is_blank_sketch, load_image, photo_at_resolution
 from .gallery import (
     Match,
@@ -227,8 +227,7 @@ def encode_query(model: CrossModalModel, source: Any, modality: str, at_training
         BlankSketchError: a sketch without strokes.
         ValueError: unknown modality.
     """
-    if modality not in MODALITIES:
-        raise ValueError(f"modality must be 'photo' or 'sketch', not {modality!r}")
+    check_modality(modality)
     # a photo is shown at DISPLAY_SIDE and seen by the model smaller still: a huge JPEG decodes at a
     # reduced scale; a sketch keeps more pixels, so that thin strokes survive until the ink is traced
     image = _as_image(source, DISPLAY_SIDE if modality == "photo" else MAX_SIDE)
