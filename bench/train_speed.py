@@ -39,7 +39,7 @@ from crossmodal.data import EOC_CLASSES  # noqa: E402
 from crossmodal.losses import UnifiedLoss  # noqa: E402
 from crossmodal.model import CrossModalModel  # noqa: E402
 from crossmodal.train import (DEFAULT_CACHE, PairDataset, prepare_data, prepare_for_precision,  # noqa: E402
-                              train_step, validate)
+                              resolve_precision, train_step, validate)
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class Step:
 
 def recipe_steps(classes: tuple[str, ...], synthetic: int, batch_size: int) -> list[Step]:
     """The three commands of docs/results.md's "Training the committed checkpoint", as configs."""
-    common = {"classes": classes, "batch_size": batch_size, "precision": "bf16"}
+    common = {"classes": classes, "batch_size": batch_size, "precision": "auto"}
     return [
         Step("1 pretraining (demo world)", True, ModelConfig(), TrainConfig(real_sketch_prob=0.8, **common)),
         Step("2 fine-tuning", False, ModelConfig(), TrainConfig(synthetic_sketches=synthetic, **common)),
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, nargs=3, metavar="E",
                         help="epochs of steps 1-3 to project (default: the committed commands')")
     parser.add_argument("--precision", nargs=3, choices=PRECISIONS, metavar="P",
-                        help="precision of steps 1-3 (default: the committed commands'; fp32 or bf16)")
+                        help="precision of steps 1-3 (default: the committed commands', auto; or fp32, bf16)")
     parser.add_argument("--classes", nargs="+", default=list(EOC_CLASSES))
     parser.add_argument("--synthetic-sketches", type=int, default=100, help="as the commands' --synthetic-sketches")
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
@@ -119,12 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.batches} timed batches a step")
-    print(f"{'step':<28}{'prepare s':>10}{'model s':>9}{'valid. s':>9}{'s/epoch':>9}{'epochs':>8}{'min':>7}")
+    print(f"{'step':<28}{'prec.':>6}{'prepare s':>10}{'model s':>9}{'valid. s':>9}{'s/epoch':>9}{'epochs':>8}"
+          f"{'min':>7}")
     rows, total = [], 0.0
     steps = recipe_steps(tuple(args.classes), args.synthetic_sketches, args.batch_size)
     if args.precision:
         steps = [dataclasses.replace(s, train=dataclasses.replace(s.train, precision=p))
                  for s, p in zip(steps, args.precision)]
+    steps = [dataclasses.replace(s, train=resolve_precision(s.train, "cpu")) for s in steps]
     for step, epochs in zip(steps, args.epochs or [s.train.epochs for s in steps]):
         photos, sketches = ((args.world / "photos", args.world / "sketches") if step.on_world
                             else (args.photos, args.sketches))
@@ -134,9 +136,9 @@ def main(argv: list[str] | None = None) -> int:
         total += minutes
         rows.append({"step": step.name, "precision": step.train.precision, "epochs": epochs, "epoch_s": epoch_s,
                      "minutes": minutes, **timing})
-        print(f"{step.name:<28}{timing['prepare_s']:>10.2f}{timing['compute_s']:>9.2f}{timing['validation_s']:>9.1f}"
-              f"{epoch_s:>9.1f}{epochs:>8}{minutes:>7.1f}", flush=True)
-    print(f"{'the recipe, projected':<28}{'':>45}{total:>7.1f}")
+        print(f"{step.name:<28}{step.train.precision:>6}{timing['prepare_s']:>10.2f}{timing['compute_s']:>9.2f}"
+              f"{timing['validation_s']:>9.1f}{epoch_s:>9.1f}{epochs:>8}{minutes:>7.1f}", flush=True)
+    print(f"{'the recipe, projected':<28}{'':>51}{total:>7.1f}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),

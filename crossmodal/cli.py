@@ -31,9 +31,10 @@ def _add_model_options(p: argparse.ArgumentParser) -> None:
 
 def _add_compute_options(p: argparse.ArgumentParser) -> None:
     """Where and how a training command computes: precision, CPU threads, device."""
-    p.add_argument("--precision", default=TrainConfig.precision, choices=PRECISIONS,
-                   help="bf16: the forward pass in bfloat16 (autocast) on channels-last images: an epoch about a "
-                        "third shorter on CPUs with AVX-512 BF16 or AMX; the weights stay float32")
+    p.add_argument("--precision", default="auto", choices=PRECISIONS,
+                   help="bf16: the forward pass in bfloat16 (autocast) on channels-last images, the weights float32: "
+                        "an epoch about a third shorter on CPUs with AVX-512 BF16 or AMX, many times longer on "
+                        "others; auto (default): bf16 where the device has it natively, else fp32")
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--device", default="cpu", help="where to train: cpu (default) or cuda")
 

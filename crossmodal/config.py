@@ -15,7 +15,9 @@ DEFAULT_SEARCH_K_PER_SHARD = 5_000  # Annoy candidates a shard collects when a s
 SHARD_FROM_ITEMS = 500_000  # galleries this large get two shards by default
 
 AUGMENTS = ("v1", "robust", "sensors")  # training augmentation kinds (crossmodal.sketchify builds them)
-PRECISIONS = ("fp32", "bf16")  # TrainConfig.precision: float32 throughout, or the forward pass in bfloat16
+# TrainConfig.precision: "auto" (bf16 where the device has it natively, else fp32), float32 throughout, or the
+# forward pass in bfloat16
+PRECISIONS = ("auto", "fp32", "bf16")
 MODALITIES = ("photo", "sketch")  # the two kinds of input, each with its branch (crossmodal.model)
 VIEW_COUNTS = (1, 2, 8)  # an image embedded as it is, with its mirror image, or as its 8 rotations and flips
 CONTRASTIVE_SPACES = ("V", "Z")  # TrainConfig.contrastive_on: the shared space, or the photo branch's pooled features
@@ -102,7 +104,8 @@ class TrainConfig:
     unlabelled_batch: int = 16  # unlabelled photos a step with w_contrastive, two views each
     contrastive_on: str = "V"  # where the views must find each other: "V" (the shared space) or "Z" (the photo branch)
     average_last: int = 0  # keep the mean of the weights after each of the last N epochs (SWA); 0 = the last epoch's
-    precision: str = "fp32"  # "bf16": the forward pass in bfloat16 where autocast allows, channels-last images
+    precision: str = "fp32"  # "bf16": the forward pass in bfloat16 where autocast allows, channels-last images;
+    # "auto": bf16 where the device computes it natively, else fp32 (a trained checkpoint records which)
     init_checkpoint: str = ""  # checkpoint whose weights start the run (fine-tuning); empty = from scratch
 
 

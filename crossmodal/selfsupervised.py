@@ -29,7 +29,7 @@ from .data import EOC_CLASSES, load_arrays, photo_split, scan_folder
 from .losses import ContrastiveLoss
 from .model import CrossModalModel
 from .sketchify import photo_augmentation
-from .train import model_input, precision_autocast, prepare_for_precision, relative_name
+from .train import model_input, precision_autocast, prepare_for_precision, relative_name, resolve_precision
 
 NEIGHBOURS = 10  # training photos whose classes vote for a validation photo's (the progress measure)
 
@@ -93,6 +93,7 @@ def pretrain_photo_branch(photos_dir: str | Path, out: str | Path, model_config:
     """
     if threads:
         torch.set_num_threads(threads)
+    config = resolve_precision(config, device)
     classes = config.classes or EOC_CLASSES
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)

@@ -172,6 +172,24 @@ def test_a_bf16_run_writes_an_ordinary_checkpoint(tiny_data, tmp_path):
     assert model.embed(sorted(photos.glob("*/*.png"))[:2], "photo").dtype == np.float32
 
 
+@pytest.mark.parametrize("native_bf16, expected", [(False, "fp32"), (True, "bf16")])
+def test_the_default_precision_is_bf16_only_where_the_device_has_it_natively(tiny_data, tmp_path, monkeypatch,
+                                                                           native_bf16, expected):
+    photos, sketches = tiny_data
+    monkeypatch.setattr(train_module, "bf16_is_fast", lambda device: native_bf16)
+    out = tmp_path / "auto.pt"
+    assert main(_train_args(photos, sketches, out, tmp_path / "cache")
+                + ["--classes", "airplane", "runway", "tenniscourt"]) == 0
+    # the checkpoint records what ran, not "auto"
+    assert load_checkpoint(out).info["train_config"].precision == expected
+
+
+def test_an_explicit_precision_is_kept_whatever_the_device(monkeypatch):
+    monkeypatch.setattr(train_module, "bf16_is_fast", lambda device: False)
+    for precision in ("fp32", "bf16"):
+        assert train_module.resolve_precision(TrainConfig(precision=precision), "cpu").precision == precision
+
+
 def test_an_interrupted_averaging_run_resumes_to_the_same_model(tiny_data, tmp_path, monkeypatch):
     photos, sketches = tiny_data
     extra = ["--classes", "airplane", "runway", "tenniscourt", "--average-last", "2"]
