@@ -5,11 +5,14 @@ on, never tested), embedded as the app's index is (8 views). The queries are dra
 style-shift generator with another seed than the robustness suite's (``--seed 1``; the suite in
 docs/robustness.md uses 0 and the test photos 80-99). It prints mAP and P@10 by the cosine and as
 the app ranks (``crossmodal.ranking``), overall, per style and for the weakest classes (or every
-class). Neither the test photos nor the Earth on Canvas sketches are looked at.
+class). Neither the test photos nor the Earth on Canvas sketches are looked at. With
+``--confusions`` it also says, for each class shown, what the app would predict for its drawings
+(the classes by count): where a weak class's drawings go.
 
 Usage::
 
-    python bench/style_validation.py --checkpoint checkpoints/ucm14.pt [--per-class 3] [--seed 1] [--every-class]
+    python bench/style_validation.py --checkpoint checkpoints/ucm14.pt [--per-class 3] [--seed 1] [--every-class] \
+        [--confusions]
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import scene as scene_bench  # noqa: E402  (bench/scene.py: where the shared dat
 from crossmodal import load_checkpoint  # noqa: E402
 from crossmodal.data import load_image, photo_split, scan_folder  # noqa: E402
 from crossmodal.metrics import retrieval_metrics  # noqa: E402
+from crossmodal.ranking import class_probabilities  # noqa: E402
 from crossmodal.robustness import STYLES  # noqa: E402
 from crossmodal.robustness.sketches import sketch_suite  # noqa: E402
 
@@ -41,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-class", type=int, default=3, help="drawings of each class in each style")
     parser.add_argument("--seed", type=int, default=1, help="drawings' seed (the robustness suite's is 0)")
     parser.add_argument("--every-class", action="store_true", help="a row for every class, not the 4 weakest")
+    parser.add_argument("--confusions", action="store_true",
+                        help="also the classes predicted for each shown class's drawings, by count")
     args = parser.parse_args(argv)
 
     model = load_checkpoint(args.checkpoint)
@@ -55,9 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     classifier = model.classifier_weights()
 
     print(f"{args.checkpoint.name}: {len(drawings)} drawings (seed {args.seed}), {len(samples)} validation photos")
-    print(f"{'':<12}{'cosine mAP / P@10':>20}{'as ranked':>20}")
     groups = {"all": np.ones(len(drawings), bool), **{style: styles == style for style in STYLES},
               **{label: labels == label for label in classes}}
+    width = max(12, max(map(len, groups)) + 1)
+    print(f"{'':<{width}}{'cosine mAP / P@10':>20}{'as ranked':>20}")
     rows = {}
     for ranker in (None, classifier):  # the cosine, then as the app ranks
         for name, chosen in groups.items():
@@ -66,7 +73,14 @@ def main(argv: list[str] | None = None) -> int:
             rows.setdefault(name, []).append((metrics["mAP"], metrics["P@10"]))
     shown = classes if args.every_class else sorted(classes, key=lambda c: rows[c][1][0])[:4]
     for name in ("all", *STYLES, *shown):
-        print(f"{name:<12}" + "".join(f"{'%.3f / %.3f' % cell:>20}" for cell in rows[name]))
+        print(f"{name:<{width}}" + "".join(f"{'%.3f / %.3f' % cell:>20}" for cell in rows[name]))
+    if args.confusions:
+        predicted = np.array(classes)[class_probabilities(queries, classifier).argmax(1)]
+        print("predicted for the drawings of each class (as the app shows it):")
+        for label in shown:
+            names, counts = np.unique(predicted[labels == label], return_counts=True)
+            order = np.argsort(-counts, kind="stable")
+            print(f"{label:<{width}}" + ", ".join(f"{names[i]} {counts[i]}" for i in order))
     return 0
 
 

@@ -59,6 +59,18 @@ def test_style_validation_scores_only_validation_photos(tiny_data, tiny_checkpoi
     assert all(style in printed for style in ("iconic", "mouse", "pencil", "wobbly", "partial", "lowres"))
 
 
+def test_style_validation_says_where_each_class_drawings_go(tiny_data, tiny_checkpoint, capsys):
+    bench = _bench("style_validation")
+    photos, _ = tiny_data
+    assert bench.main(["--checkpoint", str(tiny_checkpoint), "--photos", str(photos), "--per-class", "1",
+                       "--every-class", "--confusions"]) == 0
+    confusions = capsys.readouterr().out.split("predicted for the drawings of each class")[1].splitlines()[1:]
+    assert [line.split()[0] for line in confusions] == list(TINY_CLASSES)
+    for line in confusions:  # "airplane        runway 4, airplane 2": one count a predicted class, 6 styles in all
+        counts = [int(part.split()[-1]) for part in line.split(None, 1)[1].split(",")]
+        assert sum(counts) == 6 and counts == sorted(counts, reverse=True)
+
+
 def test_train_speed_times_the_three_steps_and_projects_the_recipe(tiny_data, tmp_path, capsys):
     bench = _bench("train_speed")
     photos, sketches = tiny_data
