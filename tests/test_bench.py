@@ -59,7 +59,7 @@ def test_style_validation_scores_only_validation_photos(tiny_data, tiny_checkpoi
     assert all(style in printed for style in ("iconic", "mouse", "pencil", "wobbly", "partial", "lowres"))
 
 
-def test_style_validation_says_where_each_class_drawings_go(tiny_data, tiny_checkpoint, capsys):
+def test_style_validation_says_where_the_drawings_of_each_class_go(tiny_data, tiny_checkpoint, capsys):
     bench = _bench("style_validation")
     photos, _ = tiny_data
     assert bench.main(["--checkpoint", str(tiny_checkpoint), "--photos", str(photos), "--per-class", "1",
