@@ -118,15 +118,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.batches} timed batches a step")
-    print(f"{'step':<28}{'prec.':>6}{'prepare s':>10}{'model s':>9}{'valid. s':>9}{'s/epoch':>9}{'epochs':>8}"
-          f"{'min':>7}")
-    rows, total = [], 0.0
     steps = recipe_steps(tuple(args.classes), args.synthetic_sketches, args.batch_size)
     if args.precision:
         steps = [dataclasses.replace(s, train=dataclasses.replace(s.train, precision=p))
                  for s, p in zip(steps, args.precision)]
     steps = [dataclasses.replace(s, train=resolve_precision(s.train, "cpu")) for s in steps]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {args.batches} timed batches a step")
+    print(f"{'step':<28}{'prec.':>6}{'prepare s':>10}{'model s':>9}{'valid. s':>9}{'s/epoch':>9}{'epochs':>8}"
+          f"{'min':>7}")
+    rows, total = [], 0.0
     for step, epochs in zip(steps, args.epochs or [s.train.epochs for s in steps]):
         photos, sketches = ((args.world / "photos", args.world / "sketches") if step.on_world
                             else (args.photos, args.sketches))
