@@ -114,6 +114,7 @@ class DrawingStyle:
 
     def __call__(self, ink: np.ndarray) -> np.ndarray:
         """Restyle one (side, side) uint8 ink map into a (size, size) uint8 ink map."""
+        # no draw without it: runs that do not simplify keep their random stream, and so their models
         if self.simplify and np.random.rand() < self.simplify:
             ink = leave_out_details(ink)
         if np.random.rand() >= self.p:
