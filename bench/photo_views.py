@@ -26,12 +26,16 @@ chosen (as the robustness suite measures it), never to choose one:
   other colours, 0.5 zoomed out and in the mosaic, 2 zoomed in): what a perfect estimate of each
   query's resolution would give this model, the bound of the app's choice;
 
-and the model time of one query photo, one view against 8.
+and the model time of one query photo, one view against 8. With ``--other-classes`` the photos of
+the folder's other classes in the same split (UC Merced: the 7 outside the model's 14) join the
+gallery, never a right answer, as in a user's own imagery. ``--neighbour-average K`` searches each
+gallery photo as the mean of its embedding and its K nearest other photos'
+(``crossmodal.ranking.neighbour_average``; no labels used).
 
 Usage::
 
     python bench/photo_views.py --checkpoint checkpoints/ucm14.pt [--photos DATA/ucmerced] [--seed 1] \
-        [--tolerances 0.2 0.3] [--split test]
+        [--tolerances 0.2 0.3] [--split test] [--other-classes] [--neighbour-average K]
 """
 
 from __future__ import annotations
@@ -57,7 +61,7 @@ from crossmodal.data import load_image, photo_split, scan_folder  # noqa: E402
 from crossmodal.metrics import retrieval_metrics  # noqa: E402
 import crossmodal.model  # noqa: E402
 from crossmodal.model import RESOLUTION_TOLERANCE, dihedral_views  # noqa: E402
-from crossmodal.ranking import class_probabilities  # noqa: E402
+from crossmodal.ranking import class_probabilities, neighbour_average  # noqa: E402
 from crossmodal.resolution import candidate_views, embed_at_gallery_resolution, encode_candidates  # noqa: E402
 from crossmodal.robustness.imagery import shift_photo  # noqa: E402
 
@@ -96,13 +100,14 @@ def resolution_tolerance(log2: float):
         crossmodal.model.RESOLUTION_TOLERANCE = saved
 
 
-def score(embeddings: np.ndarray, labels: np.ndarray, gallery: np.ndarray,
+def score(embeddings: np.ndarray, labels: np.ndarray, gallery: np.ndarray, gallery_labels: np.ndarray,
           classifier: np.ndarray) -> tuple[float, float]:
     """(top-1 accuracy, P@10 against the gallery with each query's own original left out)."""
     embeddings = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
     accuracy = float((class_probabilities(embeddings, classifier).argmax(1) == labels).mean())
     # query i is a shifted copy of gallery photo i
-    metrics = retrieval_metrics(embeddings, labels.tolist(), gallery, labels.tolist(), exclude=list(range(len(labels))))
+    metrics = retrieval_metrics(embeddings, labels.tolist(), gallery, gallery_labels.tolist(),
+                                exclude=list(range(len(labels))))
     return accuracy, metrics["P@10"]
 
 
@@ -128,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="with a resolution head: the tolerances to try (default: the app's, %(default)s)")
     parser.add_argument("--split", choices=tuple(SPLITS), default="val",
                         help="val: photos 70-79 (to choose); test: photos 80-99 (to diagnose a chosen checkpoint)")
+    parser.add_argument("--other-classes", action="store_true",
+                        help="also put the photos of the folder's other classes (same split) in the gallery")
+    parser.add_argument("--neighbour-average", type=int, default=0, metavar="K",
+                        help="gallery photos averaged with their K nearest others (default 0: as they are)")
     args = parser.parse_args(argv)
 
     model = load_checkpoint(args.checkpoint)
@@ -135,10 +144,17 @@ def main(argv: list[str] | None = None) -> int:
     samples = [s for s in scan_folder(args.photos, tuple(classes)) if photo_split(s.path) == args.split]
     photos = [load_image(s.path) for s in samples]
     labels = np.array([classes.index(s.label) for s in samples])
-    gallery = model.embed(photos, "photo")
+    # the other classes' photos come after the queries' originals: query i's own original stays photo i
+    others = [s for s in scan_folder(args.photos) if s.label not in classes and photo_split(s.path) == args.split] \
+        if args.other_classes else []
+    gallery = model.embed(photos + [load_image(s.path) for s in others], "photo")
+    if args.neighbour_average:
+        gallery = neighbour_average(gallery, args.neighbour_average)
+    gallery_labels = np.concatenate([labels, np.full(len(others), -1)])  # -1: no class of the model's
     classifier = model.classifier_weights()
     rng = np.random.default_rng(args.seed)
-    print(f"{args.checkpoint.name}: {len(samples)} {SPLITS[args.split]}, shifts of seed {args.seed}")
+    print(f"{args.checkpoint.name}: {len(samples)} {SPLITS[args.split]}, shifts of seed {args.seed}"
+          + (f"; {len(others)} more in the gallery, of other classes" if others else ""))
     print("top-1 accuracy / P@10".ljust(20) + "".join(s.rjust(16) for s in SHIFTS))
     rows: dict[str, list[str]] = {}
     for shift in SHIFTS:
@@ -161,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
         views = torch.cat([candidate_views(q, model.config.image_size, (KNOWN_RESOLUTION[shift],)) for q in queries])
         ways["at known res."] = encode_candidates(model, views)[1].cpu().numpy()
         for name, embeddings in ways.items():
-            rows.setdefault(name, []).append("%.3f / %.3f" % score(embeddings, labels, gallery, classifier))
+            rows.setdefault(name, []).append("%.3f / %.3f" % score(embeddings, labels, gallery, gallery_labels,
+                                                                   classifier))
     for name, cells in rows.items():
         print(name.ljust(20) + "".join(c.rjust(16) for c in cells))
     x = model.preprocess(photos[:1], "photo")

@@ -9,10 +9,15 @@ class). Neither the test photos nor the Earth on Canvas sketches are looked at. 
 ``--confusions`` it also says, for each class shown, what the app would predict for its drawings
 (the classes by count): where a weak class's drawings go.
 
+With ``--other-classes`` the validation photos of the photo folder's other classes (UC Merced:
+the 7 outside the model's 14) join the gallery, never a right answer, as in a user's own imagery.
+``--neighbour-average K`` searches each gallery photo as the mean of its embedding and its K nearest
+other photos' (``crossmodal.ranking.neighbour_average``; no labels used).
+
 Usage::
 
     python bench/style_validation.py --checkpoint checkpoints/ucm14.pt [--per-class 3] [--seed 1] [--every-class] \
-        [--confusions]
+        [--confusions] [--other-classes] [--neighbour-average K]
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import scene as scene_bench  # noqa: E402  (bench/scene.py: where the shared dat
 from crossmodal import load_checkpoint  # noqa: E402
 from crossmodal.data import load_image, photo_split, scan_folder  # noqa: E402
 from crossmodal.metrics import retrieval_metrics  # noqa: E402
-from crossmodal.ranking import class_probabilities  # noqa: E402
+from crossmodal.ranking import class_probabilities, neighbour_average  # noqa: E402
 from crossmodal.robustness import STYLES  # noqa: E402
 from crossmodal.robustness.sketches import sketch_suite  # noqa: E402
 
@@ -47,12 +52,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every-class", action="store_true", help="a row for every class, not the 4 weakest")
     parser.add_argument("--confusions", action="store_true",
                         help="also the classes predicted for each shown class's drawings, by count")
+    parser.add_argument("--other-classes", action="store_true",
+                        help="also put the validation photos of the folder's other classes in the gallery")
+    parser.add_argument("--neighbour-average", type=int, default=0, metavar="K",
+                        help="gallery photos averaged with their K nearest others (default 0: as they are)")
     args = parser.parse_args(argv)
 
     model = load_checkpoint(args.checkpoint)
     classes = tuple(model.class_names)
-    samples = [s for s in scan_folder(args.photos, classes) if photo_split(s.path) == "val"]
+    samples = [s for s in scan_folder(args.photos, None if args.other_classes else classes)
+               if photo_split(s.path) == "val"]
     gallery = model.embed([load_image(s.path) for s in samples], "photo")
+    if args.neighbour_average:
+        gallery = neighbour_average(gallery, args.neighbour_average)
     gallery_labels = np.array([s.label for s in samples])
     drawings = list(sketch_suite(args.per_class, args.seed, classes=classes))
     labels = np.array([d.label for d in drawings])
@@ -60,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     queries = model.embed([d.image for d in drawings], "sketch")
     classifier = model.classifier_weights()
 
-    print(f"{args.checkpoint.name}: {len(drawings)} drawings (seed {args.seed}), {len(samples)} validation photos")
+    others = sum(s.label not in classes for s in samples)
+    print(f"{args.checkpoint.name}: {len(drawings)} drawings (seed {args.seed}), {len(samples)} validation photos"
+          + (f" ({others} of classes the model does not know)" if others else ""))
     groups = {"all": np.ones(len(drawings), bool), **{style: styles == style for style in STYLES},
               **{label: labels == label for label in classes}}
     width = max(12, max(map(len, groups)) + 1)

@@ -255,6 +255,12 @@ def _add_robustness(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--photo-queries", choices=("gallery", "head"), default="gallery",
                    help="query photos seen at the resolution at which they look most like the gallery, as the app "
                    "sees them (default), or at the training resolution when the resolution head finds them off")
+    p.add_argument("--other-classes", action="store_true",
+                   help="also put the test photos of the folder's other classes in the gallery (UC Merced: the 7 "
+                   "classes outside the model's 14), never a right answer: a gallery like a user's own imagery")
+    p.add_argument("--neighbour-average", type=int, default=0, metavar="K",
+                   help="search each gallery photo as the mean of its embedding and its K nearest other gallery "
+                   "photos' (database-side augmentation, no labels; default 0: as it is, as the app does)")
     p.add_argument("--threads", type=int, help="torch CPU threads")
 
 
@@ -276,7 +282,8 @@ def _run_robustness(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     report = evaluate_robustness(load_checkpoint(args.checkpoint), args.photos, args.per_class, args.seed,
                                  args.styles, args.shifts, folders, args.save_images, progress=sys.stderr.isatty(),
-                                 photo_queries=args.photo_queries, hand=args.hand)
+                                 photo_queries=args.photo_queries, hand=args.hand, other_classes=args.other_classes,
+                                 neighbours=args.neighbour_average)
     print(format_robustness(report))
     _write_json(args.json, report)
     return 0

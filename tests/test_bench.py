@@ -71,6 +71,30 @@ def test_style_validation_says_where_the_drawings_of_each_class_go(tiny_data, ti
         assert sum(counts) == 6 and counts == sorted(counts, reverse=True)
 
 
+def _add_other_class(photos: Path, numbers=(0, 70, 80)) -> None:
+    """A class folder the tiny checkpoint has no class for (noise photos: beach00, beach70, beach80)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    (photos / "beach").mkdir()
+    for n in numbers:
+        Image.fromarray(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(photos / "beach" / f"beach{n:02d}.png")
+
+
+def test_the_validation_benches_can_add_other_classes_to_the_gallery(tiny_data, tiny_checkpoint, capsys):
+    photos, _ = tiny_data
+    _add_other_class(photos)
+    assert _bench("style_validation").main(["--checkpoint", str(tiny_checkpoint), "--photos", str(photos),
+                                            "--per-class", "1", "--other-classes"]) == 0
+    assert "4 validation photos (1 of classes the model does not know)" in capsys.readouterr().out
+    assert _bench("photo_views").main(["--checkpoint", str(tiny_checkpoint), "--photos", str(photos),
+                                       "--other-classes", "--neighbour-average", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "3 validation photos (70-79), shifts of seed 1; 1 more in the gallery, of other classes" in printed
+    assert "at gallery res." in printed
+
+
 def test_train_speed_times_the_three_steps_and_projects_the_recipe(tiny_data, tmp_path, capsys):
     bench = _bench("train_speed")
     photos, sketches = tiny_data

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from crossmodal.footprints import merged_chips
-from crossmodal.ranking import class_probabilities, ranking_scores
+from crossmodal.ranking import class_probabilities, neighbour_average, ranking_scores
 
 # two classes along the axes of a 2-d space, logits scaled by ln 9: a vector on an axis is 9:1 for its class
 CLASSIFIER = math.log(9.0) * np.eye(2, dtype=np.float32)
@@ -32,6 +32,27 @@ def test_the_class_agreement_lifts_an_item_sure_of_the_query_class_over_an_ambig
     assert ranking_scores(query, items, CLASSIFIER, weight=0.0) == pytest.approx(cosine)
     both = ranking_scores(np.stack([query, query]), items, CLASSIFIER, weight=0.5)
     assert both.shape == (2, 2) and both[1] == pytest.approx(scores)
+
+
+def test_neighbour_average_adds_each_items_nearest_others_by_hand():
+    # a at 0 degrees, b at 30, c at 90, d at 180: a's nearest other is b, b's is a, c's is b, d's is c
+    angles = np.radians([0.0, 30.0, 90.0, 180.0])
+    items = np.stack([np.cos(angles), np.sin(angles)], 1) * [[1.0], [2.0], [1.0], [3.0]]  # lengths do not count
+    one = neighbour_average(items, k=1, block=3)  # a block boundary inside the gallery changes nothing
+    mean = lambda x, y: np.radians((x + y) / 2)  # noqa: E731  (two unit vectors sum along their bisector)
+    expected = [[np.cos(mean(0, 30)), np.sin(mean(0, 30))], [np.cos(mean(0, 30)), np.sin(mean(0, 30))],
+                [np.cos(mean(30, 90)), np.sin(mean(30, 90))], [np.cos(mean(90, 180)), np.sin(mean(90, 180))]]
+    assert one == pytest.approx(np.array(expected), abs=1e-6)
+    # k = 2: a with b and c (cosines 0.87, 0.0 over d's -1); k larger than the gallery stops at n - 1
+    two = neighbour_average(items, k=2)
+    a = np.array([1.0, 0.0]) + [np.cos(angles[1]), np.sin(angles[1])] + [0.0, 1.0]
+    assert two[0] == pytest.approx(a / np.linalg.norm(a), abs=1e-6)
+    everything = neighbour_average(items, k=10)
+    units = items / np.linalg.norm(items, axis=1, keepdims=True)
+    assert everything[0] == pytest.approx(units.sum(0) / np.linalg.norm(units.sum(0)), abs=1e-6)
+    assert neighbour_average(items, k=0) == pytest.approx(units)
+    with pytest.raises(ValueError, match="at least 0"):
+        neighbour_average(items, k=-1)
 
 
 def test_a_merged_hit_is_weighted_by_its_chips_scores():

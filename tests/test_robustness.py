@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import TINY_CLASSES
 from crossmodal.data import EOC_CLASSES, TEST_NUMBERS, is_blank_sketch, photo_split, sketch_array
 from crossmodal.metrics import retrieval_metrics
 from crossmodal.robustness import HANDS, REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES, second_hand, shapes
-from crossmodal.robustness.imagery import imagery_suite, shift_photo, suite_photos
+from crossmodal.robustness.imagery import imagery_suite, other_class_photos, shift_photo, suite_photos
 from crossmodal.robustness.shapes import CLASSES, Stroke
 from crossmodal.robustness.sketches import PENS, _leave_out, canvas_paths, geometry, sketch_suite, style_sketch
 
@@ -273,6 +274,35 @@ def test_robustness_command_explains_bad_arguments(tiny_checkpoint, tiny_data, t
     assert "does not exist" in capsys.readouterr().err
 
 
+def test_other_classes_join_the_gallery_and_are_never_a_right_answer(tiny_checkpoint, tiny_data, tmp_path, capsys):
+    from crossmodal.cli import main
+
+    photos, _ = tiny_data
+    out = tmp_path / "report.json"
+    args = ["robustness", "--checkpoint", str(tiny_checkpoint), "--photos", str(photos), "--styles", "iconic",
+            "--shifts", REFERENCE_SHIFT, "--other-classes", "--json", str(out)]
+    assert main(args) == 2  # the tiny dataset holds only the model's classes
+    assert "no test photos (80-99) of a class the model does not know" in capsys.readouterr().err
+
+    rng = np.random.default_rng(0)
+    (photos / "beach").mkdir()
+    for n in (0, 70, 80, 81, 82):
+        Image.fromarray(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(photos / "beach" / f"beach{n:02d}.png")
+    assert [s.path.name for s in other_class_photos(photos, TINY_CLASSES)] == ["beach80.png", "beach81.png",
+                                                                               "beach82.png"]
+    assert main(args) == 0
+    assert "9 test photos, 3 of them of 1 class the model does not know (beach)" in capsys.readouterr().out
+    report = json.loads(out.read_text())
+    assert report["gallery"]["photos"] == 9 and report["gallery"]["other_classes"] == {"beach": 3}
+    # queries are the model's classes only; a beach photo found counts as a wrong answer
+    assert report["sketch_styles"]["iconic"]["n"] == 30 and report["photo_shifts"][REFERENCE_SHIFT]["n"] == 6
+    assert set(report["photo_shifts"][REFERENCE_SHIFT]["per_class"]) == set(TINY_CLASSES)
+    # and each gallery photo searched with its nearest others: said in the report
+    assert main(args + ["--neighbour-average", "2"]) == 0
+    assert "each searched as the mean of itself and its 2 nearest others" in capsys.readouterr().out
+    assert json.loads(out.read_text())["neighbour_average"] == 2
+
+
 # ---------------------------------------------------------------------------- never trained on
 
 
@@ -287,6 +317,8 @@ def test_no_suite_input_is_in_the_checkpoint_training_set(checkpoint):
     suite_sources = {f"{c}/{c}{n:02d}.jpg" for c in model.class_names for n in TEST_NUMBERS}
     assert not suite_sources & train_photos
     assert all(photo_split(Path(name)) != "test" for name in train_photos)
+    # nor a photo of another class, which --other-classes puts in the gallery as scenes the model does not know
+    assert {name.split("/")[0] for name in train_photos} <= set(model.class_names)
     # the sketch suite's drawings are generated: no name of a trained sketch, no file of it
     suite_names = {s.name for s in sketch_suite(per_class=1, seed=0, styles=["iconic"], classes=["river"])}
     assert not suite_names & train_sketches

@@ -1,7 +1,9 @@
 """Score a model on the robustness suites through its public API, as the app would query it.
 
 Gallery: the clean UC Merced test photos (80-99) of the model's classes, embedded with the
-model's default photo view averaging (as the app's index is). Queries are embedded the way the
+model's default photo view averaging (as the app's index is); with ``other_classes``, also those of
+the folder's other classes (scenes the model has no class for, as a user's gallery holds them,
+never a right answer). Queries are embedded the way the
 app embeds a query (a photo as the mean of its 8 rotations and flips, as the gallery, at the
 ground resolution at which it looks most like the gallery: ``crossmodal.resolution``; a sketch as
 its checkpoint says, ``ModelConfig.sketch_views``), and their class is the top class of that embedding under
@@ -16,6 +18,7 @@ the model's cosine classifier (``model.class_probabilities``), as the app shows 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,10 +29,10 @@ from tqdm import tqdm
 
 from ..data import ImageLoadError, load_image, scan_folder
 from ..metrics import retrieval_metrics
-from ..ranking import class_probabilities
+from ..ranking import class_probabilities, neighbour_average
 from ..resolution import embed_at_gallery_resolution
 from . import FIRST_HAND, REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES, SUITE_VERSION
-from .imagery import imagery_suite, suite_photos
+from .imagery import imagery_suite, other_class_photos, suite_photos
 from .shapes import CLASSES
 from .sketches import sketch_suite
 
@@ -104,8 +107,8 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
                         styles: Sequence[str] = STYLES + (REFERENCE_STYLE,),
                         shifts: Sequence[str] = (REFERENCE_SHIFT,) + SHIFTS,
                         sketch_folders: Mapping[str, str | Path] | None = None, image_dir: str | Path | None = None,
-                        progress: bool = False, photo_queries: str = "gallery", hand: str = FIRST_HAND
-                        ) -> dict[str, Any]:
+                        progress: bool = False, photo_queries: str = "gallery", hand: str = FIRST_HAND,
+                        other_classes: bool = False, neighbours: int = 0) -> dict[str, Any]:
     """Score a model on the style-shift sketch suite and the imagery-shift photo suite.
 
     Args:
@@ -122,6 +125,11 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
             ``photos/<shift>/...``), to look at.
         progress: show progress bars.
         hand: whose descriptions of the classes the style-shift suite draws (``HANDS``).
+        other_classes: also put the test photos of ``photos_dir``'s other classes in the gallery
+            (:func:`~crossmodal.robustness.imagery.other_class_photos`): scenes the model has no
+            class for, never a right answer, as in a gallery of a user's own imagery.
+        neighbours: search each gallery photo as the mean of its embedding and its ``neighbours``
+            nearest other gallery photos' (:func:`~crossmodal.ranking.neighbour_average`); 0: as it is.
         photo_queries: how a query photo is seen: ``"gallery"``, as the app sees it, at the ground
             resolution at which it looks most like the gallery (its own original left out of that
             choice); ``"head"``, at the training resolution when the checkpoint's resolution head
@@ -133,7 +141,8 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
 
     Raises:
         ValueError: the model trained on a test photo, no class of the model has a drawing
-            description, an unknown style, shift or hand, or an unknown ``photo_queries``.
+            description, an unknown style, shift or hand, an unknown ``photo_queries``, or
+            ``other_classes`` with no other class under ``photos_dir``.
         DatasetNotFoundError: a folder is missing or has none of the model's classes.
     """
     if photo_queries not in PHOTO_QUERIES:
@@ -146,6 +155,11 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
     meta = model.info.get("meta", {})
     trained_photos, trained_sketches = set(meta.get("train_photos", [])), set(meta.get("train_sketches", []))
     gallery_samples = suite_photos(photos_dir, classes)
+    others = other_class_photos(photos_dir, classes) if other_classes else []
+    if other_classes and not others:
+        raise ValueError(f"{photos_dir} holds no test photos (80-99) of a class the model does not know: "
+                         f"the gallery would be the same without other classes")
+    gallery_samples += others  # after the suite's photos: a query's own original keeps its position
     leaked = [f"{s.label}/{s.path.name}" for s in gallery_samples if f"{s.label}/{s.path.name}" in trained_photos]
     if leaked:
         raise ValueError(f"the checkpoint trained on test photos ({', '.join(leaked[:3])}...): "
@@ -154,6 +168,8 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
     gallery_images = [load_image(s.path) for s in gallery_samples]
     gallery_labels = [s.label for s in gallery_samples]
     gallery = model.embed(gallery_images, "photo")
+    if neighbours:
+        gallery = neighbour_average(gallery, neighbours)
     classifier = model.classifier_weights()
     position = {f"{s.label}/{s.path.name}": i for i, s in enumerate(gallery_samples)}
 
@@ -173,8 +189,9 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
     report: dict[str, Any] = {
         "suite_version": SUITE_VERSION, "checkpoint": model.info.get("path", ""),
         "fingerprint": model.info.get("fingerprint", ""), "seed": seed, "per_class": per_class, "hand": hand,
-        "photo_queries": photo_queries,
-        "classes": list(drawable), "gallery": {"photos": len(gallery_samples), "split": "test (80-99)"},
+        "photo_queries": photo_queries, "neighbour_average": neighbours,
+        "classes": list(drawable), "gallery": {"photos": len(gallery_samples), "split": "test (80-99)",
+                                               "other_classes": dict(Counter(s.label for s in others))},
         "sketch_styles": {}, "photo_shifts": {}, "skipped": [],
     }
     pooled: list[tuple[np.ndarray, np.ndarray, list[str]]] = []
@@ -217,8 +234,15 @@ def _ranked(scores: dict[str, Any]) -> str:
 def format_robustness(report: dict[str, Any]) -> str:
     """Plain-text tables of a robustness report: the suites, then class by class."""
     hand = report.get("hand", FIRST_HAND)  # reports written before the second hand have none
+    gallery = f"gallery: {report['gallery']['photos']} test photos"
+    others = report["gallery"].get("other_classes")  # reports written before the option have none
+    if others:
+        gallery += (f", {sum(others.values())} of them of {len(others)} class{'es' if len(others) > 1 else ''} "
+                    f"the model does not know ({', '.join(sorted(others))})")
+    if report.get("neighbour_average"):
+        gallery += f"; each searched as the mean of itself and its {report['neighbour_average']} nearest others"
     lines = [f"(styles drawn by the {hand} hand; mAP*, P@10*: ranked as the app ranks, cosine plus class "
-             "agreement; the rest by the cosine)",
+             "agreement; the rest by the cosine)", gallery,
              f"{'sketch suite':<22}{'queries':>8}{'mAP':>8}{'P@10':>8}{'top-1':>8}{'mAP*':>8}{'P@10*':>8}"]
     suites = report["sketch_styles"]
     rows = [(name, suites[name]) for name in suites if name in STYLES]
