@@ -11,6 +11,7 @@ import sys
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
@@ -59,6 +60,14 @@ def make_tiny_dataset(root: Path, seed: int = 0) -> tuple[Path, Path]:
         for n in range(4):
             draw_scene(label, rng, sketch=True).save(sketches / label / f"{n}.png")
     return photos, sketches
+
+
+def add_other_class(photos: Path, numbers: tuple[int, ...] = (0, 70, 80), label: str = "beach") -> None:
+    """A class folder the tiny checkpoint has no class for: noise photos <label>NN.png, one a number."""
+    rng = np.random.default_rng(0)
+    (photos / label).mkdir()
+    for n in numbers:
+        Image.fromarray(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(photos / label / f"{label}{n:02d}.png")
 
 
 @pytest.fixture

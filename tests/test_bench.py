@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TINY_CLASSES
+from conftest import TINY_CLASSES, add_other_class
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
@@ -71,20 +71,9 @@ def test_style_validation_says_where_the_drawings_of_each_class_go(tiny_data, ti
         assert sum(counts) == 6 and counts == sorted(counts, reverse=True)
 
 
-def _add_other_class(photos: Path, numbers=(0, 70, 80)) -> None:
-    """A class folder the tiny checkpoint has no class for (noise photos: beach00, beach70, beach80)."""
-    import numpy as np
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    (photos / "beach").mkdir()
-    for n in numbers:
-        Image.fromarray(rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)).save(photos / "beach" / f"beach{n:02d}.png")
-
-
 def test_the_validation_benches_can_add_other_classes_to_the_gallery(tiny_data, tiny_checkpoint, capsys):
     photos, _ = tiny_data
-    _add_other_class(photos)
+    add_other_class(photos)
     assert _bench("style_validation").main(["--checkpoint", str(tiny_checkpoint), "--photos", str(photos),
                                             "--per-class", "1", "--other-classes"]) == 0
     assert "4 validation photos (1 of classes the model does not know)" in capsys.readouterr().out
