@@ -63,7 +63,7 @@ import crossmodal.model  # noqa: E402
 from crossmodal.model import RESOLUTION_TOLERANCE, dihedral_views  # noqa: E402
 from crossmodal.ranking import class_probabilities, neighbour_average  # noqa: E402
 from crossmodal.resolution import candidate_views, embed_at_gallery_resolution, encode_candidates  # noqa: E402
-from crossmodal.robustness.imagery import shift_photo  # noqa: E402
+from crossmodal.robustness.imagery import other_class_photos, shift_photo  # noqa: E402
 
 SHIFTS = ("clean", "zoom_out_x0.5", "zoom_in_x2", "colour", "mosaic_x0.5")
 MOSAIC = "mosaic_x0.5"  # half the resolution without mirrored borders: four photos of the class, each at half size
@@ -145,8 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     photos = [load_image(s.path) for s in samples]
     labels = np.array([classes.index(s.label) for s in samples])
     # the other classes' photos come after the queries' originals: query i's own original stays photo i
-    others = [s for s in scan_folder(args.photos) if s.label not in classes and photo_split(s.path) == args.split] \
-        if args.other_classes else []
+    others = other_class_photos(args.photos, classes, args.split) if args.other_classes else []
     gallery = model.embed(photos + [load_image(s.path) for s in others], "photo")
     if args.neighbour_average:
         gallery = neighbour_average(gallery, args.neighbour_average)

@@ -39,6 +39,7 @@ from crossmodal.data import load_image, photo_split, scan_folder  # noqa: E402
 from crossmodal.metrics import retrieval_metrics  # noqa: E402
 from crossmodal.ranking import class_probabilities, neighbour_average  # noqa: E402
 from crossmodal.robustness import STYLES  # noqa: E402
+from crossmodal.robustness.imagery import other_class_photos  # noqa: E402
 from crossmodal.robustness.sketches import sketch_suite  # noqa: E402
 
 
@@ -60,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
 
     model = load_checkpoint(args.checkpoint)
     classes = tuple(model.class_names)
-    samples = [s for s in scan_folder(args.photos, None if args.other_classes else classes)
-               if photo_split(s.path) == "val"]
+    samples = [s for s in scan_folder(args.photos, classes) if photo_split(s.path) == "val"]
+    others = other_class_photos(args.photos, classes, "val") if args.other_classes else []
+    samples += others
     gallery = model.embed([load_image(s.path) for s in samples], "photo")
     if args.neighbour_average:
         gallery = neighbour_average(gallery, args.neighbour_average)
@@ -72,9 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     queries = model.embed([d.image for d in drawings], "sketch")
     classifier = model.classifier_weights()
 
-    others = sum(s.label not in classes for s in samples)
     print(f"{args.checkpoint.name}: {len(drawings)} drawings (seed {args.seed}), {len(samples)} validation photos"
-          + (f" ({others} of classes the model does not know)" if others else ""))
+          + (f" ({len(others)} of classes the model does not know)" if others else ""))
     groups = {"all": np.ones(len(drawings), bool), **{style: styles == style for style in STYLES},
               **{label: labels == label for label in classes}}
     width = max(12, max(map(len, groups)) + 1)

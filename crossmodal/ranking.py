@@ -64,10 +64,10 @@ def neighbour_average(embeddings: Any, k: int, block: int = 4096) -> np.ndarray:
     neighbours by the cosine, ``block`` rows at a time (memory ``block`` x n); the work grows with n
     squared, so it suits galleries of up to some ten thousand items.
     """
-    v = np.atleast_2d(np.asarray(embeddings, np.float32))
-    v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
     if k < 0:
         raise ValueError(f"k must be at least 0, not {k}")
+    v = np.atleast_2d(np.asarray(embeddings, np.float32))
+    v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
     k = min(k, len(v) - 1)
     if k == 0:
         return v

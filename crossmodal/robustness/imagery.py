@@ -118,17 +118,19 @@ def suite_photos(photos_dir: str | Path, classes: Sequence[str] = EOC_CLASSES) -
     return [s for s in scan_folder(photos_dir, tuple(classes)) if photo_split(s.path) == "test"]
 
 
-def other_class_photos(photos_dir: str | Path, classes: Sequence[str]) -> list[Sample]:
-    """The test-split photos (numbers 80-99) of the classes under ``photos_dir`` that are not ``classes``.
+def other_class_photos(photos_dir: str | Path, classes: Sequence[str], split: str = "test") -> list[Sample]:
+    """The photos of one split (default the test photos, numbers 80-99) of the classes under
+    ``photos_dir`` that are not ``classes``.
 
     Scenes the model has no class for (UC Merced: beaches, forests, three kinds of residential
     areas...), as a user's own gallery holds them: put beside the suite's photos, they are never
-    a right answer. An empty list when the folder holds no other class.
+    a right answer (the validation benches put the ``"val"`` ones beside the validation photos).
+    An empty list when the folder holds no other class.
 
     Raises:
         DatasetNotFoundError: the folder is missing or holds no image.
     """
-    return [s for s in scan_folder(photos_dir) if s.label not in classes and photo_split(s.path) == "test"]
+    return [s for s in scan_folder(photos_dir) if s.label not in classes and photo_split(s.path) == split]
 
 
 def imagery_suite(photos_dir: str | Path, classes: Sequence[str] = EOC_CLASSES, seed: int = 0,
