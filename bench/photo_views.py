@@ -30,7 +30,9 @@ and the model time of one query photo, one view against 8. With ``--other-classe
 the folder's other classes in the same split (UC Merced: the 7 outside the model's 14) join the
 gallery, never a right answer, as in a user's own imagery. ``--neighbour-average K`` searches each
 gallery photo as the mean of its embedding and its K nearest other photos'
-(``crossmodal.ranking.neighbour_average``; no labels used).
+(``crossmodal.ranking.neighbour_average``; no labels used), each query against the gallery averaged
+without its own original (``neighbour_average_without``), which must not reach its ranking through
+its neighbours' means either.
 
 Usage::
 
@@ -61,7 +63,7 @@ from crossmodal.data import load_image, photo_split, scan_folder  # noqa: E402
 from crossmodal.metrics import retrieval_metrics  # noqa: E402
 import crossmodal.model  # noqa: E402
 from crossmodal.model import RESOLUTION_TOLERANCE, dihedral_views  # noqa: E402
-from crossmodal.ranking import class_probabilities, neighbour_average  # noqa: E402
+from crossmodal.ranking import class_probabilities, neighbour_average_without  # noqa: E402
 from crossmodal.resolution import candidate_views, embed_at_gallery_resolution, encode_candidates  # noqa: E402
 from crossmodal.robustness.imagery import other_class_photos, shift_photo  # noqa: E402
 
@@ -102,7 +104,10 @@ def resolution_tolerance(log2: float):
 
 def score(embeddings: np.ndarray, labels: np.ndarray, gallery: np.ndarray, gallery_labels: np.ndarray,
           classifier: np.ndarray) -> tuple[float, float]:
-    """(top-1 accuracy, P@10 against the gallery with each query's own original left out)."""
+    """(top-1 accuracy, P@10 against the gallery with each query's own original left out).
+
+    ``gallery``: (m, d), or (n, m, d) a gallery for each query.
+    """
     embeddings = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
     accuracy = float((class_probabilities(embeddings, classifier).argmax(1) == labels).mean())
     # query i is a shifted copy of gallery photo i
@@ -147,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     # the other classes' photos come after the queries' originals: query i's own original stays photo i
     others = other_class_photos(args.photos, classes, args.split) if args.other_classes else []
     gallery = model.embed(photos + [load_image(s.path) for s in others], "photo")
-    if args.neighbour_average:
-        gallery = neighbour_average(gallery, args.neighbour_average)
+    if args.neighbour_average:  # a gallery for each query: query i is a shifted copy of photo i
+        gallery = np.stack([neighbour_average_without(gallery, args.neighbour_average, i) for i in range(len(photos))])
     gallery_labels = np.concatenate([labels, np.full(len(others), -1)])  # -1: no class of the model's
     classifier = model.classifier_weights()
     rng = np.random.default_rng(args.seed)

@@ -8,8 +8,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import (AUGMENTS, CONTRASTIVE_SPACES, DEFAULT_N_TREES, MODALITIES, PRECISIONS, SHARD_FROM_ITEMS,
-                     VIEW_COUNTS, ModelConfig, TrainConfig)
+from .config import (AUGMENTS, CONTRASTIVE_SPACES, DEFAULT_N_TREES, DEFAULT_NEIGHBOURS, MAX_AVERAGED_ITEMS,
+                     MIN_AVERAGED_ITEMS, MODALITIES, PRECISIONS, SHARD_FROM_ITEMS, VIEW_COUNTS, ModelConfig,
+                     TrainConfig)
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
@@ -210,6 +211,9 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-photo-tta", action="store_true", help="embed photos once, not as the mean of 8 views")
     p.add_argument("--sketch-tta", action="store_true", help="embed sketches as the mean of 8 views too (default: "
                                                              "the checkpoint's own, as the app embeds a drawing)")
+    p.add_argument("--neighbour-average", type=int, default=DEFAULT_NEIGHBOURS, metavar="K",
+                   help="ranked as the app ranks: each gallery photo searched as the mean of itself and its K "
+                   "nearest others, as the app's index does (default %(default)s; 0: as it is)")
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
@@ -217,7 +221,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate_model, format_report
 
     report = evaluate_model(load_checkpoint(args.checkpoint), args.photos, args.sketches, args.split,
-                            photo_tta=not args.no_photo_tta, sketch_tta=True if args.sketch_tta else None)
+                            photo_tta=not args.no_photo_tta, sketch_tta=True if args.sketch_tta else None,
+                            neighbours=args.neighbour_average)
     print(format_report(report))
     _write_json(args.json, report)
     return 0
@@ -258,9 +263,9 @@ def _add_robustness(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--other-classes", action="store_true",
                    help="also put the test photos of the folder's other classes in the gallery (UC Merced: the 7 "
                    "classes outside the model's 14), never a right answer: a gallery like a user's own imagery")
-    p.add_argument("--neighbour-average", type=int, default=0, metavar="K",
+    p.add_argument("--neighbour-average", type=int, default=DEFAULT_NEIGHBOURS, metavar="K",
                    help="search each gallery photo as the mean of its embedding and its K nearest other gallery "
-                   "photos' (database-side augmentation, no labels; default 0: as it is, as the app does)")
+                   "photos', as the app's index does (default %(default)s; 0: as it is)")
     p.add_argument("--threads", type=int, help="torch CPU threads")
 
 
@@ -316,6 +321,10 @@ def _add_index(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--shards", type=int, help="forests over equal id ranges, searched side by side on threads "
                    f"(default: 2 from {SHARD_FROM_ITEMS:,} items up, else 1)")
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--neighbour-average", type=int, metavar="K",
+                   help=f"search each whole image as the mean of its embedding and its K nearest other images' "
+                   f"(0: as it is; default {DEFAULT_NEIGHBOURS} for a photo gallery of {MIN_AVERAGED_ITEMS} to "
+                   f"{MAX_AVERAGED_ITEMS:,} photos, else 0; scene chips never)")
 
 
 def _run_index(args: argparse.Namespace) -> int:
@@ -332,7 +341,7 @@ def _run_index(args: argparse.Namespace) -> int:
                                 gsd=args.gsd, chip=args.chip, stride=args.stride, n_trees=args.n_trees,
                                 n_shards=args.shards, batch_size=args.batch_size,
                                 tta=False if args.no_tta else None, rebuild=args.rebuild,
-                                progress=True)
+                                progress=True, neighbours=args.neighbour_average)
     if report.rebuilt_because:
         print(f"embedded everything again: the index in {args.out} could not be reused ({report.rebuilt_because})")
     for line in report.skipped.lines():
@@ -345,6 +354,11 @@ def _run_index(args: argparse.Namespace) -> int:
           f"{report.labelled} labelled by class folders, {len(index) - report.labelled} unlabelled), "
           f"{index.n_trees} trees" + (f" in each of {len(index.shards)} shards" if len(index.shards) > 1 else "")
           + f", {size / 2 ** 20:.1f} MiB, {time.perf_counter() - start:.1f} s")
+    if index.neighbours:
+        print(f"{report.averaged} images are searched as the mean of themselves and their {index.neighbours} "
+              f"nearest others")
+    elif report.not_averaged_because:
+        print(f"images are searched as they are: {report.not_averaged_because}")
     return 0
 
 

@@ -13,6 +13,14 @@ from typing import Any
 DEFAULT_N_TREES = 50  # Annoy trees in each forest
 DEFAULT_SEARCH_K_PER_SHARD = 5_000  # Annoy candidates a shard collects when a search gives none
 SHARD_FROM_ITEMS = 500_000  # galleries this large get two shards by default
+# Photos of a gallery are searched as the mean of themselves and their nearest others (crossmodal.ranking):
+# 3 passed a rule written before the runs on validation galleries of 140 to 210 photos (docs/robustness.md).
+# By default a gallery is averaged from MIN_AVERAGED_ITEMS photos (in a smaller one a photo's nearest are
+# often other kinds of scene, and in one of k + 1 every photo becomes the same mean) up to MAX_AVERAGED_ITEMS
+# (the exact neighbour search grows with the square of the gallery: 9 s for 20,000 photos on a 2-core CPU)
+DEFAULT_NEIGHBOURS = 3
+MIN_AVERAGED_ITEMS = 100
+MAX_AVERAGED_ITEMS = 20_000
 
 AUGMENTS = ("v1", "robust", "sensors")  # training augmentation kinds (crossmodal.sketchify builds them)
 # TrainConfig.precision: "auto" (bf16 where the device has it natively, else fp32), float32 throughout, or the

@@ -14,6 +14,11 @@
   mtime, how a scene was chipped, and its rows). Run again, only new or changed files (size or
   mtime, or chipping settings) are embedded; removed ones are dropped; the Annoy forest is rebuilt
   from the stored and new embeddings.
+- **neighbour averaging**: the whole photos of a photo gallery (not the chips of a scene, whose
+  overlapping neighbours are the same ground) are searched as the mean of their own embedding and
+  their ``DEFAULT_NEIGHBOURS`` nearest other photos' (:func:`crossmodal.ranking.neighbour_average`),
+  re-averaged at every build from each item's own embedding, which the index keeps. A gallery that
+  mixes in scenes the model has no class for loses less this way (docs/robustness.md).
 
 :func:`search_gallery` searches such an index and returns plain result records (``rank``, ``id``,
 ``class``, ``predicted_class``, ``score``, ``similarity``, and for chips ``footprint``/``centre`` in
@@ -35,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from .config import check_modality
+from .config import DEFAULT_NEIGHBOURS, MAX_AVERAGED_ITEMS, MIN_AVERAGED_ITEMS, check_modality
 from .data import (
     IMAGE_EXTENSIONS,
     MAX_PIXELS,
@@ -116,6 +121,8 @@ class BuildReport:
     skipped: SkipReport = field(default_factory=SkipReport)  # files left out
     chips_skipped: SkipReport = field(default_factory=SkipReport)  # scene chips left out (nodata, blank)
     rebuilt_because: str = ""  # why nothing was reused, when an index existed
+    averaged: int = 0  # items searched as the mean of themselves and their nearest others
+    not_averaged_because: str = ""  # why a photo gallery's items are searched as they are, when they are
 
 
 @dataclass(frozen=True)
@@ -342,12 +349,18 @@ class IndexPlan:
     unreadable: dict[str, dict[str, Any]]  # paths known to be unreadable (not tried again until they change)
     to_embed: list[Source]
     report: BuildReport
+    neighbours: int  # nearest others each whole image would be averaged with (see _neighbours_for)
 
     @property
-    def up_to_date(self) -> bool:
+    def files_unchanged(self) -> bool:
         """True when the index at ``out_dir`` holds exactly these files as they are now."""
         return self.old is not None and not self.to_embed and not self.report.removed and \
             len(self.reuse) == len(self.old_sources)
+
+    @property
+    def up_to_date(self) -> bool:
+        """True when the index at ``out_dir`` holds exactly these files, searched as a build would now."""
+        return self.files_unchanged and self.old.neighbours == self.neighbours
 
     def reason(self) -> str:
         """Why the index must be (re)built, in a few words; "" when it is up to date."""
@@ -355,12 +368,16 @@ class IndexPlan:
             return ""
         if self.old is None:
             return self.report.rebuilt_because or "no index yet"
+        if self.files_unchanged:
+            return (f"it searches each image averaged with {self.old.neighbours} nearest others, "
+                    f"{self.neighbours} wanted")
         return f"{len(self.to_embed)} new or changed files, {self.report.removed} removed since it was built"
 
 
 def plan_index(model: CrossModalModel, out_dir: str | Path, images: str | Path | None = None,
                scenes: Sequence[str | Path] = (), modality: str = "photo", gsd: float | None = None,
-               chip: int = DEFAULT_CHIP, stride: int = DEFAULT_STRIDE, rebuild: bool = False) -> IndexPlan:
+               chip: int = DEFAULT_CHIP, stride: int = DEFAULT_STRIDE, rebuild: bool = False,
+               neighbours: int | None = None) -> IndexPlan:
     """Compare the files to index with the index at ``out_dir``, without embedding anything.
 
     Arguments as for :func:`build_index`.
@@ -394,14 +411,16 @@ def plan_index(model: CrossModalModel, out_dir: str | Path, images: str | Path |
             report.skipped.add(source.id, UNREADABLE)
     report.removed = len(set(old_sources) - {r["path"] for r in records})
     to_embed = [s for s, r in zip(sources, records) if r["path"] not in reuse and r["path"] not in unreadable]
-    return IndexPlan(out_dir, sources, records, old, old_sources, reuse, unreadable, to_embed, report)
+    images = sum(s.kind == "image" and str(s.path) not in unreadable for s in sources)
+    k, _ = _neighbours_for(modality, images, neighbours)
+    return IndexPlan(out_dir, sources, records, old, old_sources, reuse, unreadable, to_embed, report, k)
 
 
 def build_index(model: CrossModalModel, out_dir: str | Path, images: str | Path | None = None,
                 scenes: Sequence[str | Path] = (), modality: str = "photo", gsd: float | None = None,
                 chip: int = DEFAULT_CHIP, stride: int = DEFAULT_STRIDE, n_trees: int = DEFAULT_N_TREES,
                 n_shards: int | None = None, batch_size: int = 64, tta: bool | None = None, rebuild: bool = False,
-                progress: bool = True) -> tuple[EmbeddingIndex, BuildReport]:
+                progress: bool = True, neighbours: int | None = None) -> tuple[EmbeddingIndex, BuildReport]:
     """Index a folder of images and/or large scenes into ``out_dir``, re-embedding only what changed.
 
     Args:
@@ -420,6 +439,9 @@ def build_index(model: CrossModalModel, out_dir: str | Path, images: str | Path 
             on for photos).
         rebuild: embed everything again, ignoring the index at ``out_dir``.
         progress: show a progress bar (a line every few seconds when stderr is not a terminal).
+        neighbours: search each whole image as the mean of it and its ``neighbours`` nearest other
+            images (None: ``DEFAULT_NEIGHBOURS`` for a photo gallery of ``MIN_AVERAGED_ITEMS`` to
+            ``MAX_AVERAGED_ITEMS`` photos, else 0; 0: as they are). Scene chips never are.
 
     Returns:
         The saved index and a :class:`BuildReport`.
@@ -441,13 +463,16 @@ def build_index(model: CrossModalModel, out_dir: str | Path, images: str | Path 
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
     if n_shards is not None and n_shards < 1:
         raise ValueError(f"n_shards must be at least 1, not {n_shards}")
-    plan = plan_index(model, out_dir, images, scenes, modality, gsd, chip, stride, rebuild)
+    if neighbours is not None and (not isinstance(neighbours, int) or neighbours < 0):
+        raise ValueError(f"neighbours must be a whole number from 0 up, not {neighbours!r}")
+    plan = plan_index(model, out_dir, images, scenes, modality, gsd, chip, stride, rebuild, neighbours)
     report, old, reuse, unreadable = plan.report, plan.old, plan.reuse, plan.unreadable
     sources, records, old_sources, to_embed = plan.sources, plan.records, plan.old_sources, plan.to_embed
     fingerprint = model.info["fingerprint"]
     if plan.up_to_date and old.n_trees == n_trees and n_shards in (None, len(old.shards)):
         report.reused, report.sources = len(old), len(records)
         report.labelled = sum(bool(label) for label in old.labels)
+        report.averaged = int(_whole_images(old.items, len(old)).sum()) if old.neighbours else 0
         return old, report  # nothing changed: the index on disk is this one
     for folder in remove_stale_temporaries(plan.out_dir):
         print(f"removed {folder}, left over by an interrupted index build", file=sys.stderr, flush=True)
@@ -509,8 +534,12 @@ def build_index(model: CrossModalModel, out_dir: str | Path, images: str | Path 
             "classes": list(model.class_names), "sources": collector.records, "unreadable": unreadable,
             "skipped": report.skipped.to_json()}
     items = {name: np.concatenate(parts) for name, parts in collector.arrays.items()}
+    whole = _whole_images(items, collector.count)
+    k, report.not_averaged_because = _neighbours_for(modality, int(whole.sum()), neighbours)
+    report.averaged = int(whole.sum()) if k else 0
     index = EmbeddingIndex.from_embeddings(np.concatenate(collector.embeddings), collector.paths, collector.labels,
-                                           modality, fingerprint, n_trees, n_shards=n_shards, info=info, items=items)
+                                           modality, fingerprint, n_trees, n_shards=n_shards, info=info, items=items,
+                                           neighbours=k, averaged=whole)
     index.save(plan.out_dir)
     return index, report
 
@@ -520,8 +549,32 @@ def _add_stored(collector: _Collector, old: EmbeddingIndex, stored: dict[str, An
     start, stop = int(stored["start"]), int(stored["stop"])
     arrays = {name: np.asarray(old.items[name][start:stop]) for name in ITEM_ARRAYS}
     kept = {key: stored[key] for key in ("scene", "chips_skipped") if key in stored}
-    collector.add({**record, **kept}, np.asarray(old.embeddings[start:stop]), arrays, old.labels[start] if
+    collector.add({**record, **kept}, np.asarray(old.own_embeddings[start:stop]), arrays, old.labels[start] if
                   stop > start else "")
+
+
+def _whole_images(items: dict[str, np.ndarray], n: int) -> np.ndarray:
+    """Mask of the items that are whole images, not chips of a scene."""
+    window = items.get("window")
+    return np.ones(n, bool) if window is None else ~np.isfinite(window).all(1)
+
+
+def _neighbours_for(modality: str, photos: int, neighbours: int | None) -> tuple[int, str]:
+    """How many nearest others each whole image of a new index is averaged with, and why none if so.
+
+    Photo galleries are by default; sketch galleries only when asked (not measured).
+    """
+    if neighbours == 0 or (modality != "photo" and neighbours is None):
+        return 0, ""
+    if photos < 2:
+        return 0, "fewer than two whole images" if photos else ""
+    if neighbours is None and photos < MIN_AVERAGED_ITEMS:
+        return 0, (f"{photos} photos: fewer than the {MIN_AVERAGED_ITEMS} from which a photo's nearest are "
+                   f"mostly its own kind of scene; ask for neighbours to average them anyway")
+    if neighbours is None and photos > MAX_AVERAGED_ITEMS:
+        return 0, (f"{photos} photos: more than the {MAX_AVERAGED_ITEMS} whose nearest neighbours are found "
+                   f"in seconds; ask for neighbours to average them anyway")
+    return DEFAULT_NEIGHBOURS if neighbours is None else neighbours, ""
 
 
 # ---------------------------------------------------------------------------- searching

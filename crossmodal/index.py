@@ -6,8 +6,11 @@ An index is a directory of these files:
   workers share one copy of it in the page cache; a large gallery is split into shards instead
   (``index-0.ann``, ``index-1.ann``, ...: a forest over each contiguous range of ids), searched
   side by side on threads (Annoy releases the GIL) and merged;
-- ``embeddings.npy``: the L2-normalised float32 embeddings (n, dim), memory-mapped too, for exact
-  search, exact re-ranking and verification;
+- ``embeddings.npy``: the L2-normalised float32 vectors searched (n, dim), memory-mapped too, for
+  exact search, exact re-ranking and verification: each item's own embedding or, in an index built
+  with neighbour averaging, the mean of it and its ``k`` nearest others' (``crossmodal.ranking``);
+- ``own_embeddings.npy`` (only with neighbour averaging): each item's own embedding, from which a
+  later build averages again (adding an item changes its neighbours' means);
 - ``index.json``: the sidecar: format, dimension, metric, ``n_trees``, seed, modality, the id ->
   file and class map, the id range of each shard, the sha256 fingerprint of the checkpoint that
   made the embeddings, and the size and sha256 of the data files, so that a truncated or corrupt
@@ -54,13 +57,15 @@ from annoy import AnnoyIndex
 
 from .config import DEFAULT_N_TREES, DEFAULT_SEARCH_K_PER_SHARD, MODALITIES, SHARD_FROM_ITEMS, check_modality
 from .files import file_sha256, process_alive
+from .ranking import neighbour_average
 
-FORMAT = "crossmodal-index-v2"  # v2 added shards; v1 (one forest in index.ann) still loads
-FORMATS = ("crossmodal-index-v1", FORMAT)
+FORMAT = "crossmodal-index-v3"  # v3 added neighbour averaging, v2 shards; v1 and v2 still load
+FORMATS = ("crossmodal-index-v1", "crossmodal-index-v2", FORMAT)
 METRIC = "angular"
 INDEX_FILE = "index.ann"  # the forest of an unsharded index
 SHARD_FILE = "index-{}.ann"  # the forest of shard i
 EMBEDDINGS_FILE = "embeddings.npy"
+OWN_EMBEDDINGS_FILE = "own_embeddings.npy"  # each item's own embedding, when the searched ones are averaged
 ITEMS_FILE = "items.npz"  # optional per-item arrays (e.g. chip footprints), one row per id
 SIDECAR_FILE = "index.json"
 
@@ -141,7 +146,9 @@ class EmbeddingIndex:
         paths: gallery file of each id.
         labels: class name of each id.
         fingerprint: sha256 of the checkpoint file that made the embeddings.
-        embeddings: (n, dim) float32 unit vectors; a read-only ``np.memmap`` after :meth:`load`.
+        embeddings: (n, dim) float32 unit vectors searched; a read-only ``np.memmap`` after :meth:`load`.
+        own_embeddings: each item's own embedding (n, dim): ``embeddings`` itself unless averaged.
+        neighbours: ``k`` of the neighbour averaging (0: none; :func:`crossmodal.ranking.neighbour_average`).
         n_trees: trees of the Annoy forest (of each shard's forest).
         seed: Annoy's random seed.
         shards: the ``(start, stop)`` id range of each shard's forest.
@@ -151,7 +158,8 @@ class EmbeddingIndex:
 
     def __init__(self, forests: Sequence[AnnoyIndex], shards: Sequence[tuple[int, int]], embeddings: np.ndarray,
                  paths: Sequence[str], labels: Sequence[str], modality: str, fingerprint: str, n_trees: int,
-                 seed: int, info: dict[str, Any] | None = None, items: dict[str, np.ndarray] | None = None):
+                 seed: int, info: dict[str, Any] | None = None, items: dict[str, np.ndarray] | None = None,
+                 own_embeddings: np.ndarray | None = None, neighbours: int = 0):
         """Wrap parts that already agree with each other; use :meth:`from_embeddings` or :meth:`load`."""
         self._forests = list(forests)
         self.shards = [(int(a), int(b)) for a, b in shards]
@@ -167,12 +175,15 @@ class EmbeddingIndex:
         self.seed = int(seed)
         self.info = dict(info or {})
         self.items = dict(items or {})
+        self.own_embeddings = embeddings if own_embeddings is None else own_embeddings
+        self.neighbours = int(neighbours)
 
     @classmethod
     def from_embeddings(cls, embeddings: Any, paths: Sequence[str | Path], labels: Sequence[str], modality: str,
                         fingerprint: str, n_trees: int = DEFAULT_N_TREES, seed: int = 0, *,
                         n_shards: int | None = None, n_jobs: int = 1, info: dict[str, Any] | None = None,
-                        items: dict[str, Any] | None = None) -> EmbeddingIndex:
+                        items: dict[str, Any] | None = None, neighbours: int = 0,
+                        averaged: Any = None) -> EmbeddingIndex:
         """Build an index in memory from embeddings (re-normalised to unit length).
 
         Args:
@@ -190,13 +201,22 @@ class EmbeddingIndex:
                 it; -1 = all cores).
             info: provenance to keep in the sidecar (``images``, ``checkpoint``).
             items: per-item numeric arrays (first axis = id) to keep beside the embeddings.
+            neighbours: search each item as the mean of its embedding and its ``neighbours``
+                nearest others' (:func:`crossmodal.ranking.neighbour_average`); 0 = as it is.
+            averaged: boolean mask of the items that are averaged, among themselves (None = all);
+                the others are searched as they are.
 
         Raises:
             ValueError: empty or non-finite embeddings, a zero vector, lengths that disagree, an
-                unknown modality, ``n_trees`` < 1, or ``n_shards`` not in [1, n].
+                unknown modality, ``n_trees`` < 1, ``n_shards`` not in [1, n], or ``neighbours`` < 0.
         """
-        x = _normalise(embeddings)
-        n, dim = x.shape
+        own = _normalise(embeddings)
+        n, dim = own.shape
+        if not isinstance(neighbours, int) or neighbours < 0:
+            raise ValueError(f"neighbours must be a whole number from 0 up, not {neighbours!r}")
+        if averaged is not None and np.shape(averaged) != (n,):
+            raise ValueError(f"averaged must be a mask of the {n} items, not shape {np.shape(averaged)}")
+        x = neighbour_average(own, neighbours, averaged) if neighbours else own
         if len(paths) != n or len(labels) != n:
             raise ValueError(f"{n} embeddings but {len(paths)} paths and {len(labels)} labels: they must match")
         items = {name: np.asarray(values) for name, values in (items or {}).items()}
@@ -221,7 +241,7 @@ class EmbeddingIndex:
             forest.build(n_trees, n_jobs=n_jobs)
             forests.append(forest)
         return cls(forests, shards, x, [str(p) for p in paths], [str(lab) for lab in labels], modality, fingerprint,
-                   n_trees, seed, info, items)
+                   n_trees, seed, info, items, own, neighbours)
 
     def __len__(self) -> int:
         """Number of gallery items."""
@@ -230,6 +250,7 @@ class EmbeddingIndex:
     def __repr__(self) -> str:
         """Size, modality, dimension, trees and checkpoint, in one line."""
         shards = f", {len(self.shards)} shards" if len(self.shards) > 1 else ""
+        shards += f", averaged with {self.neighbours} neighbours" if self.neighbours else ""
         return (f"EmbeddingIndex({len(self)} {self.modality} items, dim={self.dim}, n_trees={self.n_trees}{shards}, "
                 f"checkpoint {self.fingerprint[:12]})")
 
@@ -337,8 +358,8 @@ class EmbeddingIndex:
     def _sidecar(self, files: dict[str, dict[str, Any]]) -> dict[str, Any]:
         return {"format": FORMAT, "metric": METRIC, "dim": self.dim, "n_items": len(self), "n_trees": self.n_trees,
                 "seed": self.seed, "modality": self.modality, "fingerprint": self.fingerprint, "info": self.info,
-                "shards": [list(bounds) for bounds in self.shards], "files": files, "paths": self.paths,
-                "labels": self.labels}
+                "shards": [list(bounds) for bounds in self.shards], "neighbours": self.neighbours, "files": files,
+                "paths": self.paths, "labels": self.labels}
 
     def save(self, directory: str | Path) -> None:
         """Write the index to a directory, atomically.
@@ -361,6 +382,9 @@ class EmbeddingIndex:
                 if not forest.save(str(ann)):  # Annoy then re-maps itself from this file; rename keeps it valid
                     raise OSError(f"Annoy could not write {ann}")
             np.save(data[-1], np.ascontiguousarray(self.embeddings, dtype=np.float32))
+            if self.neighbours:
+                data.append(tmp / OWN_EMBEDDINGS_FILE)
+                np.save(data[-1], np.ascontiguousarray(self.own_embeddings, dtype=np.float32))
             if self.items:
                 np.savez(tmp / ITEMS_FILE, **{name: np.asarray(a) for name, a in self.items.items()})
                 data.append(tmp / ITEMS_FILE)
@@ -407,6 +431,7 @@ class EmbeddingIndex:
             seed, stored_fp, files = int(meta["seed"]), str(meta["fingerprint"]), dict(meta["files"])
             paths, labels = [str(p) for p in meta["paths"]], [str(lab) for lab in meta["labels"]]
             shards = [(int(a), int(b)) for a, b in meta.get("shards", [(0, n)])]  # v1: one forest
+            neighbours = int(meta.get("neighbours", 0))  # v1, v2: searched as they are
         except (KeyError, TypeError, ValueError) as err:
             raise IndexMismatchError(f"{sidecar_path} lacks or garbles {err}; {_rebuild_hint(directory)}") from err
         hint = _rebuild_hint(directory, modality, info.get("images"), info.get("checkpoint"))
@@ -416,10 +441,11 @@ class EmbeddingIndex:
                 f"index {directory} holds embeddings of checkpoint {stored_fp[:12]}{made_by}, not of the checkpoint "
                 f"given ({fingerprint[:12]}): its scores would be meaningless; "
                 + _rebuild_hint(directory, modality, info.get("images"), "THE_NEW_CHECKPOINT"))
-        if meta.get("metric") != METRIC or modality not in MODALITIES or dim < 1 or n < 1 or n_trees < 1:
+        if (meta.get("metric") != METRIC or modality not in MODALITIES or dim < 1 or n < 1 or n_trees < 1
+                or neighbours < 0):
             raise IndexMismatchError(f"{sidecar_path} describes an index this version cannot serve "
                                      f"(metric {meta.get('metric')!r}, modality {modality!r}, dim {dim}, "
-                                     f"{n} items, {n_trees} trees); {hint}")
+                                     f"{n} items, {n_trees} trees, {neighbours} neighbours); {hint}")
         if len(paths) != n or len(labels) != n:
             raise IndexMismatchError(f"{sidecar_path} lists {len(paths)} paths and {len(labels)} labels for {n} "
                                      f"items; {hint}")
@@ -428,8 +454,9 @@ class EmbeddingIndex:
                                      f"equal contiguous ranges; {hint}")
         anns = [directory / name for name in forest_files(len(shards))]
         npy = directory / EMBEDDINGS_FILE
+        own_npy = [directory / OWN_EMBEDDINGS_FILE] if neighbours else []
         extras = [directory / ITEMS_FILE] if ITEMS_FILE in files else []
-        for path in anns + [npy] + extras:
+        for path in anns + [npy] + own_npy + extras:
             record = files.get(path.name) or {}
             if not path.is_file():
                 raise IndexMismatchError(f"{path} is missing; {hint}")
@@ -442,25 +469,33 @@ class EmbeddingIndex:
                 raise IndexMismatchError(f"{ann} is not made of {dim}-dimensional angular nodes: the sidecar's "
                                          f"dimension {dim} does not match it; {hint}")
         if verify:
-            for path in anns + [npy] + extras:
+            for path in anns + [npy] + own_npy + extras:
                 if file_sha256(path) != files[path.name].get("sha256"):
                     raise IndexMismatchError(f"{path} does not match the checksum in the sidecar: corrupt; {hint}")
-        try:
-            embeddings = np.load(npy, mmap_mode="r", allow_pickle=False)
-        except (OSError, ValueError) as err:
-            raise IndexMismatchError(f"{npy} is unreadable ({err}); {hint}") from err
-        if embeddings.dtype != np.float32 or embeddings.ndim != 2:
-            raise IndexMismatchError(f"{npy} holds {embeddings.dtype} {embeddings.shape}, not float32 (n, dim); {hint}")
-        if embeddings.shape[1] != dim:
-            raise IndexMismatchError(f"{npy} holds {embeddings.shape[1]}-dimensional embeddings: the sidecar's "
-                                     f"dimension {dim} does not match it; {hint}")
-        if embeddings.shape[0] != n:
-            raise IndexMismatchError(f"{npy} holds {embeddings.shape[0]} embeddings, the sidecar says {n} items; "
-                                     f"{hint}")
+        embeddings = _load_embeddings(npy, n, dim, hint)
+        own = _load_embeddings(own_npy[0], n, dim, hint) if own_npy else None
         items = _load_items(extras[0], n, hint) if extras else {}
         forests = [_load_forest(ann, dim, start, stop, n_trees, embeddings, hint) for ann, (start, stop)
                    in zip(anns, shards)]
-        return cls(forests, shards, embeddings, paths, labels, modality, stored_fp, n_trees, seed, info, items)
+        return cls(forests, shards, embeddings, paths, labels, modality, stored_fp, n_trees, seed, info, items,
+                   own, neighbours)
+
+
+def _load_embeddings(npy: Path, n: int, dim: int, hint: str) -> np.ndarray:
+    """Memory-map an (n, dim) float32 array of embeddings, refusing any other shape or type."""
+    try:
+        embeddings = np.load(npy, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise IndexMismatchError(f"{npy} is unreadable ({err}); {hint}") from err
+    if embeddings.dtype != np.float32 or embeddings.ndim != 2:
+        raise IndexMismatchError(f"{npy} holds {embeddings.dtype} {embeddings.shape}, not float32 (n, dim); {hint}")
+    if embeddings.shape[1] != dim:
+        raise IndexMismatchError(f"{npy} holds {embeddings.shape[1]}-dimensional embeddings: the sidecar's "
+                                 f"dimension {dim} does not match it; {hint}")
+    if embeddings.shape[0] != n:
+        raise IndexMismatchError(f"{npy} holds {embeddings.shape[0]} embeddings, the sidecar says {n} items; "
+                                 f"{hint}")
+    return embeddings
 
 
 def _load_items(path: Path, n: int, hint: str) -> dict[str, np.ndarray]:

@@ -53,7 +53,7 @@ def retrieval_metrics(query_emb: np.ndarray, query_labels: Sequence[str], galler
     Args:
         query_emb: (n, d) L2-normalised query embeddings.
         query_labels: the n query classes.
-        gallery_emb: (m, d) L2-normalised gallery embeddings.
+        gallery_emb: (m, d) L2-normalised gallery embeddings, or (n, m, d): a gallery for each query.
         gallery_labels: the m gallery classes.
         k: cut-off of the precision reported as ``P@k``.
         class_k: cut-off of the class-wise precision.

@@ -119,7 +119,7 @@ def embed_at_gallery_resolution(model: CrossModalModel, images: Sequence[Any], g
 
     Args:
         images: decoded photos (PIL images).
-        gallery: L2-normalised gallery embeddings (m, d).
+        gallery: L2-normalised gallery embeddings (m, d), or (n, m, d): a gallery for each photo.
         exclude: per photo, a gallery row to leave out of its choice (its own original), or -1.
 
     Returns:
@@ -128,7 +128,8 @@ def embed_at_gallery_resolution(model: CrossModalModel, images: Sequence[Any], g
     model.eval()
     embeddings, factors = [], []
     for i, image in enumerate(images):
-        _, embedding, pick = pick_resolution(model, image, gallery, -1 if exclude is None else exclude[i])
+        own_gallery = gallery[i] if np.ndim(gallery) == 3 else gallery
+        _, embedding, pick = pick_resolution(model, image, own_gallery, -1 if exclude is None else exclude[i])
         embeddings.append(embedding.cpu().numpy())
         factors.append(CANDIDATES[pick])
     return np.stack(embeddings).astype(np.float32), np.array(factors, dtype=np.float32)

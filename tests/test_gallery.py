@@ -155,6 +155,38 @@ def test_incremental_index_embeds_only_new_files_and_drops_removed_ones(model, t
     assert report.embedded == 4 and report.rebuilt_because == "--rebuild was given"
 
 
+def test_an_averaged_gallery_is_averaged_again_from_the_own_embeddings_when_it_grows(model, tmp_path, monkeypatch):
+    root = tmp_path / "photos"
+    for i in range(5):
+        put(root / "runway" / f"r{i}.png", seed=i)
+    scene = make_scene(tmp_path / "area.tif")  # 6 chips: searched as they are, never neighbours of a photo
+    out = tmp_path / "idx"
+    first, report = build_index(model, out, images=root, scenes=[scene], chip=32, stride=32, n_trees=2,
+                                progress=False, neighbours=2)
+    assert first.neighbours == 2 and report.averaged == 5
+    chips = np.isfinite(first.items["window"]).all(1)
+    assert chips.sum() == 6 and first.embeddings[chips] == pytest.approx(first.own_embeddings[chips])
+    calls = count_embedded(model, monkeypatch)
+    put(root / "airplane" / "a0.png", "airplane", seed=9)
+    grown, report = build_index(model, out, images=root, scenes=[scene], chip=32, stride=32, n_trees=2,
+                                progress=False, neighbours=2)
+    assert sum(calls) == 1 and report.reused == 11 and report.averaged == 6
+    fresh, _ = build_index(model, tmp_path / "fresh", images=root, scenes=[scene], chip=32, stride=32, n_trees=2,
+                           progress=False, neighbours=2, rebuild=True)
+    assert grown.paths == fresh.paths
+    assert grown.own_embeddings == pytest.approx(fresh.own_embeddings, abs=1e-6)
+    assert grown.embeddings == pytest.approx(fresh.embeddings, abs=1e-6)  # as if built at once
+    calls.clear()
+    same, report = build_index(model, out, images=root, scenes=[scene], chip=32, stride=32, n_trees=2,
+                               progress=False, neighbours=2)
+    assert calls == [] and report.embedded == 0 and same.neighbours == 2
+    # by default a gallery this small is searched as it is, and the build says why
+    plain, report = build_index(model, out, images=root, scenes=[scene], chip=32, stride=32, n_trees=2,
+                                progress=False)
+    assert plain.neighbours == 0 and plain.embeddings == pytest.approx(grown.own_embeddings)
+    assert report.embedded == 0 and "6 photos: fewer than the 100" in report.not_averaged_because
+
+
 def test_scene_index_stores_footprints_and_is_incremental(model, tmp_path, monkeypatch):
     scene = make_scene(tmp_path / "area.tif")
     out = tmp_path / "idx"

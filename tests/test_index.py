@@ -11,9 +11,11 @@ import pytest
 from crossmodal import index as index_module
 from crossmodal.cli import main
 from crossmodal.gallery import build_index
+from crossmodal.ranking import neighbour_average
 from crossmodal.index import (
     EMBEDDINGS_FILE,
     INDEX_FILE,
+    OWN_EMBEDDINGS_FILE,
     SIDECAR_FILE,
     SHARD_FILE,
     EmbeddingIndex,
@@ -207,6 +209,35 @@ def test_sharded_save_load_round_trip(tmp_path):
         assert loaded.search(q, k=7) == built.search(q, k=7)
 
 
+def test_an_averaged_index_searches_the_means_and_keeps_each_items_own_embedding(tmp_path):
+    x = unit_rows(40, 8)
+    averaged = np.arange(40) < 30  # the last 10 stand for scene chips: searched as they are
+    built = EmbeddingIndex.from_embeddings(x, [f"/g/{i}.jpg" for i in range(40)], ["c"] * 40, "photo", FP, n_trees=4,
+                                           neighbours=2, averaged=averaged)
+    assert built.neighbours == 2 and built.own_embeddings == pytest.approx(x)
+    assert built.embeddings == pytest.approx(neighbour_average(x, 2, averaged))
+    assert built.embeddings[30:] == pytest.approx(x[30:]) and not np.allclose(built.embeddings[:30], x[:30])
+    assert "averaged with 2 neighbours" in repr(built)
+    built.save(tmp_path / "idx")
+    assert (tmp_path / "idx" / OWN_EMBEDDINGS_FILE).is_file()
+    loaded = EmbeddingIndex.load(tmp_path / "idx", fingerprint=FP)
+    assert loaded.neighbours == 2
+    np.testing.assert_array_equal(loaded.own_embeddings, built.own_embeddings)
+    np.testing.assert_array_equal(loaded.embeddings, built.embeddings)
+    assert loaded.search(x[3], k=5, exact=True) == built.search(x[3], k=5, exact=True)
+    (tmp_path / "idx" / OWN_EMBEDDINGS_FILE).unlink()
+    with pytest.raises(IndexMismatchError, match=r"own_embeddings\.npy is missing.*rebuild"):
+        EmbeddingIndex.load(tmp_path / "idx")
+    with pytest.raises(ValueError, match="neighbours must be"):
+        make_index(x).from_embeddings(x, ["a"] * 40, ["c"] * 40, "photo", FP, neighbours=-1)
+
+
+def test_an_index_searched_as_it_is_has_no_own_embeddings_file(saved):
+    assert not (saved / OWN_EMBEDDINGS_FILE).exists()
+    loaded = EmbeddingIndex.load(saved)
+    assert loaded.neighbours == 0 and loaded.own_embeddings is loaded.embeddings
+
+
 def test_a_bad_shard_is_refused(tmp_path):
     make_index(unit_rows(90, 8), n_trees=6, n_shards=3).save(tmp_path / "idx")
     middle = tmp_path / "idx" / SHARD_FILE.format(1)
@@ -225,6 +256,15 @@ def test_shards_that_do_not_split_the_items_are_refused(tmp_path):
     edit_sidecar(tmp_path / "idx", shards=[[0, 30], [40, 60], [60, 90]])
     with pytest.raises(IndexMismatchError, match="contiguous"):
         EmbeddingIndex.load(tmp_path / "idx")
+
+
+def test_an_index_of_the_second_format_still_loads(saved):
+    meta = json.loads((saved / SIDECAR_FILE).read_text())
+    del meta["neighbours"]
+    meta["format"] = "crossmodal-index-v2"  # as written before neighbour averaging: searched as they are
+    (saved / SIDECAR_FILE).write_text(json.dumps(meta))
+    loaded = EmbeddingIndex.load(saved)
+    assert loaded.neighbours == 0 and loaded.search(loaded.embeddings[7], k=1)[0].id == 7
 
 
 def test_an_index_of_the_first_format_still_loads(saved):
@@ -439,6 +479,7 @@ def test_index_and_search_cli_end_to_end(tiny_data, tiny_checkpoint, tmp_path, c
     printed = capsys.readouterr().out
     assert "skipped 1 unreadable image (airplane/airplane99.png)" in printed
     assert "21 photo items from 21 files (21 embedded" in printed and "21 labelled by class folders" in printed
+    assert "images are searched as they are: 21 photos: fewer than the 100" in printed
 
     query = sketches / "runway" / "0.png"
     base = ["search", "--index", str(out), "--checkpoint", str(tiny_checkpoint), "--query", str(query),
@@ -467,6 +508,17 @@ def test_index_and_search_cli_end_to_end(tiny_data, tiny_checkpoint, tmp_path, c
     exact = json.loads(capsys.readouterr().out)["results"]
     assert [r["id"] for r in exact] == [r["id"] for r in results]  # 21 items, 8 trees: Annoy is exact here
 
+    # the same files averaged with their 2 nearest, then as they are again: nothing is embedded
+    # again, the forest is rebuilt from each photo's own embedding
+    index_cmd = ["index", "--checkpoint", str(tiny_checkpoint), "--images", str(photos), "--modality", "photo",
+                 "--out", str(out), "--n-trees", "8"]
+    assert main(index_cmd + ["--neighbour-average", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "(0 embedded, 21 reused" in printed
+    assert "21 images are searched as the mean of themselves and their 2 nearest others" in printed
+    assert EmbeddingIndex.load(out).neighbours == 2
+    assert main(index_cmd) == 0
+    assert "(0 embedded, 21 reused" in capsys.readouterr().out and EmbeddingIndex.load(out).neighbours == 0
     # a photo query is seen at the resolution at which it agrees best with the photo gallery: a
     # gallery photo agrees best as it is, and finds itself first (by the cosine: the untrained
     # model's cosines are all within 0.001, which the class agreement would outweigh)

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from crossmodal.footprints import merged_chips
-from crossmodal.ranking import class_probabilities, neighbour_average, ranking_scores
+from crossmodal.ranking import (
+    class_probabilities,
+    nearest_others,
+    neighbour_average,
+    neighbour_average_without,
+    ranking_scores,
+)
 
 # two classes along the axes of a 2-d space, logits scaled by ln 9: a vector on an axis is 9:1 for its class
 CLASSIFIER = math.log(9.0) * np.eye(2, dtype=np.float32)
@@ -53,6 +59,40 @@ def test_neighbour_average_adds_each_items_nearest_others_by_hand():
     assert neighbour_average(items, k=0) == pytest.approx(units)
     with pytest.raises(ValueError, match="at least 0"):
         neighbour_average(items, k=-1)
+
+
+def test_nearest_others_are_ordered_and_can_be_limited_to_some_rows():
+    angles = np.radians([0.0, 30.0, 90.0, 180.0])  # as above
+    items = np.stack([np.cos(angles), np.sin(angles)], 1)
+    assert nearest_others(items, 2, block=3).tolist() == [[1, 2], [0, 2], [1, 0], [2, 1]]
+    # among a, c and d only (b is a scene chip, say): a's nearest is c, and b gets no neighbours
+    among = np.array([True, False, True, True])
+    assert nearest_others(items, 1, among).tolist() == [[2], [-1], [0], [2]]
+    averaged = neighbour_average(items, 1, among)
+    assert averaged[1] == pytest.approx(items[1])  # left as it is
+    assert averaged[0] == pytest.approx([np.cos(np.radians(45)), np.sin(np.radians(45))], abs=1e-6)
+
+
+def test_averaging_without_a_row_is_averaging_the_gallery_that_lacks_it():
+    items = np.random.default_rng(0).standard_normal((30, 8)).astype(np.float32)
+    for left_out in (0, 7, 29):
+        without = neighbour_average_without(items, 3, left_out)
+        rest = np.delete(np.arange(30), left_out)
+        assert without[rest] == pytest.approx(neighbour_average(items[rest], 3), abs=1e-6)
+        assert without[left_out] == pytest.approx(neighbour_average(items, 3)[left_out], abs=1e-6)
+    # some rows did count row 7 among their 3 nearest: their means changed
+    assert not np.allclose(neighbour_average_without(items, 3, 7), neighbour_average(items, 3))
+
+
+def test_a_gallery_for_each_query_scores_as_each_query_against_its_own():
+    rng = np.random.default_rng(1)
+    queries = rng.standard_normal((3, 2)).astype(np.float32)
+    galleries = rng.standard_normal((3, 5, 2)).astype(np.float32)
+    galleries /= np.linalg.norm(galleries, axis=2, keepdims=True)
+    together = ranking_scores(queries, galleries, CLASSIFIER)
+    assert together.shape == (3, 5)
+    for q, g, row in zip(queries, galleries, together):
+        assert row == pytest.approx(ranking_scores(q, g, CLASSIFIER), abs=1e-6)
 
 
 def test_a_merged_hit_is_weighted_by_its_chips_scores():

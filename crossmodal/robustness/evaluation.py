@@ -29,7 +29,8 @@ from tqdm import tqdm
 
 from ..data import ImageLoadError, load_image, scan_folder
 from ..metrics import retrieval_metrics
-from ..ranking import class_probabilities, neighbour_average
+from ..config import DEFAULT_NEIGHBOURS
+from ..ranking import class_probabilities, neighbour_average, neighbour_average_without
 from ..resolution import embed_at_gallery_resolution
 from . import FIRST_HAND, REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES, SUITE_VERSION
 from .imagery import imagery_suite, other_class_photos, suite_photos
@@ -50,7 +51,7 @@ def score_queries(embeddings: np.ndarray, probabilities: np.ndarray, labels: Seq
         probabilities: (n, k) class probabilities of the queries, columns in ``class_names`` order.
         labels: the n true classes.
         class_names: the model's classes.
-        gallery: (m, d) L2-normalised gallery embeddings.
+        gallery: (m, d) L2-normalised gallery embeddings, or (n, m, d): a gallery for each query.
         gallery_labels: the m gallery classes.
         exclude: per query, a gallery index to leave out of its ranking (-1 for none).
         classifier: the model's classifier weights: adds ``ranked`` (``mAP``, ``P@10`` as the app
@@ -66,7 +67,8 @@ def score_queries(embeddings: np.ndarray, probabilities: np.ndarray, labels: Seq
     per_class, confusion = {}, {}
     for label in sorted(set(labels.tolist())):
         mask = labels == label
-        subset = retrieval_metrics(embeddings[mask], labels[mask].tolist(), gallery, gallery_labels,
+        subset = retrieval_metrics(embeddings[mask], labels[mask].tolist(),
+                                   gallery[mask] if gallery.ndim == 3 else gallery, gallery_labels,
                                    exclude=None if exclude is None else np.asarray(exclude)[mask])
         per_class[label] = {"n": int(mask.sum()), "AP": subset["mAP"], "P@10": subset["P@10"],
                             "accuracy": float((predicted[mask] == label).mean())}
@@ -108,7 +110,7 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
                         shifts: Sequence[str] = (REFERENCE_SHIFT,) + SHIFTS,
                         sketch_folders: Mapping[str, str | Path] | None = None, image_dir: str | Path | None = None,
                         progress: bool = False, photo_queries: str = "gallery", hand: str = FIRST_HAND,
-                        other_classes: bool = False, neighbours: int = 0) -> dict[str, Any]:
+                        other_classes: bool = False, neighbours: int = DEFAULT_NEIGHBOURS) -> dict[str, Any]:
     """Score a model on the style-shift sketch suite and the imagery-shift photo suite.
 
     Args:
@@ -129,7 +131,11 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
             (:func:`~crossmodal.robustness.imagery.other_class_photos`): scenes the model has no
             class for, never a right answer, as in a gallery of a user's own imagery.
         neighbours: search each gallery photo as the mean of its embedding and its ``neighbours``
-            nearest other gallery photos' (:func:`~crossmodal.ranking.neighbour_average`); 0: as it is.
+            nearest other gallery photos', as the app's index does
+            (:func:`~crossmodal.ranking.neighbour_average`); 0: as it is. A shifted photo is scored
+            against the gallery averaged without its own original
+            (:func:`~crossmodal.ranking.neighbour_average_without`), which must not reach its
+            ranking through its neighbours' means either.
         photo_queries: how a query photo is seen: ``"gallery"``, as the app sees it, at the ground
             resolution at which it looks most like the gallery (its own original left out of that
             choice); ``"head"``, at the training resolution when the checkpoint's resolution head
@@ -167,23 +173,25 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
     image_dir = Path(image_dir) if image_dir is not None else None
     gallery_images = [load_image(s.path) for s in gallery_samples]
     gallery_labels = [s.label for s in gallery_samples]
-    gallery = model.embed(gallery_images, "photo")
-    if neighbours:
-        gallery = neighbour_average(gallery, neighbours)
+    own_gallery = model.embed(gallery_images, "photo")
+    gallery = neighbour_average(own_gallery, neighbours)
     classifier = model.classifier_weights()
     position = {f"{s.label}/{s.path.name}": i for i, s in enumerate(gallery_samples)}
 
     def score(images, labels, modality, exclude=None):
         # queries are embedded as the app embeds them (a photo at the resolution at which it looks
         # most like the gallery, its own original left out of that choice); the gallery as the app indexes it
+        searched = gallery
+        if exclude is not None and neighbours:
+            searched = np.stack([neighbour_average_without(own_gallery, neighbours, e) for e in exclude])
         if modality == "photo" and photo_queries == "gallery":
-            embeddings, _ = embed_at_gallery_resolution(model, images, gallery, exclude)
+            embeddings, _ = embed_at_gallery_resolution(model, images, searched, exclude)
         else:
             embeddings = np.concatenate([model.embed(list(images[i:i + BATCH]), modality,
                                                      at_training_resolution=True)
                                          for i in range(0, len(images), BATCH)])
         probabilities = class_probabilities(embeddings, classifier)  # = model.class_probabilities(images)
-        return embeddings, probabilities, score_queries(embeddings, probabilities, labels, classes, gallery,
+        return embeddings, probabilities, score_queries(embeddings, probabilities, labels, classes, searched,
                                                         gallery_labels, exclude, classifier)
 
     report: dict[str, Any] = {
