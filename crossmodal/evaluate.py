@@ -64,7 +64,7 @@ def evaluate_model(model: CrossModalModel, photos_dir: str | Path, sketches_dir:
     query_photos = np.array([label in sketch_classes for label in photo_labels])
     query_photo_labels = [lab for lab, q in zip(photo_labels, query_photos) if q]
     classifier = model.classifier_weights()
-    searched_photos = neighbour_average(photo_emb, neighbours)
+    searched_photos = neighbour_average(photo_emb, neighbours) if neighbours else photo_emb
     return {
         "sketch_to_photo": retrieval_metrics(sketch_emb, sketch_labels, photo_emb, photo_labels),
         "photo_to_sketch": retrieval_metrics(photo_emb[query_photos], query_photo_labels, sketch_emb, sketch_labels),

@@ -369,8 +369,9 @@ class IndexPlan:
         if self.old is None:
             return self.report.rebuilt_because or "no index yet"
         if self.files_unchanged:
-            return (f"it searches each image averaged with {self.old.neighbours} nearest others, "
-                    f"{self.neighbours} wanted")
+            def how(k: int) -> str:
+                return f"averaged with its {k} nearest others" if k else "as it is"
+            return f"it searches each image {how(self.old.neighbours)}, not {how(self.neighbours)}"
         return f"{len(self.to_embed)} new or changed files, {self.report.removed} removed since it was built"
 
 

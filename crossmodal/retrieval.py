@@ -483,7 +483,7 @@ def load_current_index(model: CrossModalModel, folder: str | Path | None, modali
     """
     plan = plan_index(model, index_dir, folder, scenes, modality, gsd)
     reason = plan.reason()
-    if plan.old is not None and reason:  # how many files changed is printed by the update itself
+    if plan.old is not None and reason and not plan.files_unchanged:  # the update prints how many changed
         reason = f"the {modality} folder changed since it was built"
     return plan.old, reason
 

@@ -187,6 +187,23 @@ def test_an_averaged_gallery_is_averaged_again_from_the_own_embeddings_when_it_g
     assert report.embedded == 0 and "6 photos: fewer than the 100" in report.not_averaged_because
 
 
+def test_the_app_averages_an_index_built_before_averaging_without_embedding_again(model, tmp_path, monkeypatch):
+    from crossmodal import gallery
+    from crossmodal.retrieval import load_current_index, open_index
+
+    root = tmp_path / "photos"
+    for i in range(4):
+        put(root / "runway" / f"r{i}.png", seed=i)
+    out = tmp_path / "idx"
+    build_index(model, out, images=root, n_trees=2, progress=False, neighbours=0)  # as an older version did
+    monkeypatch.setattr(gallery, "MIN_AVERAGED_ITEMS", 3)  # this gallery counts as large enough to average
+    index, reason = load_current_index(model, root, "photo", out)
+    assert index.neighbours == 0 and reason == "it searches each image as it is, not averaged with its 3 nearest others"
+    calls = count_embedded(model, monkeypatch)
+    opened = open_index(model, root, "photo", out, progress=False)
+    assert calls == [] and opened.neighbours == 3 and load_current_index(model, root, "photo", out)[1] == ""
+
+
 def test_scene_index_stores_footprints_and_is_incremental(model, tmp_path, monkeypatch):
     scene = make_scene(tmp_path / "area.tif")
     out = tmp_path / "idx"

@@ -1,7 +1,8 @@
 """Score a model on the robustness suites through its public API, as the app would query it.
 
 Gallery: the clean UC Merced test photos (80-99) of the model's classes, embedded with the
-model's default photo view averaging (as the app's index is); with ``other_classes``, also those of
+model's default photo view averaging and each searched as the mean of itself and its nearest
+others (as the app's index is); with ``other_classes``, also those of
 the folder's other classes (scenes the model has no class for, as a user's gallery holds them,
 never a right answer). Queries are embedded the way the
 app embeds a query (a photo as the mean of its 8 rotations and flips, as the gallery, at the
@@ -27,9 +28,9 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from ..config import DEFAULT_NEIGHBOURS
 from ..data import ImageLoadError, load_image, scan_folder
 from ..metrics import retrieval_metrics
-from ..config import DEFAULT_NEIGHBOURS
 from ..ranking import class_probabilities, neighbour_average, neighbour_average_without
 from ..resolution import embed_at_gallery_resolution
 from . import FIRST_HAND, REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES, SUITE_VERSION
@@ -174,7 +175,7 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
     gallery_images = [load_image(s.path) for s in gallery_samples]
     gallery_labels = [s.label for s in gallery_samples]
     own_gallery = model.embed(gallery_images, "photo")
-    gallery = neighbour_average(own_gallery, neighbours)
+    gallery = neighbour_average(own_gallery, neighbours) if neighbours else own_gallery
     classifier = model.classifier_weights()
     position = {f"{s.label}/{s.path.name}": i for i, s in enumerate(gallery_samples)}
 
