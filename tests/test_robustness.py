@@ -222,6 +222,22 @@ def test_score_queries_by_hand():
     assert report["confusion"] == {"a": {"a": 1, "b": 1}, "b": {"a": 1}}
 
 
+def test_the_other_classes_found_are_counted_in_each_query_class_top_k():
+    from crossmodal.robustness.evaluation import other_classes_found
+
+    # gallery at 0, 10, 20, 80 and 90 degrees: classes a, beach, a, forest, b
+    angles = np.radians([0.0, 10.0, 20.0, 80.0, 90.0])
+    gallery = np.stack([np.cos(angles), np.sin(angles)], 1)
+    labels = ["a", "beach", "a", "forest", "b"]
+    queries = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])  # an a at 0 degrees, two b at 90
+    found = other_classes_found(queries, ["a", "b", "b"], gallery, labels, {"beach", "forest"}, None, k=2)
+    # a's top 2: a (0), beach (10); each b's: b (90), forest (80)
+    assert found == {"a": {"share": 0.5, "by_class": {"beach": 0.5}},
+                     "b": {"share": 0.5, "by_class": {"forest": 0.5}}}
+    found = other_classes_found(queries, ["a", "b", "b"], gallery, labels, {"beach", "forest"}, None, k=4)
+    assert found["a"] == {"share": 0.5, "by_class": {"beach": 0.25, "forest": 0.25}}  # a, beach, a, forest
+
+
 def test_robustness_command_end_to_end(tiny_checkpoint, tiny_data, tmp_path, capsys):
     from crossmodal.cli import main
 
@@ -293,6 +309,8 @@ def test_other_classes_join_the_gallery_and_are_never_a_right_answer(tiny_checkp
     assert report["gallery"]["photos"] == 9 and report["gallery"]["other_classes"] == {"beach": 3}
     # the queries are the model's classes only
     assert report["sketch_styles"]["iconic"]["n"] == 30 and report["photo_shifts"][REFERENCE_SHIFT]["n"] == 6
+    found = report["sketch_overall"]["other_classes_found"]  # which scenes of the other classes the drawings find
+    assert set(found) == set(TINY_CLASSES) and all(0 <= f["share"] <= 1 for f in found.values())
     assert set(report["photo_shifts"][REFERENCE_SHIFT]["per_class"]) == set(TINY_CLASSES)
     # and each gallery photo searched with its nearest others: said in the report
     assert main(args + ["--neighbour-average", "2"]) == 0

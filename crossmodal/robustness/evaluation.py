@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from ..config import DEFAULT_NEIGHBOURS
 from ..data import ImageLoadError, load_image, scan_folder
-from ..metrics import retrieval_metrics
+from ..metrics import exact_ranking, retrieval_metrics
 from ..ranking import class_probabilities, neighbour_average, neighbour_average_without
 from ..resolution import embed_at_gallery_resolution
 from . import FIRST_HAND, REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES, SUITE_VERSION
@@ -81,6 +81,28 @@ def score_queries(embeddings: np.ndarray, probabilities: np.ndarray, labels: Seq
         ranked = retrieval_metrics(embeddings, labels.tolist(), gallery, gallery_labels, exclude=exclude,
                                    classifier=classifier)
         out["ranked"] = {"mAP": ranked["mAP"], "P@10": ranked["P@10"]}
+    return out
+
+
+def other_classes_found(embeddings: np.ndarray, labels: Sequence[str], gallery: np.ndarray,
+                        gallery_labels: Sequence[str], other_classes: set[str], classifier: np.ndarray | None,
+                        k: int = 10) -> dict[str, dict[str, Any]]:
+    """Per query class, the share of the top ``k`` (as the app ranks) that are scenes of ``other_classes``.
+
+    Returns:
+        ``{class: {"share": float, "by_class": {other class: share}}}``, shares of all the class's
+        queries' top ``k`` together; ``by_class`` lists the other classes found, most found first.
+    """
+    top = exact_ranking(embeddings, gallery, classifier)[:, :k]
+    found = np.asarray(gallery_labels)[top]
+    labels = np.asarray(labels)
+    out = {}
+    for label in sorted(set(labels.tolist())):
+        rows = found[labels == label].ravel()
+        names, counts = np.unique(rows[np.isin(rows, list(other_classes))], return_counts=True)
+        order = np.argsort(-counts, kind="stable")
+        out[label] = {"share": float(counts.sum() / rows.size),
+                      "by_class": {str(names[i]): float(counts[i] / rows.size) for i in order}}
     return out
 
 
@@ -218,6 +240,10 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
                                                  [label for p in pooled for label in p[2]], classes, gallery,
                                                  gallery_labels, classifier=classifier)
         report["sketch_overall"]["styles"] = [s for s in styles if s in STYLES]
+        if others:
+            report["sketch_overall"]["other_classes_found"] = other_classes_found(
+                np.concatenate([p[0] for p in pooled]), [label for p in pooled for label in p[2]], gallery,
+                gallery_labels, set(report["gallery"]["other_classes"]), classifier)
     for name, folder in (sketch_folders or {}).items():
         images, labels, skipped = _folder_sketches(folder, classes, trained_sketches)
         report["skipped"] += skipped
@@ -278,6 +304,13 @@ def format_robustness(report: dict[str, Any]) -> str:
                 o = report["sketch_overall"]["per_class"][label]
                 line += f"{o['AP']:>9.3f}{o['accuracy']:>7.2f}"
             lines.append(line)
+    found = report.get("sketch_overall", {}).get("other_classes_found")
+    if found:
+        lines += ["", "top 10 of the pooled styles as the app ranks: share of other classes' scenes, the most found",
+                  f"{'class':<17}{'share':>7}   most found"]
+        for label, f in found.items():
+            most = ", ".join(f"{name} {share:.2f}" for name, share in list(f["by_class"].items())[:3])
+            lines.append(f"{label:<17}{f['share']:>7.2f}   {most}")
     shifts = list(report["photo_shifts"])
     if shifts:
         lines += ["", "photo class accuracy by class",
