@@ -486,7 +486,8 @@ def build_index(model: CrossModalModel, out_dir: str | Path, images: str | Path 
                 total += len(scenes_open[s.path])
             else:
                 total += 1
-        with progress_bar(total=total, desc=f"embedding {modality}s", unit="item", disable=not progress) as bar:
+        what = "sketches" if modality == "sketch" else "photos"
+        with progress_bar(total=total, desc=f"embedding {what}", unit="item", disable=not progress) as bar:
             new_images = {s.path: v for s, v in _embed_images(
                 model, [s for s in to_embed if s.kind == "image"], modality, batch_size, tta, report.skipped,
                 bar.update)}
