@@ -380,7 +380,9 @@ def _quality_lines(retriever: Retriever, report: dict[str, Any] | None) -> list[
             lines.append(f"| {name} | {ranking} | {r.get('mAP', float('nan')):.3f} | "
                          f"{r.get('P@10', float('nan')):.3f} | {report.get('n_queries', {}).get(direction, '?')} | "
                          f"{report.get('n_gallery', {}).get(direction, '?')} |")
-    lines.append(f"\n(split `{report.get('split', '?')}`; sketches trained on are never queries)")
+    averaged = report.get("neighbour_average")  # reports written before the option have none
+    how = f"; ranked as here: each gallery photo averaged with its {averaged} nearest" if averaged else ""
+    lines.append(f"\n(split `{report.get('split', '?')}`; sketches trained on are never queries{how})")
     return lines
 
 
@@ -393,7 +395,15 @@ def _server_lines(retriever: Retriever, folders: GalleryFolders) -> list[str]:
                                             if scenes else "")
             + f" ({retriever.gallery_size('photo'):,} items)",
             f"- sketch gallery: {sketches} ({retriever.gallery_size('sketch')} images)",
-            f"- searched with Annoy ({retriever.indexes['photo'].n_trees} trees), top {MAX_K} at most"]
+            f"- searched with Annoy ({retriever.indexes['photo'].n_trees} trees), top {MAX_K} at most"
+            + _averaged_line(retriever.indexes["photo"])]
+
+
+def _averaged_line(index: Any) -> str:
+    """How the photo gallery's items are searched, when each is averaged with its nearest others."""
+    if not getattr(index, "neighbours", 0):
+        return ""
+    return f"; each photo searched as the mean of itself and its {index.neighbours} nearest others"
 
 
 def class_ap_frame(report: dict[str, Any] | None, direction: str, classes: list[str] | None = None

@@ -312,7 +312,7 @@ def test_missing_checkpoint_is_one_clear_line(tiny_data, tmp_path, capsys):
     assert "nope.pt does not exist" in capsys.readouterr().err
 
 
-def test_model_card_and_evaluation_report(retriever, settings, tmp_path):
+def test_model_card_and_evaluation_report(retriever, settings, tmp_path, monkeypatch):
     card = ui.model_card(retriever, settings, None)
     assert "untrained" in card and "No evaluation report" in card
     report = {"sketch_to_photo": {"mAP": 0.5, "P@10": 0.6, "per_class_AP": {"runway": 0.7}},
@@ -327,6 +327,13 @@ def test_model_card_and_evaluation_report(retriever, settings, tmp_path):
     assert "| sketch → photo | cosine + class agreement (as here) | 0.550 | 0.650 |" in card
     assert "| photo → sketch | cosine | 0.400 | 0.300 |" in card and "photo → sketch | cosine +" not in card
     assert list(ui.class_ap_frame(loaded, "photo_to_sketch")["AP"]) == [0.2]
+    assert "averaged" not in card  # a report and a gallery searched as they are
+    path.write_text(json.dumps({**report, "neighbour_average": 3}))
+    assert "ranked as here: each gallery photo averaged with its 3 nearest" in ui.model_card(
+        retriever, settings, ui.load_eval_report(path))
+    monkeypatch.setattr(retriever.indexes["photo"], "neighbours", 3)  # as a gallery of 100 photos or more is
+    assert "each photo searched as the mean of itself and its 3 nearest others" in ui.model_card(retriever, settings,
+                                                                                                 None)
     (tmp_path / "bad.json").write_text("{not json")
     assert ui.load_eval_report(tmp_path / "bad.json") is None
 
