@@ -63,7 +63,7 @@ from crossmodal.data import load_image, photo_split, scan_folder  # noqa: E402
 from crossmodal.metrics import retrieval_metrics  # noqa: E402
 import crossmodal.model  # noqa: E402
 from crossmodal.model import RESOLUTION_TOLERANCE, dihedral_views  # noqa: E402
-from crossmodal.ranking import class_probabilities, neighbour_average_without  # noqa: E402
+from crossmodal.ranking import class_probabilities, nearest_others, neighbour_average_without  # noqa: E402
 from crossmodal.resolution import candidate_views, embed_at_gallery_resolution, encode_candidates  # noqa: E402
 from crossmodal.robustness.imagery import other_class_photos, shift_photo  # noqa: E402
 
@@ -153,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     others = other_class_photos(args.photos, classes, args.split) if args.other_classes else []
     gallery = model.embed(photos + [load_image(s.path) for s in others], "photo")
     if args.neighbour_average:  # a gallery for each query: query i is a shifted copy of photo i
-        gallery = np.stack([neighbour_average_without(gallery, args.neighbour_average, i) for i in range(len(photos))])
+        nearest = nearest_others(gallery, args.neighbour_average + 1)
+        gallery = np.stack([neighbour_average_without(gallery, args.neighbour_average, i, nearest)
+                            for i in range(len(photos))])
     gallery_labels = np.concatenate([labels, np.full(len(others), -1)])  # -1: no class of the model's
     classifier = model.classifier_weights()
     rng = np.random.default_rng(args.seed)

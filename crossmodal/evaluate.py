@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .data import load_arrays, photo_split, scan_folder
 from .config import DEFAULT_NEIGHBOURS
+from .data import load_arrays, photo_split, scan_folder
 from .metrics import retrieval_metrics
 from .model import CrossModalModel
 from .ranking import neighbour_average

@@ -122,19 +122,22 @@ def neighbour_average(embeddings: Any, k: int, among: Any = None, block: int = 4
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 
-def neighbour_average_without(embeddings: Any, k: int, left_out: int) -> np.ndarray:
+def neighbour_average_without(embeddings: Any, k: int, left_out: int, nearest: np.ndarray | None = None
+                              ) -> np.ndarray:
     """:func:`neighbour_average` of a gallery as if row ``left_out`` were not in it: (n, d) -> (n, d).
 
     The rows that counted ``left_out`` among their ``k`` nearest take their next nearest instead;
     row ``left_out`` itself is returned averaged as before (leave it out of the ranking too). Used to
     score a shifted copy of a gallery photo against the gallery with its original left out, where
-    the original must not reach the ranking through its neighbours' averages either.
+    the original must not reach the ranking through its neighbours' averages either. ``nearest``:
+    :func:`nearest_others` of the gallery with ``k + 1`` (found here when not given), to reuse over
+    many left-out rows.
     """
     v = _unit_rows(embeddings)
     k = min(k, len(v) - 2)
     if k <= 0:
         return v
-    neighbours = nearest_others(v, k + 1)
+    neighbours = nearest_others(v, k + 1) if nearest is None else np.asarray(nearest)[:, :k + 1]
     out = v + v[neighbours[:, :k]].sum(1)
     for row in np.flatnonzero((neighbours[:, :k] == left_out).any(1)):
         if row != left_out:

@@ -80,6 +80,8 @@ def test_averaging_without_a_row_is_averaging_the_gallery_that_lacks_it():
         rest = np.delete(np.arange(30), left_out)
         assert without[rest] == pytest.approx(neighbour_average(items[rest], 3), abs=1e-6)
         assert without[left_out] == pytest.approx(neighbour_average(items, 3)[left_out], abs=1e-6)
+    nearest = nearest_others(items, 4)  # found once, for any row left out
+    assert neighbour_average_without(items, 3, 7, nearest) == pytest.approx(neighbour_average_without(items, 3, 7))
     # some rows did count row 7 among their 3 nearest: their means changed
     assert not np.allclose(neighbour_average_without(items, 3, 7), neighbour_average(items, 3))
 
