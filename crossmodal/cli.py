@@ -8,9 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import (AUGMENTS, CONTRASTIVE_SPACES, DEFAULT_N_TREES, DEFAULT_NEIGHBOURS, MAX_AVERAGED_ITEMS,
-                     MIN_AVERAGED_ITEMS, MODALITIES, PRECISIONS, SHARD_FROM_ITEMS, VIEW_COUNTS, ModelConfig,
-                     TrainConfig)
+from .config import (AUGMENTS, CONTRASTIVE_SPACES, DEFAULT_N_TREES, DEFAULT_NEIGHBOURS, MIN_AVERAGED_ITEMS,
+                     MODALITIES, PRECISIONS, SHARD_FROM_ITEMS, VIEW_COUNTS, ModelConfig, TrainConfig)
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
@@ -323,8 +322,8 @@ def _add_index(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--neighbour-average", type=int, metavar="K",
                    help=f"search each whole image as the mean of its embedding and its K nearest other images' "
-                   f"(0: as it is; default {DEFAULT_NEIGHBOURS} for a photo gallery of {MIN_AVERAGED_ITEMS} to "
-                   f"{MAX_AVERAGED_ITEMS:,} photos, else 0; scene chips never)")
+                   f"(0: as it is; default {DEFAULT_NEIGHBOURS} for a photo gallery of {MIN_AVERAGED_ITEMS} photos "
+                   f"or more, else 0; scene chips never)")
 
 
 def _run_index(args: argparse.Namespace) -> int:

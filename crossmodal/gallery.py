@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PIL import Image
 
-from .config import DEFAULT_NEIGHBOURS, MAX_AVERAGED_ITEMS, MIN_AVERAGED_ITEMS, check_modality
+from .config import DEFAULT_NEIGHBOURS, MIN_AVERAGED_ITEMS, check_modality
 from .data import (
     IMAGE_EXTENSIONS,
     MAX_PIXELS,
@@ -441,8 +441,8 @@ def build_index(model: CrossModalModel, out_dir: str | Path, images: str | Path 
         rebuild: embed everything again, ignoring the index at ``out_dir``.
         progress: show a progress bar (a line every few seconds when stderr is not a terminal).
         neighbours: search each whole image as the mean of it and its ``neighbours`` nearest other
-            images (None: ``DEFAULT_NEIGHBOURS`` for a photo gallery of ``MIN_AVERAGED_ITEMS`` to
-            ``MAX_AVERAGED_ITEMS`` photos, else 0; 0: as they are). Scene chips never are.
+            images (None: ``DEFAULT_NEIGHBOURS`` for a photo gallery of ``MIN_AVERAGED_ITEMS``
+            photos or more, else 0; 0: as they are). Scene chips never are.
 
     Returns:
         The saved index and a :class:`BuildReport`.
@@ -573,9 +573,6 @@ def _neighbours_for(modality: str, photos: int, neighbours: int | None) -> tuple
     if neighbours is None and photos < MIN_AVERAGED_ITEMS:
         return 0, (f"{photos} photos: fewer than the {MIN_AVERAGED_ITEMS} from which a photo's nearest are "
                    f"mostly its own kind of scene; ask for neighbours to average them anyway")
-    if neighbours is None and photos > MAX_AVERAGED_ITEMS:
-        return 0, (f"{photos} photos: more than the {MAX_AVERAGED_ITEMS} whose nearest neighbours are found "
-                   f"in seconds; ask for neighbours to average them anyway")
     return DEFAULT_NEIGHBOURS if neighbours is None else neighbours, ""
 
 

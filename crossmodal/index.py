@@ -55,7 +55,8 @@ from typing import Any
 import numpy as np
 from annoy import AnnoyIndex
 
-from .config import DEFAULT_N_TREES, DEFAULT_SEARCH_K_PER_SHARD, MODALITIES, SHARD_FROM_ITEMS, check_modality
+from .config import (DEFAULT_N_TREES, DEFAULT_SEARCH_K_PER_SHARD, EXACT_NEIGHBOURS_UP_TO, MODALITIES,
+                     NEIGHBOUR_SEARCH_K, NEIGHBOUR_TREES, SHARD_FROM_ITEMS, check_modality)
 from .files import file_sha256, process_alive
 from .ranking import neighbour_average
 
@@ -87,6 +88,30 @@ class SearchHit:
     path: str  # absolute path of the gallery file
     label: str  # class name of the gallery file
     score: float  # cosine similarity to the query, in [-1, 1]
+
+
+def approximate_nearest_others(embeddings: np.ndarray, k: int, among: Any = None, n_trees: int = NEIGHBOUR_TREES,
+                               search_k: int = NEIGHBOUR_SEARCH_K, seed: int = 0) -> np.ndarray:
+    """Each row's ``k`` nearest other rows by an Annoy forest: (n, d) -> (n, k) ids, -1 where none.
+
+    The approximate twin of :func:`crossmodal.ranking.nearest_others` for galleries too large to
+    compare every pair (``EXACT_NEIGHBOURS_UP_TO``): a forest of ``n_trees`` trees over the rows in
+    ``among`` (a boolean mask; None = all), each asked for its ``k + 1`` nearest among
+    ``search_k`` candidates, itself left out.
+    """
+    rows = np.arange(len(embeddings)) if among is None else np.flatnonzero(np.asarray(among, bool))
+    out = np.full((len(embeddings), k), -1, np.int64)
+    if k < 1 or len(rows) <= k:
+        return out
+    forest = AnnoyIndex(embeddings.shape[1], METRIC)
+    forest.set_seed(seed)
+    for i, row in enumerate(rows):
+        forest.add_item(i, embeddings[row])
+    forest.build(n_trees, n_jobs=1)
+    for i, row in enumerate(rows):
+        found = [j for j in forest.get_nns_by_item(i, k + 1, search_k) if j != i][:k]
+        out[row, :len(found)] = rows[found]
+    return out
 
 
 def annoy_node_bytes(dim: int) -> int:
@@ -216,7 +241,10 @@ class EmbeddingIndex:
             raise ValueError(f"neighbours must be a whole number from 0 up, not {neighbours!r}")
         if averaged is not None and np.shape(averaged) != (n,):
             raise ValueError(f"averaged must be a mask of the {n} items, not shape {np.shape(averaged)}")
-        x = neighbour_average(own, neighbours, averaged) if neighbours else own
+        members = n if averaged is None else int(np.count_nonzero(averaged))
+        nearest = approximate_nearest_others(own, neighbours, averaged, seed=seed) \
+            if neighbours and members > EXACT_NEIGHBOURS_UP_TO else None
+        x = neighbour_average(own, neighbours, averaged, nearest=nearest) if neighbours else own
         if len(paths) != n or len(labels) != n:
             raise ValueError(f"{n} embeddings but {len(paths)} paths and {len(labels)} labels: they must match")
         items = {name: np.asarray(values) for name, values in (items or {}).items()}

@@ -98,7 +98,8 @@ def nearest_others(embeddings: Any, k: int, among: Any = None, block: int = 4096
     return out
 
 
-def neighbour_average(embeddings: Any, k: int, among: Any = None, block: int = 4096) -> np.ndarray:
+def neighbour_average(embeddings: Any, k: int, among: Any = None, block: int = 4096,
+                      nearest: np.ndarray | None = None) -> np.ndarray:
     """Each embedding averaged with its ``k`` nearest others, L2-normalised: (n, d) -> (n, d).
 
     Database-side augmentation (Arandjelovic and Zisserman, CVPR 2012): an item is described by its
@@ -106,7 +107,9 @@ def neighbour_average(embeddings: Any, k: int, among: Any = None, block: int = 4
     kind matters less. It uses no labels. ``k`` = 0 returns the embeddings normalised; a gallery of
     k items or fewer averages over all the others. ``among`` (a boolean mask) averages those rows
     among themselves and leaves the others as they are (see :func:`nearest_others`, exact: it suits
-    galleries of up to some ten thousand items).
+    galleries of up to some ten thousand items). ``nearest``: each row's nearest others found
+    elsewhere, (n, >= k) ids, -1 for rows left as they are (an approximate search of a larger
+    gallery: :func:`crossmodal.index.approximate_nearest_others`).
     """
     if k < 0:
         raise ValueError(f"k must be at least 0, not {k}")
@@ -115,10 +118,9 @@ def neighbour_average(embeddings: Any, k: int, among: Any = None, block: int = 4
     k = min(k, members - 1)
     if k <= 0:
         return v
-    neighbours = nearest_others(v, k, among, block)
-    averaged = neighbours[:, 0] >= 0
-    out = v.copy()
-    out[averaged] += v[neighbours[averaged]].sum(1)
+    neighbours = nearest_others(v, k, among, block) if nearest is None else np.asarray(nearest)[:, :k]
+    found = neighbours >= 0  # an approximate search may find fewer than k
+    out = v + (v[np.where(found, neighbours, 0)] * found[..., None]).sum(1)
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
 

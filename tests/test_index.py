@@ -11,7 +11,7 @@ import pytest
 from crossmodal import index as index_module
 from crossmodal.cli import main
 from crossmodal.gallery import build_index
-from crossmodal.ranking import neighbour_average
+from crossmodal.ranking import nearest_others, neighbour_average
 from crossmodal.index import (
     EMBEDDINGS_FILE,
     INDEX_FILE,
@@ -22,6 +22,7 @@ from crossmodal.index import (
     IndexMismatchError,
     IndexNotFoundError,
     SearchHit,
+    approximate_nearest_others,
     shard_bounds,
 )
 
@@ -230,6 +231,26 @@ def test_an_averaged_index_searches_the_means_and_keeps_each_items_own_embedding
         EmbeddingIndex.load(tmp_path / "idx")
     with pytest.raises(ValueError, match="neighbours must be"):
         make_index(x).from_embeddings(x, ["a"] * 40, ["c"] * 40, "photo", FP, neighbours=-1)
+
+
+def test_a_gallery_too_large_to_compare_every_pair_finds_its_neighbours_with_annoy(monkeypatch):
+    x = unit_rows(60, 8, seed=3)
+    among = np.arange(60) % 6 != 0  # every sixth item stands for a scene chip
+    found = approximate_nearest_others(x, 3, among, search_k=1000)  # as many candidates as items: exact
+    assert (found[~among] == -1).all() and (found[among] == nearest_others(x, 3, among)[among]).all()
+    few = approximate_nearest_others(x, 3, among, n_trees=2, search_k=8)  # few candidates: never itself
+    assert (few[among] != np.flatnonzero(among)[:, None]).all()
+    partial = found.copy()
+    partial[1, 1:] = -1  # a row with one neighbour found is averaged with that one alone
+    assert neighbour_average(x, 3, among, nearest=partial)[1] == pytest.approx(
+        (x[1] + x[found[1, 0]]) / np.linalg.norm(x[1] + x[found[1, 0]]), abs=1e-6)
+    monkeypatch.setattr(index_module, "EXACT_NEIGHBOURS_UP_TO", 20)  # 50 items to average: above it
+    calls = []
+    monkeypatch.setattr(index_module, "approximate_nearest_others",
+                        lambda *a, **kw: calls.append(a) or approximate_nearest_others(*a, **kw))
+    built = EmbeddingIndex.from_embeddings(x, [f"/g/{i}.jpg" for i in range(60)], ["c"] * 60, "photo", FP,
+                                           n_trees=4, neighbours=3, averaged=among)
+    assert len(calls) == 1 and built.embeddings == pytest.approx(neighbour_average(x, 3, among), abs=1e-6)
 
 
 def test_an_index_searched_as_it_is_has_no_own_embeddings_file(saved):
