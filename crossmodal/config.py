@@ -17,9 +17,9 @@ SHARD_FROM_ITEMS = 500_000  # galleries this large get two shards by default
 # 3 passed a rule written before the runs on validation galleries of 140 to 210 photos (docs/robustness.md).
 # By default a gallery is averaged from MIN_AVERAGED_ITEMS photos (in a smaller one a photo's nearest are
 # often other kinds of scene, and in one of k + 1 every photo becomes the same mean). The nearest are found
-# exactly up to EXACT_NEIGHBOURS_UP_TO photos (the work grows with the square of the gallery: 9 s for 20,000 on
+# exactly up to EXACT_NEIGHBOURS_UP_TO photos (the work grows with the square of the gallery: 8 s for 20,000 on
 # a 2-core CPU), above that with an Annoy forest of NEIGHBOUR_TREES trees, NEIGHBOUR_SEARCH_K candidates a photo
-# (100,000 clustered 128-d vectors: 36 s, 0.96 of the exact 3 nearest found; 30,000: 5 s, all of them)
+# (bench/neighbour_average.py: 100,000 of bench/ann.py's clustered vectors in 40 s, 0.81 of the exact 3 found)
 DEFAULT_NEIGHBOURS = 3
 MIN_AVERAGED_ITEMS = 100
 EXACT_NEIGHBOURS_UP_TO = 20_000
