@@ -37,6 +37,18 @@ def test_ann_benchmark_runs_on_a_tiny_set(tmp_path, capsys):
     assert "recall@10" in capsys.readouterr().out
 
 
+def test_neighbour_average_benchmark_runs_exact_and_annoy_sizes(monkeypatch, capsys):
+    from crossmodal import index as index_module
+
+    bench = _bench("neighbour_average")
+    for module in (bench, index_module):  # 400 items count as a large gallery here
+        monkeypatch.setattr(module, "EXACT_NEIGHBOURS_UP_TO", 200)
+    assert bench.main(["--sizes", "150", "400", "--sample", "50", "--clusters", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "exact search" in out and "(every item)" in out and "(exact neighbours)" in out
+    assert "(50 items)" in out and "(Annoy neighbours)" in out
+
+
 def test_scene_benchmark_runs_on_a_tiny_mosaic(tiny_data, tiny_checkpoint, tmp_path, capsys):
     bench = _bench("scene")
     photos, sketches = tiny_data
