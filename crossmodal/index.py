@@ -11,10 +11,10 @@ An index is a directory of these files:
   with neighbour averaging, the mean of it and its ``k`` nearest others' (``crossmodal.ranking``);
 - ``own_embeddings.npy`` (only with neighbour averaging): each item's own embedding, from which a
   later build averages again (adding an item changes its neighbours' means);
-- ``index.json``: the sidecar: format, dimension, metric, ``n_trees``, seed, modality, the id ->
-  file and class map, the id range of each shard, the sha256 fingerprint of the checkpoint that
-  made the embeddings, and the size and sha256 of the data files, so that a truncated or corrupt
-  file is refused;
+- ``index.json``: the sidecar: format, dimension, metric, ``n_trees``, seed, modality, the ``k``
+  of the neighbour averaging (0: none), the id -> file and class map, the id range of each shard,
+  the sha256 fingerprint of the checkpoint that made the embeddings, and the size and sha256 of
+  the data files, so that a truncated or corrupt file is refused;
 - ``items.npz`` (optional): numeric arrays with one row per item, such as where a chip of a large
   scene lies (``crossmodal.gallery``), checked like the other data files.
 
