@@ -230,7 +230,7 @@ def test_an_averaged_index_searches_the_means_and_keeps_each_items_own_embedding
     with pytest.raises(IndexMismatchError, match=r"own_embeddings\.npy is missing.*rebuild"):
         EmbeddingIndex.load(tmp_path / "idx")
     with pytest.raises(ValueError, match="neighbours must be"):
-        make_index(x).from_embeddings(x, ["a"] * 40, ["c"] * 40, "photo", FP, neighbours=-1)
+        EmbeddingIndex.from_embeddings(x, ["a"] * 40, ["c"] * 40, "photo", FP, neighbours=-1)
 
 
 def test_a_gallery_too_large_to_compare_every_pair_finds_its_neighbours_with_annoy(monkeypatch):
