@@ -8,7 +8,7 @@ Usage::
 
 Each checkpoint's report is written next to it (``NAME.robustness.json``; the second hand's
 drawings: ``NAME.second-hand.robustness.json``) and reused while the checkpoint file, the suite
-version, the seed, the per-class count, the hand and the suites are the same
+version, the seed, the per-class count, the hand, the gallery's neighbour averaging and the suites are the same
 (``--force`` scores again). Prints three tables: every suite (sketch -> photo mAP / P@10 / top-1
 class accuracy for sketches; top-1 accuracy / photo -> photo P@10 for photos), then sketch -> photo
 AP by class and style, then photo accuracy by class and shift, one value per checkpoint in each
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout, not an installed package
+from crossmodal.config import DEFAULT_NEIGHBOURS  # noqa: E402
 from crossmodal.files import file_sha256  # noqa: E402
 from crossmodal.robustness import (FIRST_HAND, HANDS, REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES,  # noqa: E402
                                    SUITE_VERSION)
@@ -42,6 +43,7 @@ def _reusable(report: dict[str, Any], fingerprint: str, args: argparse.Namespace
             and report.get("photo_queries") == "gallery"  # query photos as the app sees them
             and report.get("seed") == args.seed and report.get("per_class") == args.per_class
             and report.get("hand", FIRST_HAND) == args.hand
+            and report.get("neighbour_average", 0) == args.neighbour_average  # reports before it: 0
             and suites == set(STYLES) | {REFERENCE_STYLE, REFERENCE_SHIFT} | set(SHIFTS) | set(folders))
 
 
@@ -58,7 +60,8 @@ def score_checkpoint(checkpoint: Path, args: argparse.Namespace, folders: dict[s
 
     print(f"{checkpoint}: scoring the suites ...", file=sys.stderr)
     report = evaluate_robustness(load_checkpoint(checkpoint), args.photos, args.per_class, args.seed,
-                                 sketch_folders=folders, progress=sys.stderr.isatty(), hand=args.hand)
+                                 sketch_folders=folders, progress=sys.stderr.isatty(), hand=args.hand,
+                                 neighbours=args.neighbour_average)
     path.write_text(json.dumps(report, indent=2))
     print(f"{checkpoint}: wrote {path}", file=sys.stderr)
     return report
@@ -133,6 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--per-class", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hand", choices=HANDS, default=FIRST_HAND, help="whose drawings the styles draw")
+    parser.add_argument("--neighbour-average", type=int, default=DEFAULT_NEIGHBOURS, metavar="K",
+                        help="gallery photos searched as the mean of themselves and their K nearest others, as the "
+                        "app's index does (default %(default)s; 0: as they are)")
     parser.add_argument("--threads", type=int, help="torch CPU threads")
     parser.add_argument("--force", action="store_true", help="score again even where a valid report exists")
     args = parser.parse_args(argv)
