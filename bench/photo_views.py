@@ -31,7 +31,7 @@ the folder's other classes in the same split (UC Merced: the 7 outside the model
 gallery, never a right answer, as in a user's own imagery. ``--neighbour-average K`` searches each
 gallery photo as the mean of its embedding and its K nearest other photos'
 (``crossmodal.ranking.neighbour_average``; no labels used), each query against the gallery averaged
-without its own original (``neighbour_average_without``), which must not reach its ranking through
+without its own original (``neighbour_averages_without``), which must not reach its ranking through
 its neighbours' means either.
 
 Usage::
@@ -63,7 +63,7 @@ from crossmodal.data import load_image, photo_split, scan_folder  # noqa: E402
 from crossmodal.metrics import retrieval_metrics  # noqa: E402
 import crossmodal.model  # noqa: E402
 from crossmodal.model import RESOLUTION_TOLERANCE, dihedral_views  # noqa: E402
-from crossmodal.ranking import class_probabilities, nearest_others, neighbour_average_without  # noqa: E402
+from crossmodal.ranking import class_probabilities, neighbour_averages_without  # noqa: E402
 from crossmodal.resolution import candidate_views, embed_at_gallery_resolution, encode_candidates  # noqa: E402
 from crossmodal.robustness.imagery import other_class_photos, shift_photo  # noqa: E402
 
@@ -153,9 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     others = other_class_photos(args.photos, classes, args.split) if args.other_classes else []
     gallery = model.embed(photos + [load_image(s.path) for s in others], "photo")
     if args.neighbour_average:  # a gallery for each query: query i is a shifted copy of photo i
-        nearest = nearest_others(gallery, args.neighbour_average + 1)
-        gallery = np.stack([neighbour_average_without(gallery, args.neighbour_average, i, nearest)
-                            for i in range(len(photos))])
+        gallery = neighbour_averages_without(gallery, args.neighbour_average, range(len(photos)))
     gallery_labels = np.concatenate([labels, np.full(len(others), -1)])  # -1: no class of the model's
     classifier = model.classifier_weights()
     rng = np.random.default_rng(args.seed)

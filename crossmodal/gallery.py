@@ -581,8 +581,7 @@ def _neighbours_for(modality: str, photos: int, neighbours: int | None) -> tuple
 
 def has_chips(index: EmbeddingIndex) -> bool:
     """True when some items of the index are chips of a scene."""
-    window = index.items.get("window")
-    return window is not None and bool(np.isfinite(window).all(1).any())
+    return not _whole_images(index.items, len(index)).all()
 
 
 def chip_window(index: EmbeddingIndex, i: int) -> tuple[float, ...] | None:

@@ -24,6 +24,7 @@ know (docs/robustness.md). Only numpy here: the vectors are already computed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -146,3 +147,14 @@ def neighbour_average_without(embeddings: Any, k: int, left_out: int, nearest: n
             others = [n for n in neighbours[row] if n != left_out][:k]
             out[row] = v[row] + v[others].sum(0)
     return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def neighbour_averages_without(embeddings: Any, k: int, left_out: Sequence[int]) -> np.ndarray:
+    """One gallery a query: :func:`neighbour_average_without` for each row of ``left_out`` -> (len(left_out), n, d).
+
+    For shifted copies of gallery photos (query i a copy of row ``left_out[i]``); the gallery's
+    nearest others are found once for all of them.
+    """
+    v = _unit_rows(embeddings)
+    nearest = nearest_others(v, max(min(k, len(v) - 2), 0) + 1)
+    return np.stack([neighbour_average_without(v, k, row, nearest) for row in left_out])

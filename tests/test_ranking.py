@@ -11,6 +11,7 @@ from crossmodal.ranking import (
     nearest_others,
     neighbour_average,
     neighbour_average_without,
+    neighbour_averages_without,
     ranking_scores,
 )
 
@@ -82,6 +83,10 @@ def test_averaging_without_a_row_is_averaging_the_gallery_that_lacks_it():
         assert without[left_out] == pytest.approx(neighbour_average(items, 3)[left_out], abs=1e-6)
     nearest = nearest_others(items, 4)  # found once, for any row left out
     assert neighbour_average_without(items, 3, 7, nearest) == pytest.approx(neighbour_average_without(items, 3, 7))
+    galleries = neighbour_averages_without(items, 3, [7, 0])  # one gallery a query
+    assert galleries.shape == (2, 30, 8)
+    assert galleries[0] == pytest.approx(neighbour_average_without(items, 3, 7), abs=1e-6)
+    assert galleries[1] == pytest.approx(neighbour_average_without(items, 3, 0), abs=1e-6)
     # some rows did count row 7 among their 3 nearest: their means changed
     assert not np.allclose(neighbour_average_without(items, 3, 7), neighbour_average(items, 3))
 

@@ -31,7 +31,7 @@ from tqdm import tqdm
 from ..config import DEFAULT_NEIGHBOURS
 from ..data import ImageLoadError, load_image, scan_folder
 from ..metrics import exact_ranking, retrieval_metrics
-from ..ranking import class_probabilities, nearest_others, neighbour_average, neighbour_average_without
+from ..ranking import class_probabilities, neighbour_average, neighbour_averages_without
 from ..resolution import embed_at_gallery_resolution
 from . import FIRST_HAND, REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES, SUITE_VERSION
 from .imagery import imagery_suite, other_class_photos, suite_photos
@@ -206,8 +206,7 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
         # most like the gallery, its own original left out of that choice); the gallery as the app indexes it
         searched = gallery
         if exclude is not None and neighbours:
-            nearest = nearest_others(own_gallery, min(neighbours, len(own_gallery) - 2) + 1)
-            searched = np.stack([neighbour_average_without(own_gallery, neighbours, e, nearest) for e in exclude])
+            searched = neighbour_averages_without(own_gallery, neighbours, exclude)
         if modality == "photo" and photo_queries == "gallery":
             embeddings, _ = embed_at_gallery_resolution(model, images, searched, exclude)
         else:
