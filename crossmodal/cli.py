@@ -96,8 +96,15 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--contrastive-on", default=TrainConfig.contrastive_on, choices=CONTRASTIVE_SPACES,
                    help="where --contrastive's views must find each other: V, the shared space, or Z, the photo "
                         "branch's pooled features")
+    p.add_argument("--outlier-exposure", type=float, default=TrainConfig.w_outlier, metavar="WEIGHT",
+                   help="weight of a term that pushes the class beliefs on photos of the folder's other classes "
+                        "(scenes of no class of the model's) towards uniform, so that no drawing finds them "
+                        "(0 = off)")
+    p.add_argument("--outlier-classes", nargs="+", default=list(TrainConfig.outlier_classes), metavar="CLASS",
+                   help="only these of the folder's other classes are --outlier-exposure's (or --contrastive's) "
+                        "photos (default: all), so that the rest can measure scenes never seen")
     p.add_argument("--unlabelled-batch", type=int, default=TrainConfig.unlabelled_batch, metavar="N",
-                   help="unlabelled photos a step with --contrastive (two views each)")
+                   help="unlabelled photos a step with --contrastive (two views each) or --outlier-exposure (one)")
     p.add_argument("--resolution-head", type=float, default=TrainConfig.w_resolution, metavar="WEIGHT",
                    help="add a head that estimates a photo's ground resolution, learnt from --augment sensors' "
                         "zooms with this loss weight; queries are then seen at the training photos' resolution "
@@ -139,6 +146,7 @@ def _run_train(args: argparse.Namespace) -> int:
         chip_prob=args.chips, finest=args.finest, w_consistency=args.consistency,
         consistency_on=tuple(args.consistency_on), w_contrastive=args.contrastive,
         unlabelled_batch=args.unlabelled_batch, contrastive_on=args.contrastive_on, average_last=args.average_last,
+        w_outlier=args.outlier_exposure, outlier_classes=tuple(args.outlier_classes),
         w_resolution=args.resolution_head,
         precision=args.precision,
         w_orthogonality=0.0 if args.no_orthogonality else TrainConfig.w_orthogonality,

@@ -113,7 +113,9 @@ class TrainConfig:
     w_consistency: float = 0.0  # Jensen-Shannon agreement of the class beliefs on two augmented views of an input
     consistency_on: tuple[str, ...] = ("photo",)  # the modalities whose inputs get a second view for it
     w_contrastive: float = 0.0  # NT-Xent of two views of each unlabelled photo (the photo folder's other classes)
-    unlabelled_batch: int = 16  # unlabelled photos a step with w_contrastive, two views each
+    unlabelled_batch: int = 16  # unlabelled photos a step with w_contrastive (two views each) or w_outlier (one)
+    w_outlier: float = 0.0  # outlier exposure: class beliefs on the folder's other classes' photos pushed to uniform
+    outlier_classes: tuple[str, ...] = ()  # the other classes whose photos are unlabelled training data; empty = all
     contrastive_on: str = "V"  # where the views must find each other: "V" (the shared space) or "Z" (the photo branch)
     average_last: int = 0  # keep the mean of the weights after each of the last N epochs (SWA); 0 = the last epoch's
     precision: str = "fp32"  # "bf16": the forward pass in bfloat16 where autocast allows, channels-last images;

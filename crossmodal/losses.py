@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -88,6 +90,19 @@ class ContrastiveLoss(nn.Module):
         return F.cross_entropy(logits, partners)
 
 
+class OutlierExposureLoss(nn.Module):
+    """KL(u || p) of the uniform distribution u to the class beliefs p of scenes of no known class.
+
+    Mean over the batch of ``-mean_k log p_k - log K``: zero exactly when every class is believed
+    equally, so a photo of a beach or a forest (no class of the model's) gets no class's
+    prototype and no class's agreement with a query (outlier exposure, Hendrycks et al., ICLR 2019).
+    """
+
+    def forward(self, logits: torch.Tensor) -> torch.Tensor:
+        log_p = F.log_softmax(logits.float(), 1)
+        return (-log_p.mean(1) - math.log(logits.shape[1])).mean()
+
+
 class UnifiedLoss(nn.Module):
     """Weighted sum of the branch losses (L_A, L_B) and the unified objective (L2..L5).
 
@@ -104,11 +119,12 @@ class UnifiedLoss(nn.Module):
         self.reconstruction = CrossReconstructionLoss()
         self.consistency = ViewConsistencyLoss()
         self.contrastive = ContrastiveLoss()
+        self.outlier = OutlierExposureLoss()
 
     def forward(self, out: dict[str, dict[str, torch.Tensor]], labels: torch.Tensor,
                 unified: bool = True, views: dict[str, dict[str, torch.Tensor]] | None = None,
-                log_resolution: torch.Tensor | None = None, unlabelled: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, dict[str, float]]:
+                log_resolution: torch.Tensor | None = None, unlabelled: torch.Tensor | None = None,
+                outliers: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
         """Return the total loss and each weighted term (as floats) for logging.
 
         Args:
@@ -121,6 +137,8 @@ class UnifiedLoss(nn.Module):
                 ``w_resolution`` the model's resolution head regresses it (smooth L1).
             unlabelled: V or Z (2n, d) of two views of n unlabelled photos (rows k and k + n one photo's);
                 with ``w_contrastive`` each view must find its partner (NT-Xent).
+            outliers: prototype logits (n, K) of photos of the folder's other classes; with ``w_outlier``
+                their class beliefs are pushed to uniform.
         """
         c = self.config
         a, b, joint = out["photo"], out["sketch"], out["joint"]
@@ -147,6 +165,8 @@ class UnifiedLoss(nn.Module):
                     for modality, view in views.items())
             if unlabelled is not None and c.w_contrastive:
                 terms["contrastive"] = c.w_contrastive * self.contrastive(unlabelled)
+            if outliers is not None and c.w_outlier:
+                terms["outlier"] = c.w_outlier * self.outlier(outliers)
         if log_resolution is not None and c.w_resolution:
             terms["resolution"] = c.w_resolution * F.smooth_l1_loss(a["log_resolution"], log_resolution)
         total = sum(terms.values())

@@ -95,9 +95,10 @@ def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classe
         heldout = [s for s in sketches if folds[s.path] == config.holdout_fold]
     real, real_train, skipped_real = load_arrays(real_train, "sketch", sketch_side, progress, sketch_input)
     unlabelled, unlabelled_samples, skipped_unlabelled = np.zeros((0, 3, photo_side, photo_side), np.uint8), [], []
-    if config.w_contrastive:
+    if config.w_contrastive or config.w_outlier:
         unlabelled, unlabelled_samples, skipped_unlabelled = load_arrays(
-            unlabelled_photos(photos_dir, classes, config.val_from), "photo", photo_side, progress)
+            unlabelled_photos(photos_dir, classes, config.val_from, config.outlier_classes), "photo", photo_side,
+            progress)
     synthetic, synthetic_samples = np.zeros((0, 1, image_size, image_size), np.uint8), []
     if config.synthetic_sketches:
         world = synthetic_world(config.synthetic_sketches, config.seed, classes, cache_dir, progress,
@@ -116,16 +117,25 @@ def prepare_data(photos_dir: str | Path, sketches_dir: str | Path | None, classe
         unlabelled=unlabelled, unlabelled_names=[relative_name(s) for s in unlabelled_samples])
 
 
-def unlabelled_photos(photos_dir: str | Path, classes: tuple[str, ...], val_from: int) -> list[Sample]:
-    """The photos of ``photos_dir``'s classes outside ``classes``, training numbers only (never validation or test).
+def unlabelled_photos(photos_dir: str | Path, classes: tuple[str, ...], val_from: int,
+                      only: tuple[str, ...] = ()) -> list[Sample]:
+    """The photos of ``photos_dir``'s classes outside ``classes`` (of ``only`` of them, when given), training
+    numbers only (never validation or test).
 
     Raises:
-        ValueError: the folder has no other class (the contrastive term would have nothing to learn from).
+        ValueError: the folder has no such photo (the contrastive or outlier term would have nothing to learn
+            from), or ``only`` names a class that is the model's own or not in the folder.
     """
-    others = [s for s in scan_folder(photos_dir) if s.label not in classes and photo_split(s.path, val_from) == "train"]
+    found = scan_folder(photos_dir)
+    named = set(only) - {s.label for s in found if s.label not in classes}
+    if named:
+        raise ValueError(f"--outlier-classes names photos of classes other than the model's, and "
+                         f"{', '.join(sorted(named))} is not such a class under {photos_dir}")
+    others = [s for s in found if s.label not in classes and (not only or s.label in only)
+              and photo_split(s.path, val_from) == "train"]
     if not others:
-        raise ValueError(f"--contrastive learns from the photos of classes other than the model's, and {photos_dir} "
-                         f"has none with training numbers (00-{val_from - 1:02d})")
+        raise ValueError(f"--contrastive and --outlier-exposure learn from the photos of classes other than the "
+                         f"model's, and {photos_dir} has none with training numbers (00-{val_from - 1:02d})")
     return others
 
 
@@ -223,14 +233,15 @@ class PairDataset(Dataset):
             item["sketch_view"] = self._sketch_view(ink)
         return item
 
-    def unlabelled_views(self, n: int) -> torch.Tensor:
-        """Two augmented views of each of ``n`` random unlabelled photos: (2n, 3, S, S), rows k and k + n one photo's.
+    def unlabelled_views(self, n: int, views_each: int = 2) -> torch.Tensor:
+        """``views_each`` augmented views of each of ``n`` random unlabelled photos: (views_each * n, 3, S, S),
+        rows k, k + n, ... one photo's.
 
         Each view has its own ground resolution and colours, as a training photo's view has.
         """
         chosen = np.random.choice(len(self.data.unlabelled), n, replace=len(self.data.unlabelled) < n)
         views = []
-        for _ in range(2):
+        for _ in range(views_each):
             for i in chosen:
                 views.append(self._view(self.data.unlabelled[i], *self._draw_resolution()))
         return torch.stack(views)
@@ -327,7 +338,8 @@ def train_step(model: CrossModalModel, loss_fn: UnifiedLoss, optimizer: torch.op
     """One optimisation step on a batch of :class:`PairDataset` items; returns the loss and its terms.
 
     ``unified``: the whole objective; False is the branch-only first stage of ``branch_epochs``.
-    ``batch["unlabelled"]``, when present: :meth:`PairDataset.unlabelled_views` for the contrastive term.
+    ``batch["unlabelled"]``, when present: :meth:`PairDataset.unlabelled_views` for the contrastive term;
+    ``batch["outliers"]``: one view each of unlabelled photos for the outlier-exposure term.
     ``precision``: ``TrainConfig.precision`` (the weights and the optimiser stay float32 either way).
     """
     photos, sketches = (model_input(batch[k], device, precision) for k in ("photo", "sketch"))
@@ -339,7 +351,9 @@ def train_step(model: CrossModalModel, loss_fn: UnifiedLoss, optimizer: torch.op
                  for m in MODALITIES if unified and f"{m}_view" in batch}
         unlabelled = (model.encode(model_input(batch["unlabelled"], device, precision), "photo")[
             loss_fn.config.contrastive_on] if unified and "unlabelled" in batch else None)
-        total, terms = loss_fn(model(photos, sketches), labels, unified, views, log_resolution, unlabelled)
+        outliers = (model.encode(model_input(batch["outliers"], device, precision), "photo")["proto_logits"]
+                    if unified and "outliers" in batch else None)
+        total, terms = loss_fn(model(photos, sketches), labels, unified, views, log_resolution, unlabelled, outliers)
     optimizer.zero_grad(set_to_none=True)
     total.backward()
     optimizer.step()
@@ -413,9 +427,12 @@ def check_setup(config: TrainConfig, classes: tuple[str, ...], n_pairs: int | No
     if config.contrastive_on not in CONTRASTIVE_SPACES:
         raise ValueError(f"--contrastive-on is V (the shared space) or Z (the photo branch), "
                          f"not {config.contrastive_on!r}")
-    if config.w_contrastive < 0 or config.unlabelled_batch < 2:
-        raise ValueError(f"--contrastive needs a weight of at least 0 and --unlabelled-batch at least 2 photos, not "
-                         f"{config.w_contrastive} and {config.unlabelled_batch}")
+    if config.w_contrastive < 0 or config.w_outlier < 0 or config.unlabelled_batch < 2:
+        raise ValueError(f"--contrastive and --outlier-exposure need a weight of at least 0 and --unlabelled-batch "
+                         f"at least 2 photos, not {config.w_contrastive}, {config.w_outlier} and "
+                         f"{config.unlabelled_batch}")
+    if config.outlier_classes and not (config.w_outlier or config.w_contrastive):
+        raise ValueError("--outlier-classes chooses the photos of --outlier-exposure or --contrastive: pass one")
     if config.precision not in PRECISIONS:
         raise ValueError(f"--precision is one of {', '.join(PRECISIONS)}, not {config.precision!r}")
     if config.batch_size < 1:
@@ -521,6 +538,8 @@ def train(photos_dir: str | Path, sketches_dir: str | Path | None, out: str | Pa
             for batch in bar:
                 if config.w_contrastive and unified:
                     batch["unlabelled"] = dataset.unlabelled_views(config.unlabelled_batch)
+                if config.w_outlier and unified:
+                    batch["outliers"] = dataset.unlabelled_views(config.unlabelled_batch, views_each=1)
                 total, terms = train_step(model, loss_fn, optimizer, batch, device, unified, config.precision)
                 scheduler.step()
                 for k, v in terms.items():

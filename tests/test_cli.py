@@ -279,6 +279,23 @@ def test_contrastive_training_learns_from_the_other_classes_photos_unlabelled(ti
     assert "classes other than the model's" in capsys.readouterr().err and not (tmp_path / "never.pt").exists()
 
 
+def test_outlier_exposure_trains_on_the_named_other_classes_photos_only(tiny_data, tmp_path, capsys):
+    photos, sketches = tiny_data
+    out = tmp_path / "outliers.pt"
+    assert main(_train_args(photos, sketches, out, tmp_path / "cache") + [
+        "--classes", "airplane", "runway", "--outlier-exposure", "0.5", "--outlier-classes", "tenniscourt",
+        "--unlabelled-batch", "2"]) == 0
+    info = load_checkpoint(out).info
+    assert info["train_config"].w_outlier == 0.5 and info["train_config"].outlier_classes == ("tenniscourt",)
+    meta = info["meta"]
+    assert meta["unlabelled_photos"] == [f"tenniscourt/tenniscourt{n:02d}.png" for n in range(4)]
+    assert meta["history"][-1]["outlier"] >= 0
+    # a class of the model's own is no outlier: one clear line, no file
+    assert main(_train_args(photos, sketches, tmp_path / "never.pt", tmp_path / "cache") + [
+        "--classes", "airplane", "runway", "--outlier-exposure", "0.5", "--outlier-classes", "runway"]) == 2
+    assert "runway is not such a class" in capsys.readouterr().err and not (tmp_path / "never.pt").exists()
+
+
 @pytest.mark.parametrize("change, message", [
     (["--widths", "8", "8", "16", "32"], "another architecture"),
     (["--classes", "airplane", "runway"], "trained on classes"),

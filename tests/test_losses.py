@@ -5,7 +5,7 @@ import torch
 
 from crossmodal.config import TrainConfig
 from crossmodal.losses import (ContrastiveLoss, CrossReconstructionLoss, FeatureNormLoss, OrthogonalityLoss,
-                               PairDifferenceLoss, UnifiedLoss, ViewConsistencyLoss)
+                               OutlierExposureLoss, PairDifferenceLoss, UnifiedLoss, ViewConsistencyLoss)
 
 
 def test_orthogonality_is_zero_for_uncorrelated_features():
@@ -109,3 +109,12 @@ def test_contrastive_term_needs_its_weight_and_unlabelled_views():
     assert "contrastive" not in weighted(out, labels, unified=False, unlabelled=unlabelled)[1]  # the branch stage
     _, terms = weighted(out, labels, unlabelled=unlabelled)
     assert terms["contrastive"] == pytest.approx(0.5 * ContrastiveLoss()(unlabelled).item())
+
+
+def test_outlier_exposure_is_zero_for_uniform_beliefs_and_kl_to_uniform_by_hand():
+    loss = OutlierExposureLoss()
+    assert loss(torch.zeros(3, 4)).item() == pytest.approx(0.0, abs=1e-6)
+    # beliefs (1/2, 1/4, 1/4): KL(u || p) = -(log 1/2 + 2 log 1/4) / 3 - log 3
+    logits = torch.log(torch.tensor([[0.5, 0.25, 0.25]]))
+    expected = -(math.log(0.5) + 2 * math.log(0.25)) / 3 - math.log(3)
+    assert loss(logits).item() == pytest.approx(expected, rel=1e-5)
