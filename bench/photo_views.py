@@ -138,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="with a resolution head: the tolerances to try (default: the app's, %(default)s)")
     parser.add_argument("--split", choices=tuple(SPLITS), default="val",
                         help="val: photos 70-79 (to choose); test: photos 80-99 (to diagnose a chosen checkpoint)")
-    parser.add_argument("--other-classes", action="store_true",
-                        help="also put the photos of the folder's other classes (same split) in the gallery")
+    parser.add_argument("--other-classes", nargs="*", metavar="CLASS",
+                        help="also put the photos of the folder's other classes (same split; these only, when "
+                             "named) in the gallery")
     parser.add_argument("--neighbour-average", type=int, default=0, metavar="K",
                         help="gallery photos averaged with their K nearest others (default 0: as they are)")
     args = parser.parse_args(argv)
@@ -150,7 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     photos = [load_image(s.path) for s in samples]
     labels = np.array([classes.index(s.label) for s in samples])
     # the other classes' photos come after the queries' originals: query i's own original stays photo i
-    others = other_class_photos(args.photos, classes, args.split) if args.other_classes else []
+    others = (other_class_photos(args.photos, classes, args.split, args.other_classes)
+              if args.other_classes is not None else [])
     gallery = model.embed(photos + [load_image(s.path) for s in others], "photo")
     if args.neighbour_average:  # a gallery for each query: query i is a shifted copy of photo i
         gallery = neighbour_averages_without(gallery, args.neighbour_average, range(len(photos)))

@@ -53,8 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every-class", action="store_true", help="a row for every class, not the 4 weakest")
     parser.add_argument("--confusions", action="store_true",
                         help="also the classes predicted for each shown class's drawings, by count")
-    parser.add_argument("--other-classes", action="store_true",
-                        help="also put the validation photos of the folder's other classes in the gallery")
+    parser.add_argument("--other-classes", nargs="*", metavar="CLASS",
+                        help="also put the validation photos of the folder's other classes (these only, when "
+                             "named) in the gallery")
     parser.add_argument("--neighbour-average", type=int, default=0, metavar="K",
                         help="gallery photos averaged with their K nearest others (default 0: as they are)")
     args = parser.parse_args(argv)
@@ -62,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     model = load_checkpoint(args.checkpoint)
     classes = tuple(model.class_names)
     samples = [s for s in scan_folder(args.photos, classes) if photo_split(s.path) == "val"]
-    others = other_class_photos(args.photos, classes, "val") if args.other_classes else []
+    others = (other_class_photos(args.photos, classes, "val", args.other_classes)
+              if args.other_classes is not None else [])
     samples += others
     gallery = model.embed([load_image(s.path) for s in samples], "photo")
     if args.neighbour_average:

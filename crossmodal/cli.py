@@ -267,13 +267,19 @@ def _add_robustness(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--photo-queries", choices=("gallery", "head"), default="gallery",
                    help="query photos seen at the resolution at which they look most like the gallery, as the app "
                    "sees them (default), or at the training resolution when the resolution head finds them off")
-    p.add_argument("--other-classes", action="store_true",
+    p.add_argument("--other-classes", nargs="*", metavar="CLASS",
                    help="also put the test photos of the folder's other classes in the gallery (UC Merced: the 7 "
-                   "classes outside the model's 14), never a right answer: a gallery like a user's own imagery")
+                   "classes outside the model's 14), never a right answer: a gallery like a user's own imagery; "
+                   "with names, those classes' only (e.g. the ones a model's --outlier-classes left out)")
     p.add_argument("--neighbour-average", type=int, default=DEFAULT_NEIGHBOURS, metavar="K",
                    help="search each gallery photo as the mean of its embedding and its K nearest other gallery "
                    "photos', as the app's index does (default %(default)s; 0: as it is)")
     p.add_argument("--threads", type=int, help="torch CPU threads")
+
+
+def _other_classes(names: list[str] | None) -> bool | tuple[str, ...]:
+    """``--other-classes``: absent (False), given alone (True: all of them), or with the classes' names."""
+    return False if names is None else tuple(names) or True
 
 
 def _run_robustness(args: argparse.Namespace) -> int:
@@ -294,8 +300,8 @@ def _run_robustness(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     report = evaluate_robustness(load_checkpoint(args.checkpoint), args.photos, args.per_class, args.seed,
                                  args.styles, args.shifts, folders, args.save_images, progress=sys.stderr.isatty(),
-                                 photo_queries=args.photo_queries, hand=args.hand, other_classes=args.other_classes,
-                                 neighbours=args.neighbour_average)
+                                 photo_queries=args.photo_queries, hand=args.hand,
+                                 other_classes=_other_classes(args.other_classes), neighbours=args.neighbour_average)
     print(format_robustness(report))
     _write_json(args.json, report)
     return 0

@@ -260,7 +260,8 @@ def load_arrays(samples: list[Sample], modality: str, size: int, progress: bool 
     from tqdm import tqdm
 
     arrays, kept, skipped = [], [], []
-    for sample in tqdm(samples, desc=f"loading {modality}s", disable=not progress, leave=False):
+    plural = "sketches" if modality == "sketch" else "photos"
+    for sample in tqdm(samples, desc=f"loading {plural}", disable=not progress, leave=False):
         try:
             image = load_image(sample.path)
             arrays.append(photo_array(image, size) if modality == "photo" else sketch_array(image, size, sketch_input))

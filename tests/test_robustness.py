@@ -318,6 +318,26 @@ def test_other_classes_join_the_gallery_and_are_never_a_right_answer(tiny_checkp
     assert json.loads(out.read_text())["neighbour_average"] == 2
 
 
+def test_named_other_classes_only_join_the_gallery(tiny_checkpoint, tiny_data, tmp_path, capsys):
+    from crossmodal.cli import main
+
+    photos, _ = tiny_data
+    add_other_class(photos, numbers=(0, 80, 81))
+    add_other_class(photos, numbers=(0, 80), label="forest")
+    assert [s.label for s in other_class_photos(photos, TINY_CLASSES, only=("forest",))] == ["forest"]
+    out = tmp_path / "report.json"
+    args = ["robustness", "--checkpoint", str(tiny_checkpoint), "--photos", str(photos), "--styles", "iconic",
+            "--shifts", "--json", str(out), "--other-classes"]
+    assert main(args) == 0
+    assert json.loads(out.read_text())["gallery"]["other_classes"] == {"beach": 2, "forest": 1}
+    assert main(args + ["forest"]) == 0  # e.g. the classes a model's --outlier-classes left out
+    assert json.loads(out.read_text())["gallery"]["other_classes"] == {"forest": 1}
+    # a class of the model's own, or one the folder lacks, is no other class: one clear line
+    for name in ("runway", "desert"):
+        assert main(args + [name]) == 2
+        assert f"{name} is not a class under" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------------------- never trained on
 
 

@@ -133,7 +133,8 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
                         shifts: Sequence[str] = (REFERENCE_SHIFT,) + SHIFTS,
                         sketch_folders: Mapping[str, str | Path] | None = None, image_dir: str | Path | None = None,
                         progress: bool = False, photo_queries: str = "gallery", hand: str = FIRST_HAND,
-                        other_classes: bool = False, neighbours: int = DEFAULT_NEIGHBOURS) -> dict[str, Any]:
+                        other_classes: bool | Sequence[str] = False, neighbours: int = DEFAULT_NEIGHBOURS
+                        ) -> dict[str, Any]:
     """Score a model on the style-shift sketch suite and the imagery-shift photo suite.
 
     Args:
@@ -152,7 +153,9 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
         hand: whose descriptions of the classes the style-shift suite draws (``HANDS``).
         other_classes: also put the test photos of ``photos_dir``'s other classes in the gallery
             (:func:`~crossmodal.robustness.imagery.other_class_photos`): scenes the model has no
-            class for, never a right answer, as in a gallery of a user's own imagery.
+            class for, never a right answer, as in a gallery of a user's own imagery; the names of
+            some of those classes: theirs only (those a model never saw, when it learnt from the
+            others' training photos, ``train --outlier-classes``).
         neighbours: search each gallery photo as the mean of its embedding and its ``neighbours``
             nearest other gallery photos', as the app's index does
             (:func:`~crossmodal.ranking.neighbour_average`); 0: as it is. A shifted photo is scored
@@ -184,7 +187,8 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
     meta = model.info.get("meta", {})
     trained_photos, trained_sketches = set(meta.get("train_photos", [])), set(meta.get("train_sketches", []))
     gallery_samples = suite_photos(photos_dir, classes)
-    others = other_class_photos(photos_dir, classes) if other_classes else []
+    named = () if isinstance(other_classes, bool) else tuple(other_classes)
+    others = other_class_photos(photos_dir, classes, only=named) if other_classes else []
     if other_classes and not others:
         raise ValueError(f"{photos_dir} holds no test photos (80-99) of a class the model does not know: "
                          f"the gallery would be the same without other classes")
