@@ -127,10 +127,10 @@ def unlabelled_photos(photos_dir: str | Path, classes: tuple[str, ...], val_from
             from), or ``only`` names a class that is the model's own or not in the folder.
     """
     found = scan_folder(photos_dir)
-    named = set(only) - {s.label for s in found if s.label not in classes}
-    if named:
+    unknown = set(only) - {s.label for s in found if s.label not in classes}
+    if unknown:
         raise ValueError(f"--outlier-classes names photos of classes other than the model's, and "
-                         f"{', '.join(sorted(named))} is not such a class under {photos_dir}")
+                         f"{', '.join(sorted(unknown))} is not such a class under {photos_dir}")
     others = [s for s in found if s.label not in classes and (not only or s.label in only)
               and photo_split(s.path, val_from) == "train"]
     if not others:

@@ -382,9 +382,9 @@ def test_a_resolution_head_learns_from_the_zooms_it_is_shown(tiny_data, tmp_path
     shown = []
     original = train_module.UnifiedLoss.forward
 
-    def recording(self, out, labels, unified=True, views=None, log_resolution=None, unlabelled=None):
+    def recording(self, out, labels, unified=True, views=None, log_resolution=None, *more):
         shown.append(log_resolution)
-        return original(self, out, labels, unified, views, log_resolution, unlabelled)
+        return original(self, out, labels, unified, views, log_resolution, *more)
 
     monkeypatch.setattr(train_module.UnifiedLoss, "forward", recording)
     out = tmp_path / "resolution.pt"
