@@ -89,7 +89,9 @@ def test_draw_clear_and_draw_again_searches_again(browser, served, tmp_path):
     draw(page, canvas, RUNWAY)
     first = new_results(page, before, 12)
     assert "#1 " in first and "model's guess" in first
-    assert len(searches) == len(RUNWAY)  # one search a stroke
+    # at most one search a stroke, never one a pointer move; strokes ended while a search runs are searched
+    # together once it is done (the canvas's trigger is "always_last"), so a busy server sees fewer
+    assert 1 <= len(searches) <= len(RUNWAY)
 
     page.locator("#sketch-canvas [data-tool='eraser']").click()
     page.locator("#sketch-canvas [data-action='clear']").click()
