@@ -289,7 +289,7 @@ def test_outlier_exposure_trains_on_the_named_other_classes_photos_only(tiny_dat
     assert info["train_config"].w_outlier == 0.5 and info["train_config"].outlier_classes == ("tenniscourt",)
     meta = info["meta"]
     assert meta["unlabelled_photos"] == [f"tenniscourt/tenniscourt{n:02d}.png" for n in range(4)]
-    assert meta["history"][-1]["outlier"] >= 0
+    assert meta["history"][-1]["outlier"] > 0  # the term ran: beliefs of a young model are not yet uniform
     # a class of the model's own is no outlier: one clear line, no file
     assert main(_train_args(photos, sketches, tmp_path / "never.pt", tmp_path / "cache") + [
         "--classes", "airplane", "runway", "--outlier-exposure", "0.5", "--outlier-classes", "runway"]) == 2
