@@ -59,13 +59,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 import scene as scene_bench  # noqa: E402  (bench/scene.py: where the shared data is)
 
 from crossmodal import load_checkpoint  # noqa: E402
-from crossmodal.data import load_image, photo_split, scan_folder  # noqa: E402
+from crossmodal.data import load_image, other_class_photos, photo_split, scan_folder  # noqa: E402
 from crossmodal.metrics import retrieval_metrics  # noqa: E402
 import crossmodal.model  # noqa: E402
 from crossmodal.model import RESOLUTION_TOLERANCE, dihedral_views  # noqa: E402
 from crossmodal.ranking import class_probabilities, neighbour_averages_without  # noqa: E402
 from crossmodal.resolution import candidate_views, embed_at_gallery_resolution, encode_candidates  # noqa: E402
-from crossmodal.robustness.imagery import other_class_photos, shift_photo  # noqa: E402
+from crossmodal.robustness.imagery import shift_photo  # noqa: E402
 
 SHIFTS = ("clean", "zoom_out_x0.5", "zoom_in_x2", "colour", "mosaic_x0.5")
 MOSAIC = "mosaic_x0.5"  # half the resolution without mirrored borders: four photos of the class, each at half size

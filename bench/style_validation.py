@@ -35,11 +35,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 import scene as scene_bench  # noqa: E402  (bench/scene.py: where the shared data is)
 
 from crossmodal import load_checkpoint  # noqa: E402
-from crossmodal.data import load_image, photo_split, scan_folder  # noqa: E402
+from crossmodal.data import load_image, other_class_photos, photo_split, scan_folder  # noqa: E402
 from crossmodal.metrics import retrieval_metrics  # noqa: E402
 from crossmodal.ranking import class_probabilities, neighbour_average  # noqa: E402
 from crossmodal.robustness import STYLES  # noqa: E402
-from crossmodal.robustness.imagery import other_class_photos  # noqa: E402
 from crossmodal.robustness.sketches import sketch_suite  # noqa: E402
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,6 +127,29 @@ def scan_folder(root: str | Path, classes: tuple[str, ...] | None = None) -> lis
         wanted = f" of the classes {list(classes)}" if classes else ""
         raise DatasetNotFoundError(f"no images{wanted} under {root}: expected <class>/<image> files")
     return samples
+
+
+def other_class_photos(photos_dir: str | Path, classes: Sequence[str], split: str,
+                       only: Sequence[str] = (), val_from: int = 70) -> list[Sample]:
+    """The photos of one split (``photo_split``) of the classes under ``photos_dir`` that are not ``classes``
+    (only those named in ``only``, when given), in sorted order.
+
+    Scenes the model has no class for (UC Merced: beaches, forests, three kinds of residential areas...):
+    training learns from the ``"train"`` ones without their labels, and the benches put the ``"val"`` or
+    ``"test"`` ones in a gallery as a user's own gallery holds them, never a right answer. ``only`` keeps
+    some of them apart, e.g. the classes a model never saw when it learnt from the others. An empty list
+    when the folder holds no other class.
+
+    Raises:
+        DatasetNotFoundError: the folder is missing or holds no image.
+        ValueError: ``only`` names a class of ``classes`` or one not under ``photos_dir``.
+    """
+    found = [s for s in scan_folder(photos_dir) if s.label not in classes]
+    unknown = set(only) - {s.label for s in found}
+    if unknown:
+        raise ValueError(f"{', '.join(sorted(unknown))} is not a class under {photos_dir} other than the model's "
+                         f"(those are {', '.join(sorted({s.label for s in found})) or 'none'})")
+    return [s for s in found if (not only or s.label in only) and photo_split(s.path, val_from) == split]
 
 
 def load_image(source: str | Path | Image.Image, max_side: int = MAX_SIDE,

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from .checkpoint import atomic_save, save_checkpoint
 from .config import CONTRASTIVE_SPACES, MODALITIES, PRECISIONS, ModelConfig, TrainConfig, config_to_dict
-from .data import EOC_CLASSES, Sample, load_arrays, photo_split, scan_folder, sketch_fold
+from .data import EOC_CLASSES, Sample, load_arrays, other_class_photos, photo_split, scan_folder, sketch_fold
 from .losses import UnifiedLoss
 from .metrics import retrieval_metrics
 from .model import CrossModalModel
@@ -126,13 +126,7 @@ def unlabelled_photos(photos_dir: str | Path, classes: tuple[str, ...], val_from
         ValueError: the folder has no such photo (the contrastive or outlier term would have nothing to learn
             from), or ``only`` names a class that is the model's own or not in the folder.
     """
-    found = scan_folder(photos_dir)
-    unknown = set(only) - {s.label for s in found if s.label not in classes}
-    if unknown:
-        raise ValueError(f"--outlier-classes names photos of classes other than the model's, and "
-                         f"{', '.join(sorted(unknown))} is not such a class under {photos_dir}")
-    others = [s for s in found if s.label not in classes and (not only or s.label in only)
-              and photo_split(s.path, val_from) == "train"]
+    others = other_class_photos(photos_dir, classes, "train", only, val_from)
     if not others:
         raise ValueError(f"--contrastive and --outlier-exposure learn from the photos of classes other than the "
                          f"model's, and {photos_dir} has none with training numbers (00-{val_from - 1:02d})")

@@ -5,8 +5,11 @@ import pytest
 from PIL import Image
 
 from crossmodal.data import (DatasetNotFoundError, ImageLoadError, Sample, canonical_class, load_arrays, load_image,
-                             photo_array, photo_at_resolution, photo_split, scan_folder, sketch_array, sketch_fold)
+                             other_class_photos, photo_array, photo_at_resolution, photo_split, scan_folder,
+                             sketch_array, sketch_fold)
 from crossmodal.sketchify import pseudo_sketch
+
+from conftest import TINY_CLASSES, add_other_class
 
 
 @pytest.mark.parametrize("folder, expected", [
@@ -40,6 +43,24 @@ def test_scan_folder_reads_classes_and_filters(tiny_data):
     assert {s.label for s in samples} == {"airplane", "runway", "tenniscourt"}
     assert len(samples) == 3 * 7
     assert {s.label for s in scan_folder(photos, ("runway",))} == {"runway"}
+
+
+def test_other_class_photos_are_one_split_of_the_classes_outside_the_models(tiny_data):
+    photos, _ = tiny_data
+    add_other_class(photos, numbers=(0, 65, 70, 80))
+    add_other_class(photos, numbers=(1, 81), label="forest")
+
+    def names(*args, **kwargs):
+        return [s.path.name for s in other_class_photos(photos, TINY_CLASSES, *args, **kwargs)]
+
+    assert names("train") == ["beach00.png", "beach65.png", "forest01.png"]
+    assert names("train", val_from=60) == ["beach00.png", "forest01.png"]
+    assert names("val") == ["beach70.png"] and names("test") == ["beach80.png", "forest81.png"]
+    assert names("test", ("forest",)) == ["forest81.png"]
+    assert other_class_photos(photos, TINY_CLASSES + ("beach", "forest"), "test") == []
+    for name in ("runway", "desert"):  # one of the model's own, one the folder lacks
+        with pytest.raises(ValueError, match=f"{name} is not a class under .* other than the model's"):
+            other_class_photos(photos, TINY_CLASSES, "test", (name,))
 
 
 def test_missing_or_empty_folders_say_what_is_wrong(tmp_path):

@@ -12,10 +12,10 @@ import pytest
 from PIL import Image
 
 from conftest import TINY_CLASSES, add_other_class
-from crossmodal.data import EOC_CLASSES, TEST_NUMBERS, is_blank_sketch, photo_split, sketch_array
+from crossmodal.data import EOC_CLASSES, TEST_NUMBERS, is_blank_sketch, other_class_photos, photo_split, sketch_array
 from crossmodal.metrics import retrieval_metrics
 from crossmodal.robustness import HANDS, REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES, second_hand, shapes
-from crossmodal.robustness.imagery import imagery_suite, other_class_photos, shift_photo, suite_photos
+from crossmodal.robustness.imagery import imagery_suite, shift_photo, suite_photos
 from crossmodal.robustness.shapes import CLASSES, Stroke
 from crossmodal.robustness.sketches import PENS, _leave_out, canvas_paths, geometry, sketch_suite, style_sketch
 
@@ -301,7 +301,7 @@ def test_other_classes_join_the_gallery_and_are_never_a_right_answer(tiny_checkp
     assert "no test photos (80-99) of a class the model does not know" in capsys.readouterr().err
 
     add_other_class(photos, numbers=(0, 70, 80, 81, 82))
-    assert [s.path.name for s in other_class_photos(photos, TINY_CLASSES)] == ["beach80.png", "beach81.png",
+    assert [s.path.name for s in other_class_photos(photos, TINY_CLASSES, "test")] == ["beach80.png", "beach81.png",
                                                                                "beach82.png"]
     assert main(args) == 0
     assert "9 test photos, 3 of them of 1 class the model does not know (beach)" in capsys.readouterr().out
@@ -324,7 +324,7 @@ def test_named_other_classes_only_join_the_gallery(tiny_checkpoint, tiny_data, t
     photos, _ = tiny_data
     add_other_class(photos, numbers=(0, 80, 81))
     add_other_class(photos, numbers=(0, 80), label="forest")
-    assert [s.label for s in other_class_photos(photos, TINY_CLASSES, only=("forest",))] == ["forest"]
+    assert [s.label for s in other_class_photos(photos, TINY_CLASSES, "test", ("forest",))] == ["forest"]
     out = tmp_path / "report.json"
     args = ["robustness", "--checkpoint", str(tiny_checkpoint), "--photos", str(photos), "--styles", "iconic",
             "--shifts", "--json", str(out), "--other-classes"]

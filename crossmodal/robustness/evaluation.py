@@ -29,12 +29,12 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..config import DEFAULT_NEIGHBOURS
-from ..data import ImageLoadError, load_image, scan_folder
+from ..data import ImageLoadError, load_image, other_class_photos, scan_folder
 from ..metrics import exact_ranking, retrieval_metrics
 from ..ranking import class_probabilities, neighbour_average, neighbour_averages_without
 from ..resolution import embed_at_gallery_resolution
 from . import FIRST_HAND, REFERENCE_SHIFT, REFERENCE_STYLE, SHIFTS, STYLES, SUITE_VERSION
-from .imagery import imagery_suite, other_class_photos, suite_photos
+from .imagery import imagery_suite, suite_photos
 from .shapes import CLASSES
 from .sketches import sketch_suite
 
@@ -152,7 +152,7 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
         progress: show progress bars.
         hand: whose descriptions of the classes the style-shift suite draws (``HANDS``).
         other_classes: also put the test photos of ``photos_dir``'s other classes in the gallery
-            (:func:`~crossmodal.robustness.imagery.other_class_photos`): scenes the model has no
+            (:func:`~crossmodal.data.other_class_photos`): scenes the model has no
             class for, never a right answer, as in a gallery of a user's own imagery; the names of
             some of those classes: theirs only (those a model never saw, when it learnt from the
             others' training photos, ``train --outlier-classes``).
@@ -188,7 +188,7 @@ def evaluate_robustness(model: Any, photos_dir: str | Path, per_class: int = 10,
     trained_photos, trained_sketches = set(meta.get("train_photos", [])), set(meta.get("train_sketches", []))
     gallery_samples = suite_photos(photos_dir, classes)
     named = () if isinstance(other_classes, bool) else tuple(other_classes)
-    others = other_class_photos(photos_dir, classes, only=named) if other_classes else []
+    others = other_class_photos(photos_dir, classes, "test", named) if other_classes else []
     if other_classes and not others:
         raise ValueError(f"{photos_dir} holds no test photos (80-99) of a class the model does not know: "
                          f"the gallery would be the same without other classes")

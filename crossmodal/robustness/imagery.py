@@ -118,29 +118,6 @@ def suite_photos(photos_dir: str | Path, classes: Sequence[str] = EOC_CLASSES) -
     return [s for s in scan_folder(photos_dir, tuple(classes)) if photo_split(s.path) == "test"]
 
 
-def other_class_photos(photos_dir: str | Path, classes: Sequence[str], split: str = "test",
-                       only: Sequence[str] = ()) -> list[Sample]:
-    """The photos of one split (default the test photos, numbers 80-99) of the classes under
-    ``photos_dir`` that are not ``classes`` (only those named in ``only``, when given).
-
-    Scenes the model has no class for (UC Merced: beaches, forests, three kinds of residential
-    areas...), as a user's own gallery holds them: put beside the suite's photos, they are never
-    a right answer (the validation benches put the ``"val"`` ones beside the validation photos).
-    ``only`` keeps the classes a model never saw, when it learnt from the others' training photos
-    (``train --outlier-classes``). An empty list when the folder holds no other class.
-
-    Raises:
-        DatasetNotFoundError: the folder is missing or holds no image.
-        ValueError: ``only`` names a class of ``classes`` or one not under ``photos_dir``.
-    """
-    found = [s for s in scan_folder(photos_dir) if s.label not in classes]
-    unknown = set(only) - {s.label for s in found}
-    if unknown:
-        raise ValueError(f"{', '.join(sorted(unknown))} is not a class under {photos_dir} other than the model's "
-                         f"(those are {', '.join(sorted({s.label for s in found})) or 'none'})")
-    return [s for s in found if (not only or s.label in only) and photo_split(s.path) == split]
-
-
 def imagery_suite(photos_dir: str | Path, classes: Sequence[str] = EOC_CLASSES, seed: int = 0,
                   shifts: Sequence[str] = SHIFTS) -> Iterator[ShiftedPhoto]:
     """Every test photo under every shift, shift by shift; the same seed gives the same pixels.
