@@ -103,6 +103,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--outlier-classes", nargs="+", default=list(TrainConfig.outlier_classes), metavar="CLASS",
                    help="only these of the folder's other classes are --outlier-exposure's (or --contrastive's) "
                         "photos (default: all), so that the rest can measure scenes never seen")
+    p.add_argument("--label-smoothing", type=float, default=TrainConfig.label_smoothing, metavar="S",
+                   help="the class terms' targets give the class 1 - S and spread S over all classes, so that "
+                        "the model is less sure of what it has seen (0 = off)")
     p.add_argument("--unlabelled-batch", type=int, default=TrainConfig.unlabelled_batch, metavar="N",
                    help="unlabelled photos a step with --contrastive (two views each) or --outlier-exposure (one)")
     p.add_argument("--resolution-head", type=float, default=TrainConfig.w_resolution, metavar="WEIGHT",
@@ -128,6 +131,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 def _run_train(args: argparse.Namespace) -> int:
     from .train import DEFAULT_CACHE, train
 
+    if not 0 <= args.label_smoothing < 1:
+        raise ValueError(f"--label-smoothing is the share of a target spread over all classes, from 0 up to "
+                         f"(not including) 1, not {args.label_smoothing}")
     model_config = ModelConfig(image_size=args.image_size, backbone=args.backbone, pretrained=args.pretrained,
                                widths=tuple(args.widths), photo_widths=tuple(args.photo_widths or ()),
                                sketch_input=args.sketch_input, sketch_views=args.sketch_views,
@@ -147,6 +153,7 @@ def _run_train(args: argparse.Namespace) -> int:
         consistency_on=tuple(args.consistency_on), w_contrastive=args.contrastive,
         unlabelled_batch=args.unlabelled_batch, contrastive_on=args.contrastive_on, average_last=args.average_last,
         w_outlier=args.outlier_exposure, outlier_classes=tuple(args.outlier_classes),
+        label_smoothing=args.label_smoothing,
         w_resolution=args.resolution_head,
         precision=args.precision,
         w_orthogonality=0.0 if args.no_orthogonality else TrainConfig.w_orthogonality,

@@ -142,16 +142,18 @@ class UnifiedLoss(nn.Module):
         """
         c = self.config
         a, b, joint = out["photo"], out["sketch"], out["joint"]
+
+        def cross_entropy(logits: torch.Tensor) -> torch.Tensor:
+            return F.cross_entropy(logits, labels, label_smoothing=c.label_smoothing)
+
         terms = {
-            "branch_ce": c.w_branch_ce * (F.cross_entropy(a["branch_logits"], labels)
-                                          + F.cross_entropy(b["branch_logits"], labels)),
+            "branch_ce": c.w_branch_ce * (cross_entropy(a["branch_logits"]) + cross_entropy(b["branch_logits"])),
             "orthogonality": c.w_orthogonality * (self.orthogonality(a["Z"]) + self.orthogonality(b["Z"])),
         }
         if unified:
             terms["pair"] = c.w_pair * self.pair(a["V"], b["V"])
-            terms["joint_ce"] = c.w_joint_ce * F.cross_entropy(joint["logits"], labels)
-            terms["proto_ce"] = c.w_proto_ce * (F.cross_entropy(a["proto_logits"], labels)
-                                                + F.cross_entropy(b["proto_logits"], labels))
+            terms["joint_ce"] = c.w_joint_ce * cross_entropy(joint["logits"])
+            terms["proto_ce"] = c.w_proto_ce * (cross_entropy(a["proto_logits"]) + cross_entropy(b["proto_logits"]))
             terms["norm"] = c.w_norm * self.norm(a["V"], b["V"])
             if "photo_to_sketch" in joint:
                 terms["decoder"] = c.w_decoder * self.reconstruction(

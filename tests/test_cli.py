@@ -471,3 +471,12 @@ def test_pretraining_reads_every_class_without_labels_and_training_starts_from_i
     assert main(["pretrain", "--photos", str(photos), "--out", str(tmp_path / "never.pt"), "--batch-size", "64",
                  "--image-size", "32", "--widths", "8", "8", "16", "16"]) == 2
     assert "fewer than a batch" in capsys.readouterr().err and not (tmp_path / "never.pt").exists()
+
+
+def test_label_smoothing_outside_0_to_1_is_refused_before_anything_is_loaded(tiny_data, tmp_path, capsys):
+    photos, sketches = tiny_data
+    out = tmp_path / "never.pt"
+    for value in ("1", "-0.1"):
+        assert main(_train_args(photos, sketches, out, tmp_path / "cache") + ["--label-smoothing", value]) == 2
+        assert "--label-smoothing is the share of a target" in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "cache").exists()

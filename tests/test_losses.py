@@ -118,3 +118,20 @@ def test_outlier_exposure_is_zero_for_uniform_beliefs_and_kl_to_uniform_by_hand(
     logits = torch.log(torch.tensor([[0.5, 0.25, 0.25]]))
     expected = -(math.log(0.5) + 2 * math.log(0.25)) / 3 - math.log(3)
     assert loss(logits).item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_label_smoothing_spreads_each_class_terms_target_by_hand():
+    out, _ = _fake_output(b=1)
+    beliefs = torch.log(torch.tensor([[0.5, 0.25, 0.25]]))
+    for logits in (out["photo"]["branch_logits"], out["sketch"]["branch_logits"], out["joint"]["logits"],
+                   out["photo"]["proto_logits"], out["sketch"]["proto_logits"]):
+        logits.copy_(beliefs)
+    labels = torch.tensor([0])
+    # smoothing 0.3 over 3 classes: targets (0.8, 0.1, 0.1)
+    expected = -(0.8 * math.log(0.5) + 0.2 * math.log(0.25))
+    _, terms = UnifiedLoss(TrainConfig(label_smoothing=0.3))(out, labels)
+    assert terms["joint_ce"] == pytest.approx(expected, rel=1e-5)
+    assert terms["proto_ce"] == pytest.approx(2 * expected, rel=1e-5)
+    assert terms["branch_ce"] == pytest.approx(2 * expected, rel=1e-5)
+    _, plain = UnifiedLoss(TrainConfig())(out, labels)
+    assert plain["joint_ce"] == pytest.approx(-math.log(0.5), rel=1e-5)
