@@ -89,6 +89,7 @@ class TrainConfig:
     w_pair: float = 1.0  # L2: ||V_a - V_b||^2 on corresponding pairs
     w_joint_ce: float = 1.0  # L3: cross-entropy on the joint features [V_a, V_b]
     w_proto_ce: float = 1.0  # cross-entropy of each V alone against shared class prototypes
+    label_smoothing: float = 0.0  # those cross-entropies' targets: 1 - s on the class, s spread over all classes
     w_norm: float = 1e-3  # L4: ||V_a||^2 + ||V_b||^2
     w_decoder: float = 0.5  # L5: cross-domain reconstruction
     w_cross: float = 0.5  # cross-attended embedding must match the partner's
@@ -115,7 +116,6 @@ class TrainConfig:
     w_contrastive: float = 0.0  # NT-Xent of two views of each unlabelled photo (the photo folder's other classes)
     unlabelled_batch: int = 16  # unlabelled photos a step with w_contrastive (two views each) or w_outlier (one)
     w_outlier: float = 0.0  # outlier exposure: class beliefs on the folder's other classes' photos pushed to uniform
-    label_smoothing: float = 0.0  # the class terms' targets: 1 - s on the class, s spread over all classes
     outlier_classes: tuple[str, ...] = ()  # the other classes whose photos are unlabelled training data; empty = all
     contrastive_on: str = "V"  # where the views must find each other: "V" (the shared space) or "Z" (the photo branch)
     average_last: int = 0  # keep the mean of the weights after each of the last N epochs (SWA); 0 = the last epoch's
