@@ -131,9 +131,6 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 def _run_train(args: argparse.Namespace) -> int:
     from .train import DEFAULT_CACHE, train
 
-    if not 0 <= args.label_smoothing < 1:
-        raise ValueError(f"--label-smoothing is the share of a target spread over all classes, from 0 up to "
-                         f"(not including) 1, not {args.label_smoothing}")
     model_config = ModelConfig(image_size=args.image_size, backbone=args.backbone, pretrained=args.pretrained,
                                widths=tuple(args.widths), photo_widths=tuple(args.photo_widths or ()),
                                sketch_input=args.sketch_input, sketch_views=args.sketch_views,

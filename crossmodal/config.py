@@ -123,6 +123,11 @@ class TrainConfig:
     # "auto": bf16 where the device computes it natively, else fp32 (a trained checkpoint records which)
     init_checkpoint: str = ""  # checkpoint whose weights start the run (fine-tuning); empty = from scratch
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"label_smoothing is the share of a target spread over all classes, from 0 up to "
+                             f"(not including) 1, not {self.label_smoothing}")
+
 
 def config_to_dict(config: Any) -> dict[str, Any]:
     """Return a dataclass as a dict of plain values (tuples as lists) for ``torch.save``."""

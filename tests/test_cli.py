@@ -478,5 +478,5 @@ def test_label_smoothing_outside_0_to_1_is_refused_before_anything_is_loaded(tin
     out = tmp_path / "never.pt"
     for value in ("1", "-0.1"):
         assert main(_train_args(photos, sketches, out, tmp_path / "cache") + ["--label-smoothing", value]) == 2
-        assert "--label-smoothing is the share of a target" in capsys.readouterr().err
+        assert "label_smoothing is the share of a target" in capsys.readouterr().err
     assert not out.exists() and not (tmp_path / "cache").exists()
