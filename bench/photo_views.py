@@ -138,11 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="with a resolution head: the tolerances to try (default: the app's, %(default)s)")
     parser.add_argument("--split", choices=tuple(SPLITS), default="val",
                         help="val: photos 70-79 (to choose); test: photos 80-99 (to diagnose a chosen checkpoint)")
-    parser.add_argument("--other-classes", nargs="*", metavar="CLASS",
-                        help="also put the photos of the folder's other classes (same split; these only, when "
-                             "named) in the gallery")
-    parser.add_argument("--neighbour-average", type=int, default=0, metavar="K",
-                        help="gallery photos averaged with their K nearest others (default 0: as they are)")
+    scene_bench.add_gallery_options(parser)
     args = parser.parse_args(argv)
 
     model = load_checkpoint(args.checkpoint)

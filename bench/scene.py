@@ -50,6 +50,15 @@ def default_data() -> Path:
     return Path(os.environ.get("CROSSMODAL_DATA") or ROOT.parent / "shared" / "data")
 
 
+def add_gallery_options(parser: argparse.ArgumentParser) -> None:
+    """The validation benches' options for what their photo gallery holds and how it is searched."""
+    parser.add_argument("--other-classes", nargs="*", metavar="CLASS",
+                        help="also put the photos of the folder's other classes (the gallery's split; these only, "
+                             "when named) in the gallery")
+    parser.add_argument("--neighbour-average", type=int, default=0, metavar="K",
+                        help="gallery photos averaged with their K nearest others (default 0: as they are)")
+
+
 def layout(photos_dir: Path, classes: tuple[str, ...], grid: int, seed: int,
            split: str = "test") -> list[list[dict[str, str]]]:
     """A grid x grid table of photos of ``split`` (class, file): every photo used about equally often, seeded order."""

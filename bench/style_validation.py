@@ -52,11 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every-class", action="store_true", help="a row for every class, not the 4 weakest")
     parser.add_argument("--confusions", action="store_true",
                         help="also the classes predicted for each shown class's drawings, by count")
-    parser.add_argument("--other-classes", nargs="*", metavar="CLASS",
-                        help="also put the validation photos of the folder's other classes (these only, when "
-                             "named) in the gallery")
-    parser.add_argument("--neighbour-average", type=int, default=0, metavar="K",
-                        help="gallery photos averaged with their K nearest others (default 0: as they are)")
+    scene_bench.add_gallery_options(parser)
     args = parser.parse_args(argv)
 
     model = load_checkpoint(args.checkpoint)
